@@ -1,0 +1,281 @@
+import { ChannelType, MessageType } from '../protocol/enums'
+import { rtmError, type RtmErrorInfo } from '../protocol/errors'
+import type { ArgsOf, Request } from '../protocol/requests'
+import { Effects, type ConnId } from './effects'
+import type { Session } from './model'
+import { Presence, type PresenceConfig } from './presence'
+import { byteLength, isValidName } from './validate'
+
+/** Seed 000 "RtmConfig": presenceTimeout [5,300] s default 300, heartbeatInterval [5,1800] s default 5. */
+export const PRESENCE_TIMEOUT_RANGE = [5, 300] as const
+export const DEFAULT_PRESENCE_TIMEOUT = 300
+export const HEARTBEAT_INTERVAL_RANGE = [5, 1800] as const
+export const DEFAULT_HEARTBEAT_INTERVAL = 5
+/** A connected client silent for this many heartbeat intervals is treated as gone. */
+export const HEARTBEAT_MISSES = 3
+/** Seed 000 "renewToken": tokenPrivilegeWillExpire fires 30 s before expiry. */
+export const TOKEN_WARNING_MS = 30_000
+/** Seed 000 "publish": message channel payloads up to 32 KB. */
+export const MAX_MESSAGE_BYTES = 32 * 1024
+/** Seed 000 error -11029: customType up to 32 characters. */
+export const MAX_CUSTOM_TYPE_LENGTH = 32
+/** Message channels one user may subscribe to (-11005). */
+export const MAX_SUBSCRIPTIONS = 50
+
+export interface EngineConfig extends PresenceConfig {}
+
+export const DEFAULT_ENGINE_CONFIG: EngineConfig = { intervalThreshold: 50, intervalMs: 1000 }
+
+export type Reply = { ok: true; result: Record<string, unknown> } | { ok: false; error: RtmErrorInfo }
+
+export interface LoginContext {
+  /** Expiry of the verified token (ms since epoch), or null in open mode / no expiry. */
+  tokenExpiresAt: number | null
+  /** A fresh unguessable key the host generated; becomes the session's resume key. */
+  newResumeKey: string
+}
+
+type Handled = RtmErrorInfo | Record<string, unknown>
+
+/** The coordinator state of one app: sessions, channels, presence, messages. */
+export class AppEngine {
+  readonly sessions = new Map<string, Session>()
+  readonly byConn = new Map<ConnId, Session>()
+  readonly presence: Presence
+
+  constructor(readonly appId: string, config: EngineConfig = DEFAULT_ENGINE_CONFIG) {
+    this.presence = new Presence(config)
+  }
+
+  login(conn: ConnId, args: ArgsOf<'login'>, context: LoginContext, fx: Effects, now: number): Reply {
+    const op = 'login'
+    if (!isValidName(args.userId)) return fail(rtmError('INVALID_USER_ID', op, 'userId must be 1–64 printable ASCII characters'))
+    const presenceTimeout = args.presenceTimeout ?? DEFAULT_PRESENCE_TIMEOUT
+    const heartbeatInterval = args.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL
+    if (!inRange(presenceTimeout, PRESENCE_TIMEOUT_RANGE)) return fail(rtmError('INVALID_PARAMETER', op, 'presenceTimeout must be within [5, 300] seconds'))
+    if (!inRange(heartbeatInterval, HEARTBEAT_INTERVAL_RANGE)) return fail(rtmError('INVALID_PARAMETER', op, 'heartbeatInterval must be within [5, 1800] seconds'))
+    const current = this.byConn.get(conn)
+    if (current) return fail(rtmError('DUPLICATE_OPERATION', op, `this connection is already logged in as "${current.userId}"`))
+
+    const previous = this.sessions.get(args.userId)
+    let resumed = false
+    let session: Session
+    if (previous && args.resumeKey !== undefined && args.resumeKey === previous.resumeKey) {
+      // The same client coming back within presenceTimeout: keep its channels and states.
+      if (previous.connId) {
+        this.byConn.delete(previous.connId)
+        fx.close(previous.connId, 'RESUMED_ELSEWHERE')
+      }
+      session = previous
+      resumed = true
+    } else {
+      if (previous) this.replace(previous, fx, now)
+      session = {
+        userId: args.userId, connId: null, resumeKey: context.newResumeKey,
+        presenceTimeoutMs: 0, heartbeatMs: 0, lastSeen: now, lostAt: null,
+        tokenExpiresAt: null, tokenWarned: false, memberships: new Map(), cachedStates: new Map(),
+      }
+      this.sessions.set(session.userId, session)
+    }
+    Object.assign(session, {
+      connId: conn, lostAt: null, lastSeen: now,
+      presenceTimeoutMs: presenceTimeout * 1000, heartbeatMs: heartbeatInterval * 1000,
+      tokenExpiresAt: context.tokenExpiresAt, tokenWarned: false,
+    })
+    this.byConn.set(conn, session)
+    return ok({
+      userId: session.userId, resumeKey: session.resumeKey, resumed, presenceTimeout, heartbeatInterval,
+      channels: [...session.memberships.values()].map((m) => ({ channelName: m.channel.name, channelType: m.channel.type })),
+    })
+  }
+
+  renewToken(conn: ConnId, tokenExpiresAt: number | null): Reply {
+    const session = this.byConn.get(conn)
+    if (!session) return fail(rtmError('NOT_LOGIN', 'renewToken'))
+    session.tokenExpiresAt = tokenExpiresAt
+    session.tokenWarned = false
+    return ok({})
+  }
+
+  handle(conn: ConnId, request: Exclude<Request, { op: 'login' | 'renewToken' }>, fx: Effects, now: number): Reply {
+    const session = this.byConn.get(conn)
+    if (!session) return fail(rtmError('NOT_LOGIN', request.op, 'log in first'))
+    session.lastSeen = now
+    const outcome = this.dispatch(session, request, fx, now)
+    return isError(outcome) ? fail(outcome) : ok(outcome)
+  }
+
+  /** The connection dropped without logout: the session stays, as lost, for presenceTimeout. */
+  connectionLost(conn: ConnId, now: number): void {
+    const session = this.byConn.get(conn)
+    if (!session) return
+    this.byConn.delete(conn)
+    session.connId = null
+    session.lostAt = now
+  }
+
+  tick(fx: Effects, now: number): void {
+    for (const session of this.sessions.values()) {
+      if (session.connId && now - session.lastSeen > HEARTBEAT_MISSES * session.heartbeatMs) {
+        fx.close(session.connId, 'HEARTBEAT_TIMEOUT')
+        this.connectionLost(session.connId, now)
+      }
+      if (session.lostAt !== null && now >= session.lostAt + session.presenceTimeoutMs) {
+        this.remove(session, 'REMOTE_TIMEOUT', fx, now)
+        continue
+      }
+      if (session.tokenExpiresAt !== null && session.connId) {
+        if (now >= session.tokenExpiresAt) {
+          fx.send(session.connId, { kind: 'kicked', reason: 'the login token expired', reasonCode: 'TOKEN_EXPIRED', timestamp: now })
+          fx.close(session.connId, 'TOKEN_EXPIRED')
+          this.remove(session, 'REMOTE_LEAVE', fx, now)
+        } else if (!session.tokenWarned && now >= session.tokenExpiresAt - TOKEN_WARNING_MS) {
+          session.tokenWarned = true
+          fx.send(session.connId, { kind: 'tokenPrivilegeWillExpire', channelName: '', timestamp: now })
+        }
+      }
+    }
+    this.presence.flush(fx, now)
+  }
+
+  get connectedCount(): number {
+    return this.byConn.size
+  }
+
+  private dispatch(session: Session, request: Exclude<Request, { op: 'login' | 'renewToken' }>, fx: Effects, now: number): Handled {
+    const op = request.op
+    switch (op) {
+      case 'heartbeat':
+        return {}
+      case 'logout':
+        if (session.connId) fx.close(session.connId, 'LOGOUT')
+        this.remove(session, 'REMOTE_LEAVE', fx, now)
+        return {}
+      case 'subscribe': {
+        const { channelName, ...options } = request.args
+        if (!isValidName(channelName)) return rtmError('INVALID_CHANNEL_NAME', op, 'channel names are 1–64 printable ASCII characters')
+        const key = `${ChannelType.MESSAGE}:${channelName}`
+        const subscribed = [...session.memberships.values()].filter((m) => m.channel.type === ChannelType.MESSAGE).length
+        if (!session.memberships.has(key) && subscribed >= MAX_SUBSCRIPTIONS) {
+          return rtmError('CHANNEL_INSTANCE_EXCEED_LIMITATION', op, `at most ${MAX_SUBSCRIPTIONS} subscribed message channels`)
+        }
+        this.presence.enter(session, ChannelType.MESSAGE, channelName, {
+          withMessage: options.withMessage ?? true,
+          withPresence: options.withPresence ?? true,
+          withMetadata: options.withMetadata ?? false,
+          withLock: options.withLock ?? false,
+          beQuiet: options.beQuiet ?? false,
+        }, fx, now)
+        return { channelName }
+      }
+      case 'unsubscribe': {
+        const key = `${ChannelType.MESSAGE}:${request.args.channelName}`
+        if (!session.memberships.has(key)) return rtmError('CHANNEL_NOT_SUBSCRIBED', op, `not subscribed to "${request.args.channelName}"`)
+        this.presence.exit(session, key, 'REMOTE_LEAVE', fx, now)
+        return { channelName: request.args.channelName }
+      }
+      case 'publish':
+        return this.publish(session, request.args, fx, now)
+      case 'getOnlineUsers': {
+        const { channelName, channelType, includedUserId = true, includedState = false, page } = request.args
+        const invalid = checkPresenceChannel(channelName, channelType, op)
+        if (invalid) return invalid
+        return { channelName, ...this.presence.getOnlineUsers(channelType, channelName, includedUserId, includedState, page) }
+      }
+      case 'getUserChannels':
+        if (!isValidName(request.args.userId)) return rtmError('INVALID_USER_ID', op)
+        return this.presence.getUserChannels(this.sessions.get(request.args.userId))
+      case 'setState': {
+        const { channelName, channelType, states } = request.args
+        return checkPresenceChannel(channelName, channelType, op)
+          ?? this.presence.setState(session, channelType, channelName, states, fx, now, op) ?? { channelName }
+      }
+      case 'getState': {
+        const { channelName, channelType, userId } = request.args
+        return checkPresenceChannel(channelName, channelType, op)
+          ?? { channelName, ...this.presence.getState(userId, channelType, channelName, op) }
+      }
+      case 'removeState': {
+        const { channelName, channelType, states } = request.args
+        const invalid = checkPresenceChannel(channelName, channelType, op)
+        if (invalid) return invalid
+        this.presence.removeState(session, channelType, channelName, states, fx, now)
+        return { channelName }
+      }
+      default: {
+        const unhandled: never = request
+        return rtmError('INVALID_PARAMETER', (unhandled as { op: string }).op, 'operation not supported')
+      }
+    }
+  }
+
+  private publish(session: Session, args: ArgsOf<'publish'>, fx: Effects, now: number): Handled {
+    const op = 'publish'
+    const customType = args.customType ?? ''
+    if (customType.length > MAX_CUSTOM_TYPE_LENGTH) return rtmError('CHANNEL_CUSTOM_TYPE_LENGTH_OVERFLOW', op, `customType has ${customType.length} characters; at most ${MAX_CUSTOM_TYPE_LENGTH}`)
+    const size = byteLength(args.message)
+    if (size > MAX_MESSAGE_BYTES) return rtmError('CHANNEL_MESSAGE_LENGTH_EXCEED_LIMITATION', op, `payload is ${size} bytes; a message channel carries at most ${MAX_MESSAGE_BYTES}`)
+    const event = {
+      kind: 'message' as const, channelType: args.channelType, channelName: args.channelName, topicName: '',
+      messageType: typeof args.message === 'string' ? MessageType.STRING : MessageType.BINARY,
+      customType, message: args.message, publisher: session.userId, publishTime: now, timestamp: now,
+    }
+    if (args.channelType === ChannelType.USER) {
+      if (!isValidName(args.channelName)) return rtmError('INVALID_USER_ID', op, 'the receiver userId is invalid')
+      const receiver = this.sessions.get(args.channelName)
+      if (!receiver?.connId) return rtmError('CHANNEL_RECEIVER_OFFLINE', op, `user "${args.channelName}" is offline`)
+      // A user-channel message names its sender as the channel (seed 000 "User Channel").
+      fx.send(receiver.connId, { ...event, channelName: session.userId })
+      return { channelName: args.channelName }
+    }
+    if (args.channelType !== ChannelType.MESSAGE) return rtmError('INVALID_CHANNEL_TYPE', op, 'publish goes to MESSAGE or USER channels; stream channels use publishTopicMessage')
+    if (!isValidName(args.channelName)) return rtmError('INVALID_CHANNEL_NAME', op)
+    const channel = this.presence.channels.get(`${ChannelType.MESSAGE}:${args.channelName}`)
+    if (channel) {
+      const to: ConnId[] = []
+      for (const member of channel.members.values()) {
+        if (member.connId && member.memberships.get(channel.key)?.withMessage) to.push(member.connId)
+      }
+      fx.send(to, event)
+    }
+    return { channelName: args.channelName }
+  }
+
+  /** A second login without the resume key takes over the user id; the first is told why. */
+  private replace(previous: Session, fx: Effects, now: number): void {
+    if (previous.connId) {
+      fx.send(previous.connId, { kind: 'kicked', reason: 'the same user id logged in on another connection', reasonCode: 'SAME_UID_LOGIN', timestamp: now })
+      fx.close(previous.connId, 'SAME_UID_LOGIN')
+    }
+    this.remove(previous, 'REMOTE_LEAVE', fx, now)
+  }
+
+  private remove(session: Session, cause: 'REMOTE_LEAVE' | 'REMOTE_TIMEOUT', fx: Effects, now: number): void {
+    for (const key of [...session.memberships.keys()]) this.presence.exit(session, key, cause, fx, now)
+    if (session.connId) this.byConn.delete(session.connId)
+    session.connId = null
+    if (this.sessions.get(session.userId) === session) this.sessions.delete(session.userId)
+  }
+}
+
+function checkPresenceChannel(channelName: string, channelType: number, op: string): RtmErrorInfo | null {
+  if (channelType !== ChannelType.MESSAGE && channelType !== ChannelType.STREAM) return rtmError('INVALID_CHANNEL_TYPE', op, 'presence exists on MESSAGE and STREAM channels')
+  if (!isValidName(channelName)) return rtmError('INVALID_CHANNEL_NAME', op)
+  return null
+}
+
+function inRange(value: number, [min, max]: readonly [number, number]): boolean {
+  return value >= min && value <= max
+}
+
+function isError(value: Handled): value is RtmErrorInfo {
+  return (value as RtmErrorInfo).error === true
+}
+
+export function ok(result: Record<string, unknown>): Reply {
+  return { ok: true, result }
+}
+
+export function fail(error: RtmErrorInfo): Reply {
+  return { ok: false, error }
+}

@@ -1,0 +1,84 @@
+import { rtmError } from '../protocol/errors'
+import type { ArgsOf, Request } from '../protocol/requests'
+import { AppEngine, DEFAULT_ENGINE_CONFIG, fail, type EngineConfig, type LoginContext, type Reply } from './app-engine'
+import { Effects, type ConnId, type Output } from './effects'
+import { isValidName } from './validate'
+
+export interface Handled extends Output {
+  reply: Reply
+}
+
+/**
+ * THE coordinator: a pure state machine over every app's engine. Hosts (the relay, a
+ * coordinator tab) feed it connections, requests and the clock, and carry out its output.
+ */
+export class Coordinator {
+  private readonly apps = new Map<string, AppEngine>()
+  private readonly connApp = new Map<ConnId, AppEngine>()
+
+  constructor(private readonly config: EngineConfig = DEFAULT_ENGINE_CONFIG) {}
+
+  login(conn: ConnId, args: ArgsOf<'login'>, context: LoginContext, now: number): Handled {
+    const fx = new Effects()
+    if (!isValidName(args.appId)) return { ...fx, reply: fail(rtmError('INVALID_APP_ID', 'login', 'appId must be 1–64 printable ASCII characters')) }
+    const bound = this.connApp.get(conn)
+    if (bound && bound.appId !== args.appId) return { ...fx, reply: fail(rtmError('INCONSISTENT_APPID', 'login')) }
+    let app = this.apps.get(args.appId)
+    if (!app) {
+      app = new AppEngine(args.appId, this.config)
+      this.apps.set(args.appId, app)
+    }
+    const reply = app.login(conn, args, context, fx, now)
+    if (reply.ok) this.connApp.set(conn, app)
+    this.forgetClosed(fx)
+    return { ...fx, reply }
+  }
+
+  renewToken(conn: ConnId, tokenExpiresAt: number | null): Handled {
+    const app = this.connApp.get(conn)
+    const reply = app ? app.renewToken(conn, tokenExpiresAt) : fail(rtmError('NOT_LOGIN', 'renewToken'))
+    return { ...new Effects(), reply }
+  }
+
+  handle(conn: ConnId, request: Exclude<Request, { op: 'login' | 'renewToken' }>, now: number): Handled {
+    const fx = new Effects()
+    const app = this.connApp.get(conn)
+    const reply = app ? app.handle(conn, request, fx, now) : fail(rtmError('NOT_LOGIN', request.op, 'log in first'))
+    this.forgetClosed(fx)
+    return { ...fx, reply }
+  }
+
+  /** The host saw the connection go away (socket closed, tab gone). */
+  disconnect(conn: ConnId, now: number): Output {
+    const fx = new Effects()
+    this.connApp.get(conn)?.connectionLost(conn, now)
+    this.connApp.delete(conn)
+    return fx
+  }
+
+  tick(now: number): Output {
+    const fx = new Effects()
+    for (const [appId, app] of this.apps) {
+      app.tick(fx, now)
+      if (app.sessions.size === 0) this.apps.delete(appId)
+    }
+    this.forgetClosed(fx)
+    return fx
+  }
+
+  /** Connections with a logged-in session, across apps. */
+  get connectedSessions(): number {
+    let count = 0
+    for (const app of this.apps.values()) count += app.connectedCount
+    return count
+  }
+
+  app(appId: string): AppEngine | undefined {
+    return this.apps.get(appId)
+  }
+
+  private forgetClosed(fx: Effects): void {
+    // Every engine path that closes a connection has already detached its session.
+    for (const { conn } of fx.closes) this.connApp.delete(conn)
+  }
+}

@@ -1,0 +1,55 @@
+import type { ConnId } from './effects'
+
+/** A logged-in user of one app. Outlives its connection for `presenceTimeoutMs` (resume). */
+export interface Session {
+  userId: string
+  connId: ConnId | null
+  resumeKey: string
+  presenceTimeoutMs: number
+  heartbeatMs: number
+  /** Last frame seen from the client; silence for HEARTBEAT_MISSES intervals means lost. */
+  lastSeen: number
+  /** When the connection went away; the session times out at lostAt + presenceTimeoutMs. */
+  lostAt: number | null
+  tokenExpiresAt: number | null
+  tokenWarned: boolean
+  /** Subscribed message channels and joined stream channels, by channel key. */
+  memberships: Map<string, Membership>
+  /** setState on a channel the user is not in yet (seed 000: applied when joining). */
+  cachedStates: Map<string, Record<string, string>>
+}
+
+export interface MemberOptions {
+  withMessage: boolean
+  withPresence: boolean
+  withMetadata: boolean
+  withLock: boolean
+  beQuiet: boolean
+}
+
+export interface Membership extends MemberOptions {
+  channel: Channel
+  states: Record<string, string>
+}
+
+export interface PendingInterval {
+  join: Set<string>
+  leave: Set<string>
+  timeout: Set<string>
+  states: Map<string, Record<string, string>>
+  flushAt: number
+}
+
+/** A message or stream channel with at least one member. */
+export interface Channel {
+  key: string
+  type: 1 | 2
+  name: string
+  members: Map<string, Session>
+  /** Presence changes gathered while the channel is in INTERVAL mode. */
+  pending: PendingInterval | null
+}
+
+export function channelKey(type: number, name: string): string {
+  return `${type}:${name}`
+}
