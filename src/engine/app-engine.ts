@@ -19,6 +19,8 @@ export const TOKEN_WARNING_MS = 30_000
 export const MAX_MESSAGE_BYTES = 32 * 1024
 /** Seed 000 error -11029: customType up to 32 characters. */
 export const MAX_CUSTOM_TYPE_LENGTH = 32
+/** Replies remembered per session for deduplicating resent requests. */
+export const REPLY_CACHE_SIZE = 256
 /** Message channels one user may subscribe to (-11005). */
 export const MAX_SUBSCRIPTIONS = 50
 
@@ -73,10 +75,11 @@ export class AppEngine {
       session = {
         userId: args.userId, connId: null, resumeKey: context.newResumeKey,
         presenceTimeoutMs: 0, heartbeatMs: 0, lastSeen: now, lostAt: null,
-        tokenExpiresAt: null, tokenWarned: false, memberships: new Map(), cachedStates: new Map(),
+        tokenExpiresAt: null, tokenWarned: false, memberships: new Map(), cachedStates: new Map(), replies: new Map(),
       }
       this.sessions.set(session.userId, session)
     }
+    if (!resumed) session.replies.clear()
     Object.assign(session, {
       connId: conn, lostAt: null, lastSeen: now,
       presenceTimeoutMs: presenceTimeout * 1000, heartbeatMs: heartbeatInterval * 1000,
@@ -97,12 +100,18 @@ export class AppEngine {
     return ok({})
   }
 
-  handle(conn: ConnId, request: Exclude<Request, { op: 'login' | 'renewToken' }>, fx: Effects, now: number): Reply {
+  handle(conn: ConnId, id: number, request: Exclude<Request, { op: 'login' | 'renewToken' }>, fx: Effects, now: number): Reply {
     const session = this.byConn.get(conn)
     if (!session) return fail(rtmError('NOT_LOGIN', request.op, 'log in first'))
     session.lastSeen = now
+    if (request.op === 'heartbeat') return ok({})
+    const seen = session.replies.get(id)
+    if (seen) return seen as Reply
     const outcome = this.dispatch(session, request, fx, now)
-    return isError(outcome) ? fail(outcome) : ok(outcome)
+    const reply = isError(outcome) ? fail(outcome) : ok(outcome)
+    if (session.replies.size >= REPLY_CACHE_SIZE) session.replies.delete(session.replies.keys().next().value!)
+    if (this.sessions.get(session.userId) === session) session.replies.set(id, reply)
+    return reply
   }
 
   /** The connection dropped without logout: the session stays, as lost, for presenceTimeout. */

@@ -1,7 +1,7 @@
 import { rtmError } from '../protocol/errors'
 import type { ArgsOf, Request } from '../protocol/requests'
 import { AppEngine, DEFAULT_ENGINE_CONFIG, fail, type EngineConfig, type LoginContext, type Reply } from './app-engine'
-import { Effects, type ConnId, type Output } from './effects'
+import { Effects, type ConnId, type Output, type Write } from './effects'
 import { isValidName } from './validate'
 
 export interface Handled extends Output {
@@ -40,10 +40,11 @@ export class Coordinator {
     return { ...new Effects(), reply }
   }
 
-  handle(conn: ConnId, request: Exclude<Request, { op: 'login' | 'renewToken' }>, now: number): Handled {
+  /** `id` is the client's request id: unique per SDK instance, reused when a request is resent. */
+  handle(conn: ConnId, id: number, request: Exclude<Request, { op: 'login' | 'renewToken' }>, now: number): Handled {
     const fx = new Effects()
     const app = this.connApp.get(conn)
-    const reply = app ? app.handle(conn, request, fx, now) : fail(rtmError('NOT_LOGIN', request.op, 'log in first'))
+    const reply = app ? app.handle(conn, id, request, fx, now) : fail(rtmError('NOT_LOGIN', request.op, 'log in first'))
     this.forgetClosed(fx)
     return { ...fx, reply }
   }
@@ -71,6 +72,19 @@ export class Coordinator {
     let count = 0
     for (const app of this.apps.values()) count += app.connectedCount
     return count
+  }
+
+  /** Who is logged in on a connection, if anyone. */
+  userOf(conn: ConnId): { appId: string; userId: string } | null {
+    const app = this.connApp.get(conn)
+    const session = app?.byConn.get(conn)
+    return app && session ? { appId: app.appId, userId: session.userId } : null
+  }
+
+  /** Rebuilds durable state (metadata, locks) from the store after a restart. */
+  restore(entries: Write[]): void {
+    // Issue 4 fills this in; issue 2's state (sessions, presence) is not durable by design.
+    void entries
   }
 
   app(appId: string): AppEngine | undefined {

@@ -17,6 +17,8 @@ export interface Session {
   memberships: Map<string, Membership>
   /** setState on a channel the user is not in yet (seed 000: applied when joining). */
   cachedStates: Map<string, Record<string, string>>
+  /** Recent replies by request id: a request resent after a reconnect is answered, not applied twice. */
+  replies: Map<number, { ok: boolean; result?: Record<string, unknown>; error?: unknown }>
 }
 
 export interface MemberOptions {

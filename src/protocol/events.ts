@@ -59,3 +59,4 @@ export type ReplyFrame =
 export type EventFrame = { t: 'evt'; event: ServerEvent }
 export type ServerFrame = ReplyFrame | EventFrame
 export type RequestFrame = { t: 'req'; id: number; op: string; args: unknown }
+

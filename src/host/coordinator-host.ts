@@ -1,0 +1,123 @@
+import type { Coordinator, Handled } from '../engine/coordinator'
+import type { ConnId, Output } from '../engine/effects'
+import { rtmError } from '../protocol/errors'
+import type { ServerFrame } from '../protocol/events'
+import { parseRequestFrame, type Request } from '../protocol/requests'
+import type { ConnectionSink, DurableStore, TokenVerifier } from './ports'
+
+export interface HostOptions {
+  coordinator: Coordinator
+  sink: ConnectionSink
+  store: DurableStore
+  verifier: TokenVerifier
+  now: () => number
+  newResumeKey: () => string
+  /** Sees every frame in and out (logging, the UI's signal view). */
+  trace?: (direction: 'in' | 'out', conn: ConnId | ConnId[], frame: unknown) => void
+}
+
+/**
+ * Runs the pure coordinator for real: validates frames, verifies tokens, commits durable
+ * writes before acknowledging, delivers events and closes connections. Shared by the relay
+ * and by the coordinator tab; the clock and timers live in whoever calls `tick`.
+ */
+export class CoordinatorHost {
+  /** Requests of one connection run in order even when one of them waits (token check). */
+  private readonly connQueues = new Map<ConnId, Promise<void>>()
+  /** Outputs are delivered in engine order; one carrying writes holds back the rest until durable. */
+  private delivery: Promise<void> = Promise.resolve()
+  private deliveryBacklog = 0
+
+  constructor(private readonly options: HostOptions) {}
+
+  async start(): Promise<void> {
+    const entries = await this.options.store.load()
+    this.options.coordinator.restore(entries)
+  }
+
+  /** An untrusted frame from a connection. Never throws. */
+  receive(conn: ConnId, raw: unknown): void {
+    this.options.trace?.('in', conn, raw)
+    const parsed = parseRequestFrame(raw)
+    if (!parsed.ok) {
+      if (parsed.id !== null) this.reply(conn, parsed.id, { ok: false, error: rtmError('INVALID_PARAMETER', parsed.op, parsed.reason) })
+      return
+    }
+    const queued = this.connQueues.get(conn)
+    if (!queued && parsed.request.op !== 'login' && parsed.request.op !== 'renewToken') {
+      this.process(conn, parsed.id, parsed.request)
+      return
+    }
+    const next = (queued ?? Promise.resolve())
+      .then(() => this.processAsync(conn, parsed.id, parsed.request))
+      .finally(() => {
+        if (this.connQueues.get(conn) === next) this.connQueues.delete(conn)
+      })
+    this.connQueues.set(conn, next)
+  }
+
+  disconnected(conn: ConnId): void {
+    this.apply(this.options.coordinator.disconnect(conn, this.options.now()))
+  }
+
+  tick(): void {
+    this.apply(this.options.coordinator.tick(this.options.now()))
+  }
+
+  /** Resolves when every accepted output has been committed and delivered. */
+  async settled(): Promise<void> {
+    while (this.deliveryBacklog > 0) await this.delivery
+  }
+
+  private process(conn: ConnId, id: number, request: Exclude<Request, { op: 'login' | 'renewToken' }>): void {
+    const handled = this.options.coordinator.handle(conn, id, request, this.options.now())
+    this.apply(handled, conn, id)
+  }
+
+  private async processAsync(conn: ConnId, id: number, request: Request): Promise<void> {
+    const { coordinator, verifier, now } = this.options
+    if (request.op === 'login') {
+      const check = await verifier.verify(request.args.token, request.args.appId, request.args.userId, 'login')
+      if (!check.ok) return this.reply(conn, id, { ok: false, error: check.error })
+      const handled = coordinator.login(conn, request.args, { tokenExpiresAt: check.expiresAt, newResumeKey: this.options.newResumeKey() }, now())
+      return this.apply(handled, conn, id)
+    }
+    if (request.op === 'renewToken') {
+      const userId = coordinator.userOf(conn)
+      if (userId === null) return this.reply(conn, id, { ok: false, error: rtmError('NOT_LOGIN', 'renewToken') })
+      const check = await verifier.verify(request.args.token, userId.appId, userId.userId, 'renewToken')
+      if (!check.ok) return this.reply(conn, id, { ok: false, error: check.error })
+      return this.apply(coordinator.renewToken(conn, check.expiresAt), conn, id)
+    }
+    this.process(conn, id, request)
+  }
+
+  private apply(output: Output | Handled, conn?: ConnId, id?: number): void {
+    const deliver = () => {
+      if ('reply' in output && conn !== undefined && id !== undefined) this.reply(conn, id, output.reply)
+      for (const { to, event } of output.sends) this.emit(to, { t: 'evt', event })
+      for (const { conn: closed, reason } of output.closes) this.options.sink.close(closed, reason)
+    }
+    if (output.writes.length === 0 && this.deliveryBacklog === 0) return deliver()
+    this.deliveryBacklog++
+    const writes = output.writes
+    this.delivery = this.delivery
+      .then(() => (writes.length ? this.options.store.commit(writes) : undefined))
+      .then(deliver, (error: unknown) => {
+        // Not durable → not acknowledged: the client sees the failure and may retry.
+        if ('reply' in output && conn !== undefined && id !== undefined) {
+          this.reply(conn, id, { ok: false, error: rtmError('STORAGE_OPERATION_FAILED', 'commit', String(error)) })
+        }
+      })
+      .finally(() => { this.deliveryBacklog-- })
+  }
+
+  private reply(conn: ConnId, id: number, reply: Handled['reply']): void {
+    this.emit([conn], { t: 'res', id, ...reply } as ServerFrame)
+  }
+
+  private emit(to: ConnId[], frame: ServerFrame): void {
+    this.options.trace?.('out', to, frame)
+    this.options.sink.send(to, frame)
+  }
+}

@@ -1,0 +1,18 @@
+import { fileURLToPath } from 'node:url'
+import { startRelay } from './server'
+
+/** `npm start`: the relay serving the built page; PORT, HOST, TOKEN_SECRET, LOG_LEVEL from the environment. */
+const staticDir = fileURLToPath(new URL('../../dist', import.meta.url))
+const relay = await startRelay({
+  port: Number(process.env.PORT ?? 8080),
+  host: process.env.HOST ?? '127.0.0.1',
+  tokenSecret: process.env.TOKEN_SECRET || undefined,
+  staticDir,
+})
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    relay.logger.info({ signal }, 'shutting down')
+    void relay.close().then(() => process.exit(0))
+  })
+}

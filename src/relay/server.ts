@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { existsSync } from 'node:fs'
+import pino, { type Logger } from 'pino'
+import sirv from 'sirv'
+import { Server as SocketServer } from 'socket.io'
+import { Coordinator } from '../engine/coordinator'
+import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../engine/app-engine'
+import { CoordinatorHost } from '../host/coordinator-host'
+import { MemoryStore, type DurableStore } from '../host/ports'
+import { jwtVerifier, openMode } from './tokens'
+
+export const VERSION = '0.1.0'
+/** How often the relay feeds the clock to the engine (presence timeouts, INTERVAL, TTLs). */
+export const TICK_MS = 200
+
+export interface RelayOptions {
+  port?: number
+  host?: string
+  /** HS256 secret; without it the relay runs in open demo mode. */
+  tokenSecret?: string
+  /** Folder with the built page; served at `/` when it exists. */
+  staticDir?: string
+  store?: DurableStore
+  engine?: Partial<EngineConfig>
+  logger?: Logger
+}
+
+/** A handler for raw WebSocket upgrades on one path (e.g. /ws/calls, /peerjs). */
+export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void
+
+export interface Relay {
+  url: string
+  port: number
+  http: HttpServer
+  io: SocketServer
+  host: CoordinatorHost
+  coordinator: Coordinator
+  logger: Logger
+  /** Routes WebSocket upgrades whose path starts with `prefix` to `handler`. */
+  onUpgrade(prefix: string, handler: UpgradeHandler): void
+  close(): Promise<void>
+}
+
+export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
+  const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' })
+  const startedAt = Date.now()
+  const coordinator = new Coordinator({ ...DEFAULT_ENGINE_CONFIG, ...options.engine })
+  const store = options.store ?? new MemoryStore()
+  const serveStatic = options.staticDir && existsSync(options.staticDir)
+    ? sirv(options.staticDir, { single: true, etag: true, gzip: true })
+    : null
+
+  const http = createServer((request, response) => {
+    if (request.url === '/healthz') {
+      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      response.end(JSON.stringify({
+        status: 'ok', version: VERSION, uptime: (Date.now() - startedAt) / 1000,
+        sessions: coordinator.connectedSessions, connections: io.engine.clientsCount,
+        memory: process.memoryUsage(),
+      }))
+      return
+    }
+    if (serveStatic) return serveStatic(request, response, () => notFound(response))
+    notFound(response)
+  })
+
+  // socket.io must not destroy upgrades meant for our other WebSocket endpoints (FACTS.md).
+  const io = new SocketServer(http, { destroyUpgrade: false, maxHttpBufferSize: 1e6, serveClient: false, cors: { origin: true } })
+  const upgradeRoutes: [string, UpgradeHandler][] = []
+  http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (request.url ?? '').split('?')[0]
+    if (path.startsWith('/socket.io/')) return // engine.io's own listener takes it
+    const route = upgradeRoutes.find(([prefix]) => path.startsWith(prefix))
+    if (route) route[1](request, socket, head)
+    else socket.destroy()
+  })
+
+  const host = new CoordinatorHost({
+    coordinator,
+    store,
+    verifier: options.tokenSecret ? jwtVerifier(options.tokenSecret) : openMode,
+    now: Date.now,
+    newResumeKey: () => randomBytes(18).toString('base64url'),
+    sink: {
+      send(to, frame) {
+        if (to.length === 1) io.to(to[0]).emit('f', frame)
+        else io.to(to).emit('f', frame) // encoded once, written to every socket
+      },
+      close(conn, reason) {
+        const socket = io.sockets.sockets.get(conn)
+        if (!socket) return
+        logger.info({ conn, reason }, 'closing connection')
+        socket.disconnect(true)
+      },
+    },
+  })
+  await host.start()
+
+  io.on('connection', (socket) => {
+    logger.debug({ conn: socket.id, transport: socket.conn.transport.name }, 'connected')
+    socket.on('f', (frame: unknown) => {
+      try {
+        host.receive(socket.id, frame)
+      } catch (error) {
+        // A bug must not take the relay down for everyone; the frame is logged and dropped.
+        logger.error({ err: error, conn: socket.id }, 'frame handling failed')
+      }
+    })
+    socket.on('disconnect', (reason) => {
+      logger.debug({ conn: socket.id, reason }, 'disconnected')
+      host.disconnected(socket.id)
+    })
+  })
+
+  const ticker = setInterval(() => host.tick(), TICK_MS)
+  ticker.unref()
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject)
+    http.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => resolve())
+  })
+  const address = http.address()
+  const port = typeof address === 'object' && address ? address.port : options.port ?? 8080
+  const url = `http://${options.host ?? '127.0.0.1'}:${port}`
+  logger.info({ url, mode: options.tokenSecret ? 'token' : 'open' }, 'relay listening')
+
+  return {
+    url, port, http, io, host, coordinator, logger,
+    onUpgrade(prefix, handler) {
+      upgradeRoutes.push([prefix, handler])
+    },
+    async close() {
+      clearInterval(ticker)
+      io.disconnectSockets(true)
+      await new Promise<void>((resolve) => io.close(() => resolve()))
+      await host.settled()
+      await store.close()
+    },
+  }
+}
+
+function notFound(response: import('node:http').ServerResponse): void {
+  response.writeHead(404, { 'content-type': 'text/plain' })
+  response.end('not found')
+}

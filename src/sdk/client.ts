@@ -1,0 +1,180 @@
+import { ChannelType, type ChannelTypeName } from '../protocol/enums'
+import type { MessageEvent as WireMessage, PresenceEvent as WirePresence, ServerEvent } from '../protocol/events'
+import { SocketIoTransport } from '../transport/socket-io'
+import type { Transport } from '../transport/transport'
+import { Connection } from './connection'
+import { Emitter, toMessageEvent, toPresenceEvent, type LinkStateEvent, type RtmEventMap } from './events'
+import { PresenceApi } from './presence'
+
+export interface RTMConfig {
+  /** Seconds, [5, 300] (seed 000), default 300. */
+  presenceTimeout?: number
+  /** Seconds, [5, 1800] (seed 000), default 5. */
+  heartbeatInterval?: number
+  /** Where the coordinator is: the relay (default), or a custom transport (tabs, mesh, tests). */
+  transport?: 'relay' | Transport
+  /** The relay's URL (default: the page's origin). */
+  url?: string
+}
+
+export interface SubscribeOptions {
+  withMessage?: boolean
+  withPresence?: boolean
+  withMetadata?: boolean
+  withLock?: boolean
+  beQuiet?: boolean
+}
+
+export interface PublishOptions {
+  channelType?: ChannelTypeName
+  customType?: string
+}
+
+/** Something that must be put back after the coordinator lost a session (stream channels, metadata subscriptions…). */
+export type Restorer = (resumed: boolean) => Promise<string[]>
+
+/**
+ * The signaling client (seed 000, JavaScript form per SDK.md). Every method returns a
+ * promise that resolves to `{ timestamp, ...result }` or rejects with
+ * `{ error: true, errorCode, reason, operation }`.
+ *
+ * @example
+ * const rtm = new RTM('demo', 'alice', { url: 'http://127.0.0.1:8080' })
+ * rtm.addEventListener('message', (event) => console.log(event.publisher, event.message))
+ * await rtm.login()
+ * await rtm.subscribe('lobby')
+ * await rtm.publish('lobby', 'hello')
+ */
+export class RTM {
+  readonly presence: PresenceApi
+  readonly connection: Connection
+  private readonly events = new Emitter<RtmEventMap>()
+  /** Channels to restore after a coordinator loses the session; insertion order is kept. */
+  private readonly subscriptions = new Map<string, SubscribeOptions>()
+  private readonly restorers = new Set<Restorer>()
+  /** For SDK modules: wire events of other kinds (topic, storage, lock…), before conversion. */
+  readonly wireHandlers = new Map<string, (event: ServerEvent) => void>()
+
+  constructor(readonly appId: string, readonly userId: string, readonly config: RTMConfig = {}) {
+    const transport = typeof config.transport === 'object' ? config.transport
+      : new SocketIoTransport(config.url ?? globalThis.location?.origin ?? 'http://127.0.0.1:8080')
+    this.connection = new Connection(
+      { appId, userId, presenceTimeout: config.presenceTimeout, heartbeatInterval: config.heartbeatInterval ?? 5, transport },
+      {
+        state: (change) => this.events.emit('linkState', {
+          currentState: change.current, previousState: change.previous, serviceType: 'MESSAGE',
+          operation: change.operation, reason: change.reason, reasonCode: change.reasonCode,
+          affectedChannels: [...this.subscriptions.keys()], unrestoredChannels: change.unrestored,
+          isResumed: change.isResumed, timestamp: Date.now(),
+        } satisfies LinkStateEvent),
+        event: (event) => this.dispatch(event),
+        frame: (direction, frame) => this.events.emit('frame', { direction, frame, timestamp: Date.now() }),
+        restore: (resumed) => this.restore(resumed),
+      },
+    )
+    this.presence = new PresenceApi((op, args) => this.request(op, args))
+  }
+
+  get linkState(): LinkStateEvent['currentState'] {
+    return this.connection.state
+  }
+
+  /** Who the transport reaches (the relay's URL, the coordinator tab…). */
+  get coordinator(): string {
+    const transport = this.config.transport
+    return typeof transport === 'object' ? transport.describe?.() ?? transport.name : this.config.url ?? globalThis.location?.origin ?? ''
+  }
+
+  async login(options: { token?: string } = {}): Promise<{ timestamp: number }> {
+    await this.connection.login(options.token)
+    return { timestamp: Date.now() }
+  }
+
+  async logout(): Promise<{ timestamp: number }> {
+    await this.connection.logout()
+    this.subscriptions.clear()
+    return { timestamp: Date.now() }
+  }
+
+  async renewToken(token: string): Promise<{ timestamp: number }> {
+    return stamp(await this.connection.renewToken(token))
+  }
+
+  async subscribe(channelName: string, options: SubscribeOptions = {}): Promise<{ timestamp: number; channelName: string }> {
+    const result = await this.request('subscribe', { channelName, ...options })
+    this.subscriptions.set(channelName, options)
+    return { ...result, channelName }
+  }
+
+  async unsubscribe(channelName: string): Promise<{ timestamp: number; channelName: string }> {
+    const result = await this.request('unsubscribe', { channelName })
+    this.subscriptions.delete(channelName)
+    return { ...result, channelName }
+  }
+
+  /** Publishes to a message channel, or to a user with `{ channelType: 'USER' }`. */
+  async publish(channelName: string, message: string | Uint8Array, options: PublishOptions = {}): Promise<{ timestamp: number; channelName: string }> {
+    const result = await this.request('publish', {
+      channelName, message, channelType: ChannelType[options.channelType ?? 'MESSAGE'], customType: options.customType,
+    })
+    return { ...result, channelName }
+  }
+
+  addEventListener<K extends keyof RtmEventMap>(name: K, listener: (event: RtmEventMap[K]) => void): void {
+    this.events.on(name, listener)
+  }
+
+  removeEventListener<K extends keyof RtmEventMap>(name: K, listener: (event: RtmEventMap[K]) => void): void {
+    this.events.off(name, listener)
+  }
+
+  /** Releases the client: closes the link and drops every listener. */
+  release(): void {
+    this.connection.destroy()
+    this.events.clear()
+  }
+
+  /** For SDK modules (stream channels, storage, locks): one request with the `timestamp` convention. */
+  async request(op: string, args: Record<string, unknown>): Promise<Record<string, unknown> & { timestamp: number }> {
+    return stamp(await this.connection.request(op, args))
+  }
+
+  /** For SDK modules: deliver a wire event of a kind this class does not know to listeners. */
+  emit<K extends keyof RtmEventMap>(name: K, payload: RtmEventMap[K]): void {
+    this.events.emit(name, payload)
+  }
+
+  /** For SDK modules: run `restorer` after each reconnect; returns a function that unregisters it. */
+  addRestorer(restorer: Restorer): () => void {
+    this.restorers.add(restorer)
+    return () => this.restorers.delete(restorer)
+  }
+
+  private dispatch(event: ServerEvent): void {
+    switch (event.kind) {
+      case 'message': return this.events.emit('message', toMessageEvent(event as WireMessage))
+      case 'presence': return this.events.emit('presence', toPresenceEvent(event as WirePresence))
+      case 'tokenPrivilegeWillExpire':
+        return this.events.emit('tokenPrivilegeWillExpire', { channelName: event.channelName, timestamp: event.timestamp })
+      default:
+        this.wireHandlers.get(event.kind)?.(event)
+    }
+  }
+
+  /** After a reconnect: a coordinator that kept the session needs nothing; a new one gets our channels back. */
+  private async restore(resumed: boolean): Promise<string[]> {
+    const unrestored: string[] = []
+    if (!resumed) {
+      for (const [channelName, options] of this.subscriptions) {
+        await this.connection.requestNow('subscribe', { channelName, ...options }).catch(() => unrestored.push(channelName))
+      }
+      await this.presence.restoreStates((op, args) => this.connection.requestNow(op, args))
+    }
+    for (const restorer of this.restorers) unrestored.push(...(await restorer(resumed).catch(() => [])))
+    return unrestored
+  }
+}
+
+function stamp<T extends Record<string, unknown>>(result: T): T & { timestamp: number } {
+  return { ...result, timestamp: Date.now() }
+}

@@ -1,0 +1,63 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { Relay } from '../src/relay/server'
+import type { RTM } from '../src/sdk'
+import { Capture, client, relayForTest } from './helpers'
+
+describe('two users on a real relay', () => {
+  let relay: Relay
+  const clients: RTM[] = []
+  const join = async (userId: string, config = {}) => {
+    const rtm = await client(relay, userId, config)
+    clients.push(rtm)
+    return rtm
+  }
+
+  beforeEach(async () => { relay = await relayForTest() })
+  afterEach(async () => {
+    for (const rtm of clients.splice(0)) rtm.release()
+    await relay.close()
+  })
+
+  it('chat both ways in a message channel, with the session as publisher', async () => {
+    const alice = await join('alice')
+    const bob = await join('bob')
+    const aliceMessages = new Capture(alice, 'message')
+    const bobMessages = new Capture(bob, 'message')
+    await alice.subscribe('lobby')
+    await bob.subscribe('lobby')
+    await alice.publish('lobby', 'hi bob', { customType: 'chat' })
+    const atBob = await bobMessages.next((e) => e.message === 'hi bob')
+    expect(atBob).toMatchObject({ channelType: 'MESSAGE', channelName: 'lobby', publisher: 'alice', messageType: 'STRING', customType: 'chat' })
+    await bob.publish('lobby', 'hi alice')
+    expect((await aliceMessages.next((e) => e.message === 'hi alice')).publisher).toBe('bob')
+  })
+
+  it('binary messages arrive as bytes', async () => {
+    const alice = await join('alice')
+    const bob = await join('bob')
+    const bobMessages = new Capture(bob, 'message')
+    await bob.subscribe('bin')
+    await alice.publish('bin', new Uint8Array([1, 2, 3, 255]))
+    const event = await bobMessages.next()
+    expect(event.messageType).toBe('BINARY')
+    expect(event.message).toBeInstanceOf(Uint8Array)
+    expect([...(event.message as Uint8Array)]).toEqual([1, 2, 3, 255])
+  })
+
+  it('a direct message reaches the user; to an offline user it fails with -11033', async () => {
+    const alice = await join('alice')
+    const bob = await join('bob')
+    const bobMessages = new Capture(bob, 'message')
+    await alice.publish('bob', 'psst', { channelType: 'USER' })
+    expect(await bobMessages.next()).toMatchObject({ channelType: 'USER', channelName: 'alice', publisher: 'alice', message: 'psst' })
+    await expect(alice.publish('carol', 'anyone?', { channelType: 'USER' })).rejects.toMatchObject({
+      error: true, errorCode: -11033, name: 'CHANNEL_RECEIVER_OFFLINE', operation: 'publish',
+    })
+  })
+
+  it('a 33 KB message fails with -11010 and a 32 KB one passes', async () => {
+    const alice = await join('alice')
+    await expect(alice.publish('lobby', 'x'.repeat(33 * 1024))).rejects.toMatchObject({ errorCode: -11010, operation: 'publish' })
+    await expect(alice.publish('lobby', 'x'.repeat(32 * 1024))).resolves.toMatchObject({ channelName: 'lobby' })
+  })
+})

@@ -1,0 +1,50 @@
+import pino from 'pino'
+import { startRelay, type Relay, type RelayOptions } from '../src/relay/server'
+import { RTM, type RTMConfig } from '../src/sdk'
+import type { RtmEventMap } from '../src/sdk/events'
+
+/** A real relay on a free loopback port, quiet unless LOG_LEVEL says otherwise. */
+export function relayForTest(options: RelayOptions = {}): Promise<Relay> {
+  return startRelay({ port: 0, logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }), ...options })
+}
+
+/** Records one event kind of a client; `next` waits for the first recorded or future match. */
+export class Capture<K extends keyof RtmEventMap> {
+  readonly seen: RtmEventMap[K][] = []
+  private waiters: { match: (event: RtmEventMap[K]) => boolean; resolve: (event: RtmEventMap[K]) => void }[] = []
+
+  constructor(client: RTM, name: K) {
+    client.addEventListener(name, (event) => {
+      this.seen.push(event)
+      this.waiters = this.waiters.filter((waiter) => {
+        if (!waiter.match(event)) return true
+        waiter.resolve(event)
+        return false
+      })
+    })
+  }
+
+  next(match: (event: RtmEventMap[K]) => boolean = () => true, timeoutMs = 15_000): Promise<RtmEventMap[K]> {
+    const found = this.seen.find(match)
+    if (found) return Promise.resolve(found)
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching event within ${timeoutMs} ms; saw ${JSON.stringify(this.seen.slice(-5))}`)), timeoutMs)
+      this.waiters.push({ match, resolve: (event) => { clearTimeout(timer); resolve(event) } })
+    })
+  }
+}
+
+export async function client(relay: Relay | string, userId: string, config: RTMConfig = {}, appId = 'test'): Promise<RTM> {
+  const rtm = new RTM(appId, userId, { url: typeof relay === 'string' ? relay : relay.url, ...config })
+  await rtm.login()
+  return rtm
+}
+
+/** Waits until `condition` holds, polling on the event loop (for state that has no event). */
+export async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
