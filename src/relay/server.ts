@@ -9,6 +9,8 @@ import { Coordinator } from '../engine/coordinator'
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../engine/app-engine'
 import { CoordinatorHost } from '../host/coordinator-host'
 import { MemoryStore, type DurableStore } from '../host/ports'
+import type { ConnId } from '../engine/effects'
+import type { ServerFrame } from '../protocol/events'
 import { jwtVerifier, openMode } from './tokens'
 
 export const VERSION = '0.1.0'
@@ -27,6 +29,16 @@ export interface RelayOptions {
   logger?: Logger
 }
 
+/**
+ * Connections that are not native socket.io clients (a raw /ws/calls socket, an EasyRTC
+ * client): the edge codec that owns ids starting with `prefix` turns engine frames into
+ * its own wire format.
+ */
+export interface ConnectionKind {
+  send(conn: ConnId, frame: ServerFrame): void
+  close(conn: ConnId, reason: string): void
+}
+
 /** A handler for raw WebSocket upgrades on one path (e.g. /ws/calls, /peerjs). */
 export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void
 
@@ -38,6 +50,8 @@ export interface Relay {
   host: CoordinatorHost
   coordinator: Coordinator
   logger: Logger
+  /** Delivers frames for connection ids starting with `prefix` (ids of native sockets never contain ':'). */
+  addConnectionKind(prefix: string, kind: ConnectionKind): void
   /** Routes WebSocket upgrades whose path starts with `prefix` to `handler`. */
   onUpgrade(prefix: string, handler: UpgradeHandler): void
   close(): Promise<void>
@@ -77,6 +91,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     else socket.destroy()
   })
 
+  const kinds: [string, ConnectionKind][] = []
+  const kindOf = (conn: ConnId) => (conn.includes(':') ? kinds.find(([prefix]) => conn.startsWith(prefix))?.[1] : undefined)
   const host = new CoordinatorHost({
     coordinator,
     store,
@@ -85,10 +101,21 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     newResumeKey: () => randomBytes(18).toString('base64url'),
     sink: {
       send(to, frame) {
-        if (to.length === 1) io.to(to[0]).emit('f', frame)
-        else io.to(to).emit('f', frame) // encoded once, written to every socket
+        let native = to
+        if (kinds.length > 0) {
+          native = []
+          for (const conn of to) {
+            const kind = kindOf(conn)
+            if (kind) kind.send(conn, frame)
+            else native.push(conn)
+          }
+        }
+        if (native.length === 1) io.to(native[0]).emit('f', frame)
+        else if (native.length > 1) io.to(native).emit('f', frame) // encoded once, written to every socket
       },
       close(conn, reason) {
+        const kind = kindOf(conn)
+        if (kind) return kind.close(conn, reason)
         const socket = io.sockets.sockets.get(conn)
         if (!socket) return
         logger.info({ conn, reason }, 'closing connection')
@@ -128,6 +155,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
 
   return {
     url, port, http, io, host, coordinator, logger,
+    addConnectionKind(prefix, kind) {
+      kinds.push([prefix, kind])
+    },
     onUpgrade(prefix, handler) {
       upgradeRoutes.push([prefix, handler])
     },
