@@ -61,3 +61,43 @@ describe('two users on a real relay', () => {
     await expect(alice.publish('lobby', 'x'.repeat(32 * 1024))).resolves.toMatchObject({ channelName: 'lobby' })
   })
 })
+
+describe('end-to-end payload encryption', () => {
+  it('peers with the same key read each other; the relay and keyless peers see only ciphertext', async () => {
+    const relay = await relayForTest()
+    const salt = new Uint8Array(32).fill(7)
+    const secure = { encryptionMode: 'AES_256_GCM' as const, cipherKey: 'correct horse battery staple', salt }
+    const alice = await client(relay, 'alice', secure)
+    const bob = await client(relay, 'bob', secure)
+    const eve = await client(relay, 'eve')
+    try {
+      const bobMessages = new Capture(bob, 'message')
+      const eveMessages = new Capture(eve, 'message')
+      const wire = new Capture(eve, 'frame')
+      await bob.subscribe('vault')
+      await eve.subscribe('vault')
+      await alice.publish('vault', 'the eagle has landed')
+      await alice.publish('vault', new Uint8Array([9, 8, 7]))
+      expect(await bobMessages.next((e) => e.message === 'the eagle has landed')).toMatchObject({ messageType: 'STRING', publisher: 'alice' })
+      const bytes = await bobMessages.next((e) => e.messageType === 'BINARY')
+      expect([...(bytes.message as Uint8Array)]).toEqual([9, 8, 7])
+      const atEve = await eveMessages.next()
+      expect(atEve.messageType).toBe('BINARY')
+      expect(new TextDecoder().decode(atEve.message as Uint8Array)).not.toContain('eagle')
+      expect(JSON.stringify(wire.seen)).not.toContain('eagle')
+    } finally {
+      for (const rtm of [alice, bob, eve]) rtm.release()
+      await relay.close()
+    }
+  })
+
+  it('a missing key or a salt of the wrong size fails login with -10020', async () => {
+    const relay = await relayForTest()
+    try {
+      await expect(client(relay, 'a', { encryptionMode: 'AES_128_GCM' })).rejects.toMatchObject({ errorCode: -10020 })
+      await expect(client(relay, 'b', { encryptionMode: 'AES_128_GCM', cipherKey: 'k', salt: new Uint8Array(5) })).rejects.toMatchObject({ errorCode: -10020 })
+    } finally {
+      await relay.close()
+    }
+  })
+})

@@ -20,7 +20,7 @@ export const MAX_MESSAGE_BYTES = 32 * 1024
 /** Seed 000 error -11029: customType up to 32 characters. */
 export const MAX_CUSTOM_TYPE_LENGTH = 32
 /** Replies remembered per session for deduplicating resent requests. */
-export const REPLY_CACHE_SIZE = 256
+export const REPLY_CACHE_SIZE = 64
 /** Message channels one user may subscribe to (-11005). */
 export const MAX_SUBSCRIPTIONS = 50
 

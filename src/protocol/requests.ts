@@ -8,7 +8,7 @@ import { z } from 'zod'
  */
 const name = z.string().max(1024)
 const channelType = z.union([z.literal(1), z.literal(2), z.literal(3)])
-const payload = z.union([z.string(), z.instanceof(Uint8Array)])
+const payload = z.union([z.string(), z.custom<Uint8Array>((value) => value instanceof Uint8Array, "expected a string or bytes")])
 const stateMap = z.record(z.string().max(1024), z.string().max(65536))
 
 export const requestSchemas = {

@@ -4,6 +4,7 @@ import { SocketIoTransport } from '../transport/socket-io'
 import type { Transport } from '../transport/transport'
 import { Connection } from './connection'
 import { Emitter, toMessageEvent, toPresenceEvent, type LinkStateEvent, type RtmEventMap } from './events'
+import { PayloadCipher, type EncryptionMode } from './encryption'
 import { PresenceApi } from './presence'
 
 export interface RTMConfig {
@@ -15,6 +16,11 @@ export interface RTMConfig {
   transport?: 'relay' | Transport
   /** The relay's URL (default: the page's origin). */
   url?: string
+  /** End-to-end payload encryption (seed 000 RtmEncryptionConfig); the coordinator sees only ciphertext. */
+  encryptionMode?: EncryptionMode
+  cipherKey?: string
+  /** 32 bytes. */
+  salt?: Uint8Array
 }
 
 export interface SubscribeOptions {
@@ -52,6 +58,9 @@ export class RTM {
   /** Channels to restore after a coordinator loses the session; insertion order is kept. */
   private readonly subscriptions = new Map<string, SubscribeOptions>()
   private readonly restorers = new Set<Restorer>()
+  private cipher: PayloadCipher | null = null
+  /** Decryption is async; incoming messages still reach listeners in arrival order. */
+  private inbound: Promise<void> = Promise.resolve()
   /** For SDK modules: wire events of other kinds (topic, storage, lock…), before conversion. */
   readonly wireHandlers = new Map<string, (event: ServerEvent) => void>()
 
@@ -86,6 +95,12 @@ export class RTM {
   }
 
   async login(options: { token?: string } = {}): Promise<{ timestamp: number }> {
+    const mode = this.config.encryptionMode ?? 'NONE'
+    if (mode !== 'NONE' && !this.cipher) {
+      const cipher = await PayloadCipher.create(mode, this.config.cipherKey, this.config.salt)
+      if (!(cipher instanceof PayloadCipher)) throw cipher
+      this.cipher = cipher
+    }
     await this.connection.login(options.token)
     return { timestamp: Date.now() }
   }
@@ -115,7 +130,7 @@ export class RTM {
   /** Publishes to a message channel, or to a user with `{ channelType: 'USER' }`. */
   async publish(channelName: string, message: string | Uint8Array, options: PublishOptions = {}): Promise<{ timestamp: number; channelName: string }> {
     const result = await this.request('publish', {
-      channelName, message, channelType: ChannelType[options.channelType ?? 'MESSAGE'], customType: options.customType,
+      channelName, message: await this.seal(message), channelType: ChannelType[options.channelType ?? 'MESSAGE'], customType: options.customType,
     })
     return { ...result, channelName }
   }
@@ -139,6 +154,11 @@ export class RTM {
     return stamp(await this.connection.request(op, args))
   }
 
+  /** For SDK modules: the payload as it goes on the wire (encrypted when configured). */
+  async seal(message: string | Uint8Array): Promise<string | Uint8Array> {
+    return this.cipher ? this.cipher.seal(message) : message
+  }
+
   /** For SDK modules: deliver a wire event of a kind this class does not know to listeners. */
   emit<K extends keyof RtmEventMap>(name: K, payload: RtmEventMap[K]): void {
     this.events.emit(name, payload)
@@ -152,13 +172,24 @@ export class RTM {
 
   private dispatch(event: ServerEvent): void {
     switch (event.kind) {
-      case 'message': return this.events.emit('message', toMessageEvent(event as WireMessage))
+      case 'message': return this.receiveMessage(event as WireMessage)
       case 'presence': return this.events.emit('presence', toPresenceEvent(event as WirePresence))
       case 'tokenPrivilegeWillExpire':
         return this.events.emit('tokenPrivilegeWillExpire', { channelName: event.channelName, timestamp: event.timestamp })
       default:
         this.wireHandlers.get(event.kind)?.(event)
     }
+  }
+
+  private receiveMessage(wire: WireMessage): void {
+    const cipher = this.cipher
+    if (!cipher) return this.events.emit('message', toMessageEvent(wire))
+    const payload = wire.message instanceof ArrayBuffer ? new Uint8Array(wire.message) : wire.message
+    this.inbound = this.inbound.then(async () => {
+      // Not sealed with our key (a plain sender, another key): delivered as it came.
+      const message = (await cipher.open(payload)) ?? payload
+      this.events.emit('message', toMessageEvent({ ...wire, message, messageType: typeof message === 'string' ? 1 : 0 }))
+    })
   }
 
   /** After a reconnect: a coordinator that kept the session needs nothing; a new one gets our channels back. */
