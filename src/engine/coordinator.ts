@@ -1,7 +1,9 @@
-import { rtmError } from '../protocol/errors'
+import { rtmError, type ErrorName } from '../protocol/errors'
 import type { ArgsOf, Request } from '../protocol/requests'
 import { AppEngine, DEFAULT_ENGINE_CONFIG, fail, type EngineConfig, type LoginContext, type Reply } from './app-engine'
+import { Calls, type CallContext } from './calls'
 import { Effects, type ConnId, type Output, type Write } from './effects'
+import type { ParsedCallMessage } from '../protocol/calls'
 import { isValidName } from './validate'
 
 export interface Handled extends Output {
@@ -15,6 +17,8 @@ export interface Handled extends Output {
 export class Coordinator {
   private readonly apps = new Map<string, AppEngine>()
   private readonly connApp = new Map<ConnId, AppEngine>()
+  /** Seed 002 calls: one sId namespace per coordinator, reachable without an RTM login. */
+  readonly calls = new Calls()
 
   constructor(private readonly config: EngineConfig = DEFAULT_ENGINE_CONFIG) {}
 
@@ -49,9 +53,25 @@ export class Coordinator {
     return { ...fx, reply }
   }
 
+  /**
+   * One seed-002 call frame. The answers (and any error) go out as `call` events; the
+   * reply acknowledges the frame, or carries the error for callers that await it.
+   */
+  call(conn: ConnId, input: ParsedCallMessage, context: CallContext, now: number): Handled {
+    const fx = new Effects()
+    const preferredSId = context.preferredSId ?? this.userOf(conn)?.userId
+    const failure = this.calls.handle(conn, input, { ...context, preferredSId }, fx, now)
+    // The call table (protocol/calls.ts) has positive codes, apart from seed 000's negative ones.
+    const reply: Reply = failure
+      ? { ok: false, error: { error: true, errorCode: failure.msg.code, name: failure.name as unknown as ErrorName, reason: failure.msg.message, operation: 'call' } }
+      : { ok: true, result: {} }
+    return { ...fx, reply }
+  }
+
   /** The host saw the connection go away (socket closed, tab gone). */
   disconnect(conn: ConnId, now: number): Output {
     const fx = new Effects()
+    this.calls.disconnect(conn, fx, now)
     this.connApp.get(conn)?.connectionLost(conn, now)
     this.connApp.delete(conn)
     return fx

@@ -1,3 +1,4 @@
+import type { CallServerMessage } from './calls'
 import type { RtmErrorInfo } from './errors'
 
 /** Coordinator → client frames. Enum fields carry seed 000's numeric values. */
@@ -50,7 +51,14 @@ export interface TokenWillExpireEvent {
   timestamp: number
 }
 
-export type ServerEvent = MessageEvent | PresenceEvent | KickedEvent | TokenWillExpireEvent
+/** Seed 002: a call protocol message for this connection (the raw /ws/calls JSON, unchanged). */
+export interface CallEvent {
+  kind: 'call'
+  msg: CallServerMessage
+  timestamp: number
+}
+
+export type ServerEvent = MessageEvent | PresenceEvent | KickedEvent | TokenWillExpireEvent | CallEvent
 
 export type ReplyFrame =
   | { t: 'res'; id: number; ok: true; result: Record<string, unknown> }

@@ -1,0 +1,113 @@
+import { z } from 'zod'
+
+/**
+ * Seed 002's one-to-one call protocol (`002_23b5345c11bdb429.txt`), with the fields the
+ * seed leaves open made precise by issue 3. The same JSON travels raw on `/ws/calls` and
+ * inside the native protocol (request op `call`, event kind `call`).
+ */
+
+/** Seed 002 "Clu": a client's state in the list. */
+export const ClientCallState = { WAIT: 1, CALLING: 2 } as const
+/** Seed 002 "Ssu": a session's state. */
+export const SessionState = { NEW: 1, PENDING: 2, ACTIVE: 3, CLOSED: 4 } as const
+export type ClientCallStateValue = (typeof ClientCallState)[keyof typeof ClientCallState]
+export type SessionStateValue = (typeof SessionState)[keyof typeof SessionState]
+export type SessionStateName = keyof typeof SessionState
+
+/**
+ * Seed 002 links an error-code page that is not part of the seed; this is our table.
+ * Every error reaches only the sender as `{cmd:'error', code, message}` and changes nothing.
+ */
+export const CALL_ERRORS = {
+  MALFORMED_FRAME: [1001, 'malformed frame: not a JSON object of a known cmd with the required fields'],
+  NO_SID: [1002, 'register first with {cmd:"sId"}'],
+  SID_TAKEN: [1003, 'that sId is held by another client'],
+  UNKNOWN_OPPONENT: [1004, 'no client has that sId'],
+  SELF_TARGET: [1005, 'opponentId is your own sId'],
+  OPPONENT_BUSY: [1006, 'the opponent is in another call'],
+  BUSY: [1007, 'you are in a call'],
+  UNKNOWN_SESSION: [1008, 'no open session has that sessionId'],
+  NOT_A_PARTY: [1009, 'you are not a party of that session'],
+  WRONG_STATE: [1010, 'this cmd is not allowed in the session state or for your role'],
+} as const satisfies Record<string, readonly [number, string]>
+export type CallErrorName = keyof typeof CALL_ERRORS
+
+/** Limits of one frame's fields; the transports bound the whole frame (256 KiB on /ws/calls). */
+export const MAX_SID_LENGTH = 64
+export const MAX_SDP_LENGTH = 64 * 1024
+export const MAX_ID_LENGTH = 128
+
+const SID_PATTERN = /^[\x21-\x7e]+$/
+const sId = z.string().min(1).max(MAX_SID_LENGTH).regex(SID_PATTERN, 'printable ASCII without spaces')
+const id = z.string().min(1).max(MAX_ID_LENGTH)
+/** An SDP as the browser gives it ({type, sdp}) or the bare SDP text; forwarded unchanged. */
+const sdp = z.union([
+  z.string().min(1).max(MAX_SDP_LENGTH),
+  z.object({ type: z.enum(['offer', 'answer', 'pranswer', 'rollback']), sdp: z.string().max(MAX_SDP_LENGTH) }),
+])
+/** RTCIceCandidateInit, or the candidate line alone; `candidate: ''` is end-of-candidates. */
+const iceCandidate = z.union([
+  z.string().max(4096),
+  z.object({
+    candidate: z.string().max(4096),
+    sdpMid: z.string().max(64).nullable().optional(),
+    sdpMLineIndex: z.number().int().min(0).max(1024).nullable().optional(),
+    usernameFragment: z.string().max(256).nullable().optional(),
+  }),
+])
+
+export const callClientSchema = z.discriminatedUnion('cmd', [
+  z.object({ cmd: z.literal('sId'), sId: sId.optional() }),
+  z.object({ cmd: z.literal('session'), opponentId: z.string().max(MAX_ID_LENGTH) }),
+  z.object({ cmd: z.literal('call'), sessionId: id, offer: sdp }),
+  z.object({ cmd: z.literal('accept'), sessionId: id, answer: sdp }),
+  z.object({ cmd: z.literal('reject'), sessionId: id }),
+  z.object({ cmd: z.literal('stop'), sessionId: id }),
+  z.object({ cmd: z.literal('icecandidate'), sessionId: id, icecandidate: iceCandidate }),
+  z.object({ cmd: z.literal('notify'), opponentId: z.string().max(MAX_ID_LENGTH), type: z.string().max(64), data: z.unknown() }),
+])
+
+/** Client → server. */
+export type CallClientMessage = z.infer<typeof callClientSchema>
+export type SdpValue = z.infer<typeof sdp>
+export type IceCandidateValue = z.infer<typeof iceCandidate>
+
+/** Server → client. */
+export type CallServerMessage =
+  | { cmd: 'sId'; sId: string }
+  | { cmd: 'clu'; list: { sId: string; state: ClientCallStateValue }[] }
+  | { cmd: 'ssu'; sessionId: string; state: SessionStateValue }
+  | { cmd: 'call'; sessionId: string; offer: SdpValue; sId: string }
+  | { cmd: 'accept'; sessionId: string; answer: SdpValue }
+  | { cmd: 'reject'; sessionId: string }
+  | { cmd: 'stop'; sessionId: string }
+  | { cmd: 'leave'; sessionId: string }
+  | { cmd: 'icecandidate'; sessionId: string; icecandidate: IceCandidateValue }
+  | { cmd: 'notify'; type: string; data: unknown; sId: string }
+  | { cmd: 'error'; code: number; message: string }
+
+export type ParsedCallMessage = { ok: true; msg: CallClientMessage } | { ok: false; reason: string }
+
+/** Validates an untrusted call frame. Never throws. */
+export function parseCallMessage(raw: unknown): ParsedCallMessage {
+  const parsed = callClientSchema.safeParse(raw)
+  if (parsed.success) return { ok: true, msg: parsed.data }
+  const reason = parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(frame)'}: ${issue.message}`).join('; ')
+  return { ok: false, reason }
+}
+
+export function callError(name: CallErrorName, detail?: string): Extract<CallServerMessage, { cmd: 'error' }> {
+  const [code, message] = CALL_ERRORS[name]
+  return { cmd: 'error', code, message: detail ? `${message} (${detail})` : message }
+}
+
+/**
+ * The native protocol's request for a call frame: `{t:'req', id, op:'call', args:{cmd…}}`.
+ * The reply is an acknowledgement; the protocol's answers arrive as `call` events.
+ */
+export const callRequestFrameSchema = z.object({
+  t: z.literal('req'),
+  id: z.number().int().nonnegative(),
+  op: z.literal('call'),
+  args: z.unknown(),
+})
