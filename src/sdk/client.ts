@@ -6,6 +6,9 @@ import { Connection } from './connection'
 import { Emitter, toMessageEvent, toPresenceEvent, type LinkStateEvent, type RtmEventMap } from './events'
 import { PayloadCipher, type EncryptionMode } from './encryption'
 import { PresenceApi } from './presence'
+import { LockApi } from './lock'
+import { StorageApi } from './storage'
+import { StreamChannels, type StreamChannel } from './stream-channel'
 
 export interface RTMConfig {
   /** Seconds, [5, 300] (seed 000), default 300. */
@@ -53,6 +56,9 @@ export type Restorer = (resumed: boolean) => Promise<string[]>
  */
 export class RTM {
   readonly presence: PresenceApi
+  readonly storage: StorageApi
+  readonly lock: LockApi
+  private readonly streams: StreamChannels
   readonly connection: Connection
   private readonly events = new Emitter<RtmEventMap>()
   /** Channels to restore after a coordinator loses the session; insertion order is kept. */
@@ -82,6 +88,9 @@ export class RTM {
       },
     )
     this.presence = new PresenceApi((op, args) => this.request(op, args))
+    this.storage = new StorageApi(this)
+    this.lock = new LockApi(this)
+    this.streams = new StreamChannels(this)
   }
 
   get linkState(): LinkStateEvent['currentState'] {
@@ -135,6 +144,11 @@ export class RTM {
     return { ...result, channelName }
   }
 
+  /** A stream channel instance (seed 000 createStreamChannel); join it to use topics. */
+  createStreamChannel(channelName: string): StreamChannel {
+    return this.streams.create(channelName)
+  }
+
   addEventListener<K extends keyof RtmEventMap>(name: K, listener: (event: RtmEventMap[K]) => void): void {
     this.events.on(name, listener)
   }
@@ -172,7 +186,7 @@ export class RTM {
 
   private dispatch(event: ServerEvent): void {
     switch (event.kind) {
-      case 'message': return this.receiveMessage(event as WireMessage)
+      case 'message': return this.streams.accepts(event as WireMessage) ? this.receiveMessage(event as WireMessage) : undefined
       case 'presence': return this.events.emit('presence', toPresenceEvent(event as WirePresence))
       case 'tokenPrivilegeWillExpire':
         return this.events.emit('tokenPrivilegeWillExpire', { channelName: event.channelName, timestamp: event.timestamp })

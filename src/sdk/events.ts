@@ -2,6 +2,7 @@ import {
   ChannelType, LinkState, MessageType, PresenceEventType, nameOf,
   type ChannelTypeName, type LinkOperationName, type LinkStateName, type MessageTypeName, type PresenceEventTypeName,
 } from '../protocol/enums'
+import type { LockEvent, StorageEvent, TopicEvent } from './topic-storage-lock-events'
 import type { IntervalDetail, MessageEvent as WireMessage, PresenceEvent as WirePresence, UserState } from '../protocol/events'
 
 /** SDK event payloads (SDK.md): enum fields carry names, not wire numbers. */
@@ -59,6 +60,9 @@ export interface RtmEventMap {
   linkState: LinkStateEvent
   tokenPrivilegeWillExpire: TokenPrivilegeWillExpireEvent
   frame: FrameEvent
+  topic: TopicEvent
+  storage: StorageEvent
+  lock: LockEvent
   [kind: string]: unknown
 }
 

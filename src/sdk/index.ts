@@ -2,3 +2,6 @@ export { RTM, type RTMConfig, type SubscribeOptions, type PublishOptions } from 
 export type { MessageEvent, PresenceEvent, LinkStateEvent, TokenPrivilegeWillExpireEvent, FrameEvent, RtmEventMap } from './events'
 export { ERRORS, isRtmError, type RtmErrorInfo, type ErrorName } from '../protocol/errors'
 export type { Transport, Link, LinkHandlers } from '../transport/transport'
+export type { TopicEvent, StorageEvent, LockEvent, LockDetail, MetadataDetail, TopicInfo, PublisherInfo } from './topic-storage-lock-events'
+export type { StreamChannel, JoinStreamOptions, JoinTopicOptions, TopicOptions, SubscribeTopicResult } from './stream-channel'
+export type { MetadataItem, MetadataOptions, ChannelMetadataOptions } from './storage'
