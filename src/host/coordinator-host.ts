@@ -1,5 +1,6 @@
 import type { Coordinator, Handled } from '../engine/coordinator'
 import type { ConnId, Output } from '../engine/effects'
+import { callRequestFrameSchema, parseCallMessage } from '../protocol/calls'
 import { rtmError } from '../protocol/errors'
 import type { ServerFrame } from '../protocol/events'
 import { parseRequestFrame, type Request } from '../protocol/requests'
@@ -12,6 +13,8 @@ export interface HostOptions {
   verifier: TokenVerifier
   now: () => number
   newResumeKey: () => string
+  /** Ids for call sessions and generated sIds (default: 16 random bytes, hex). */
+  newId?: () => string
   /** Sees every frame in and out (logging, the UI's signal view). */
   trace?: (direction: 'in' | 'out', conn: ConnId | ConnId[], frame: unknown) => void
 }
@@ -38,6 +41,8 @@ export class CoordinatorHost {
   /** An untrusted frame from a connection. Never throws. */
   receive(conn: ConnId, raw: unknown): void {
     this.options.trace?.('in', conn, raw)
+    const call = callRequestFrameSchema.safeParse(raw)
+    if (call.success) return this.inOrder(conn, () => this.call(conn, call.data.args, call.data.id))
     const parsed = parseRequestFrame(raw)
     if (!parsed.ok) {
       if (parsed.id !== null) this.reply(conn, parsed.id, { ok: false, error: rtmError('INVALID_PARAMETER', parsed.op, parsed.reason) })
@@ -56,6 +61,12 @@ export class CoordinatorHost {
     this.connQueues.set(conn, next)
   }
 
+  /** A seed-002 call frame from a raw call socket (/ws/calls): answers are events only. */
+  receiveCall(conn: ConnId, raw: unknown): void {
+    this.options.trace?.('in', conn, raw)
+    this.inOrder(conn, () => this.call(conn, raw))
+  }
+
   disconnected(conn: ConnId): void {
     this.apply(this.options.coordinator.disconnect(conn, this.options.now()))
   }
@@ -67,6 +78,22 @@ export class CoordinatorHost {
   /** Resolves when every accepted output has been committed and delivered. */
   async settled(): Promise<void> {
     while (this.deliveryBacklog > 0) await this.delivery
+  }
+
+  private call(conn: ConnId, raw: unknown, id?: number): void {
+    const newId = this.options.newId ?? randomId
+    const handled = this.options.coordinator.call(conn, parseCallMessage(raw), { newId: newId() }, this.options.now())
+    this.apply(handled, id === undefined ? undefined : conn, id)
+  }
+
+  /** Runs now, or after the connection's queued requests (a login waiting on its token check). */
+  private inOrder(conn: ConnId, run: () => void): void {
+    const queued = this.connQueues.get(conn)
+    if (!queued) return run()
+    const next = queued.then(run).finally(() => {
+      if (this.connQueues.get(conn) === next) this.connQueues.delete(conn)
+    })
+    this.connQueues.set(conn, next)
   }
 
   private process(conn: ConnId, id: number, request: Exclude<Request, { op: 'login' | 'renewToken' }>): void {
@@ -120,4 +147,9 @@ export class CoordinatorHost {
     this.options.trace?.('out', to, frame)
     this.options.sink.send(to, frame)
   }
+}
+
+function randomId(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16))
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
 }

@@ -11,6 +11,7 @@ import { CoordinatorHost } from '../host/coordinator-host'
 import { MemoryStore, type DurableStore } from '../host/ports'
 import type { ConnId } from '../engine/effects'
 import type { ServerFrame } from '../protocol/events'
+import { attachCallsWs } from './calls-ws'
 import { jwtVerifier, openMode } from './tokens'
 
 export const VERSION = '0.1.0'
@@ -153,7 +154,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const url = `http://${options.host ?? '127.0.0.1'}:${port}`
   logger.info({ url, mode: options.tokenSecret ? 'token' : 'open' }, 'relay listening')
 
-  return {
+  const relay: Relay = {
     url, port, http, io, host, coordinator, logger,
     addConnectionKind(prefix, kind) {
       kinds.push([prefix, kind])
@@ -163,12 +164,15 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     },
     async close() {
       clearInterval(ticker)
+      callsWs.close()
       io.disconnectSockets(true)
       await new Promise<void>((resolve) => io.close(() => resolve()))
       await host.settled()
       await store.close()
     },
   }
+  const callsWs = attachCallsWs(relay) // seed 002 at /ws/calls
+  return relay
 }
 
 function notFound(response: import('node:http').ServerResponse): void {
