@@ -1,0 +1,156 @@
+import type { LockEvent, PresenceEvent, RTM } from '../../sdk'
+import { describeError } from '../shared/errors'
+import { subscribeForPanels } from '../shared/channel'
+
+export interface LockRow {
+  lockName: string
+  /** '' while nobody holds it. */
+  owner: string
+  ttl: number
+  /** When the lock frees itself: set once its owner went offline (ms since epoch). */
+  releasesAt: number | null
+}
+
+/** How often the TTL countdown redraws. */
+export const COUNTDOWN_MS = 250
+
+/**
+ * The Locks panel's state for one message channel: its locks with owner and TTL, a
+ * countdown once an owner goes offline, and the locks we are waiting in line for.
+ */
+export class LocksState {
+  #channelName = $state<string | null>(null)
+  #locks = $state<Record<string, LockRow>>({})
+  #waiting = $state<string[]>([])
+  #now = $state(Date.now())
+  #error = $state<string | null>(null)
+  #busy = $state(false)
+  readonly #timer: ReturnType<typeof setInterval>
+  readonly #off: () => void
+
+  constructor(private readonly rtm: RTM) {
+    const onLock = (event: LockEvent) => this.#receiveLock(event)
+    const onPresence = (event: PresenceEvent) => this.#receivePresence(event)
+    rtm.addEventListener('lock', onLock)
+    rtm.addEventListener('presence', onPresence)
+    this.#off = () => {
+      rtm.removeEventListener('lock', onLock)
+      rtm.removeEventListener('presence', onPresence)
+    }
+    this.#timer = setInterval(() => {
+      if (Object.values(this.#locks).some((lock) => lock.releasesAt !== null)) this.#now = Date.now()
+    }, COUNTDOWN_MS)
+  }
+
+  get channelName(): string | null { return this.#channelName }
+  get locks(): LockRow[] { return Object.values(this.#locks).sort((a, b) => a.lockName.localeCompare(b.lockName)) }
+  /** Locks we asked for with retry and are still waiting in line for. */
+  get waiting(): string[] { return this.#waiting }
+  get error(): string | null { return this.#error }
+  get busy(): boolean { return this.#busy }
+  get me(): string { return this.rtm.userId }
+
+  /** Seconds until an offline owner's lock frees itself, or null while the owner is online. */
+  secondsLeft(lock: LockRow): number | null {
+    return lock.releasesAt === null ? null : Math.max(0, Math.ceil((lock.releasesAt - this.#now) / 1000))
+  }
+
+  open(channelName: string): Promise<void> {
+    return this.#run(async () => {
+      this.#channelName = channelName.trim()
+      this.#locks = {}
+      await subscribeForPanels(this.rtm, this.#channelName)
+      const { lockDetails } = await this.rtm.lock.getLock(this.#channelName, 'MESSAGE')
+      this.#locks = Object.fromEntries(lockDetails.map((d) => [d.lockName, { lockName: d.lockName, owner: d.owner, ttl: d.ttl, releasesAt: null }]))
+    })
+  }
+
+  setLock(lockName: string, ttl: number): Promise<void> {
+    return this.#call((channel) => this.rtm.lock.setLock(channel, 'MESSAGE', lockName.trim(), { ttl }))
+  }
+
+  /** With `retry` we wait in line; the panel shows the wait until it is granted or fails. */
+  acquire(lockName: string, retry: boolean): Promise<void> {
+    // Waiting in line must not block the rest of the panel.
+    return this.#call(async (channel) => {
+      if (retry) this.#waiting = [...this.#waiting, lockName]
+      try {
+        await this.rtm.lock.acquireLock(channel, 'MESSAGE', lockName, { retry })
+      } finally {
+        if (retry) this.#waiting = this.#waiting.filter((name) => name !== lockName)
+      }
+    }, !retry)
+  }
+
+  release(lockName: string): Promise<void> {
+    return this.#call((channel) => this.rtm.lock.releaseLock(channel, 'MESSAGE', lockName))
+  }
+
+  revoke(lockName: string, owner: string): Promise<void> {
+    return this.#call((channel) => this.rtm.lock.revokeLock(channel, 'MESSAGE', lockName, owner))
+  }
+
+  remove(lockName: string): Promise<void> {
+    return this.#call((channel) => this.rtm.lock.removeLock(channel, 'MESSAGE', lockName))
+  }
+
+  destroy(): void {
+    clearInterval(this.#timer)
+    this.#off()
+  }
+
+  #receiveLock(event: LockEvent): void {
+    if (event.channelType !== 'MESSAGE' || event.channelName !== this.#channelName) return
+    if (event.eventType === 'SNAPSHOT') {
+      this.#locks = Object.fromEntries(event.snapshot.map((d) => [d.lockName, { lockName: d.lockName, owner: d.owner, ttl: d.ttl, releasesAt: null }]))
+      return
+    }
+    const current = this.#locks[event.lockName] ?? { lockName: event.lockName, owner: '', ttl: event.ttl, releasesAt: null }
+    const next = { ...this.#locks }
+    switch (event.eventType) {
+      case 'REMOVED': delete next[event.lockName]; break
+      case 'SET': next[event.lockName] = { ...current, ttl: event.ttl || current.ttl }; break
+      case 'ACQUIRED': next[event.lockName] = { ...current, owner: event.owner, releasesAt: null }; break
+      case 'RELEASED':
+      case 'EXPIRED': next[event.lockName] = { ...current, owner: '', releasesAt: null }; break
+    }
+    this.#locks = next
+  }
+
+  /** An owner who goes offline keeps the lock for its TTL (seed 000, LockDetail.ttl); one who returns keeps it. */
+  #receivePresence(event: PresenceEvent): void {
+    if (event.channelType !== 'MESSAGE' || event.channelName !== this.#channelName) return
+    const gone = event.eventType === 'REMOTE_LEAVE' || event.eventType === 'REMOTE_TIMEOUT'
+    if (!gone && event.eventType !== 'REMOTE_JOIN') return
+    const next = { ...this.#locks }
+    let changed = false
+    for (const lock of Object.values(next)) {
+      if (lock.owner !== event.publisher) continue
+      next[lock.lockName] = { ...lock, releasesAt: gone ? Date.now() + lock.ttl * 1000 : null }
+      changed = true
+    }
+    if (changed) {
+      this.#now = Date.now()
+      this.#locks = next
+    }
+  }
+
+  #call(action: (channelName: string) => Promise<unknown>, blocking = true): Promise<void> {
+    return this.#run(async () => {
+      if (!this.#channelName) throw new Error('open a channel first')
+      await action(this.#channelName)
+    }, blocking)
+  }
+
+  async #run(action: () => Promise<void>, blocking = true): Promise<void> {
+    if (blocking) this.#busy = true
+    this.#error = null
+    try {
+      await action()
+    } catch (error) {
+      this.#error = describeError(error)
+    } finally {
+      if (blocking) this.#busy = false
+    }
+  }
+}

@@ -1,0 +1,166 @@
+import type { MessageEvent, PublisherInfo, RTM, StreamChannel, TopicEvent } from '../../sdk'
+import { describeError } from '../shared/errors'
+
+/** One message heard in a topic, with what its publisher said about itself when joining. */
+export interface FeedEntry {
+  id: number
+  publisher: string
+  publisherMeta: string
+  text: string
+  customType: string
+  publishTime: number
+}
+
+/** A topic we publish in (joinTopic). */
+export interface OwnTopic { topicName: string; meta: string; qos: 'ORDERED' | 'UNORDERED' }
+
+/** Messages kept per topic in the feed; older ones scroll away. */
+export const FEED_LIMIT = 200
+
+/**
+ * The Topics panel's state: one stream channel at a time — its topics and their
+ * publishers (from topic events), the topics we publish in, whom we subscribed to, and a
+ * live feed per topic.
+ */
+export class TopicsState {
+  #channel = $state<StreamChannel | null>(null)
+  #publishers = $state<Record<string, PublisherInfo[]>>({})
+  #ownTopics = $state<OwnTopic[]>([])
+  #subscribed = $state<Record<string, string[]>>({})
+  #feeds = $state<Record<string, FeedEntry[]>>({})
+  #error = $state<string | null>(null)
+  #busy = $state(false)
+  #nextId = 1
+  readonly #offTopic: () => void
+  readonly #offMessage: () => void
+
+  constructor(private readonly rtm: RTM) {
+    const onTopic = (event: TopicEvent) => this.#receiveTopic(event)
+    const onMessage = (event: MessageEvent) => this.#receiveMessage(event)
+    rtm.addEventListener('topic', onTopic)
+    rtm.addEventListener('message', onMessage)
+    this.#offTopic = () => rtm.removeEventListener('topic', onTopic)
+    this.#offMessage = () => rtm.removeEventListener('message', onMessage)
+  }
+
+  get channelName(): string | null { return this.#channel?.channelName ?? null }
+  get joined(): boolean { return this.#channel !== null }
+  get error(): string | null { return this.#error }
+  get busy(): boolean { return this.#busy }
+  get ownTopics(): OwnTopic[] { return this.#ownTopics }
+  /** Every topic of the channel that has publishers, and ours. */
+  get topicNames(): string[] {
+    return [...new Set([...Object.keys(this.#publishers), ...this.#ownTopics.map((topic) => topic.topicName)])].sort()
+  }
+  publishersOf(topicName: string): PublisherInfo[] { return this.#publishers[topicName] ?? [] }
+  subscribedTo(topicName: string): string[] { return this.#subscribed[topicName] ?? [] }
+  feedOf(topicName: string): FeedEntry[] { return this.#feeds[topicName] ?? [] }
+  isPublisher(topicName: string): boolean { return this.#ownTopics.some((topic) => topic.topicName === topicName) }
+
+  join(channelName: string): Promise<void> {
+    return this.#run(async () => {
+      if (this.#channel) await this.#channel.release()
+      this.#reset()
+      const channel = this.rtm.createStreamChannel(channelName.trim())
+      await channel.join({ withPresence: true, withMetadata: false, withLock: false })
+      this.#channel = channel
+    })
+  }
+
+  leave(): Promise<void> {
+    return this.#run(async () => {
+      await this.#channel?.release()
+      this.#channel = null
+      this.#reset()
+    })
+  }
+
+  joinTopic(topicName: string, meta: string, qos: OwnTopic['qos']): Promise<void> {
+    return this.#run(async () => {
+      await this.#require().joinTopic(topicName.trim(), { meta, qos })
+      this.#ownTopics = [...this.#ownTopics.filter((topic) => topic.topicName !== topicName.trim()), { topicName: topicName.trim(), meta, qos }]
+    })
+  }
+
+  leaveTopic(topicName: string): Promise<void> {
+    return this.#run(async () => {
+      await this.#require().leaveTopic(topicName)
+      this.#ownTopics = this.#ownTopics.filter((topic) => topic.topicName !== topicName)
+    })
+  }
+
+  publish(topicName: string, text: string, customType = ''): Promise<void> {
+    return this.#run(async () => {
+      await this.#require().publishTopicMessage(topicName, text, { customType: customType || undefined })
+    })
+  }
+
+  /** Subscribes to the picked publishers; those the coordinator refused are reported. */
+  subscribe(topicName: string, users: string[]): Promise<void> {
+    return this.#run(async () => {
+      const result = await this.#require().subscribeTopic(topicName, { users })
+      this.#subscribed = { ...this.#subscribed, [topicName]: [...new Set([...this.subscribedTo(topicName), ...result.succeedUsers])] }
+      if (result.failedUsers.length > 0) this.#error = `could not subscribe to ${result.failedUsers.join(', ')}`
+    })
+  }
+
+  unsubscribe(topicName: string, users: string[]): Promise<void> {
+    return this.#run(async () => {
+      await this.#require().unsubscribeTopic(topicName, { users })
+      this.#subscribed = { ...this.#subscribed, [topicName]: this.subscribedTo(topicName).filter((user) => !users.includes(user)) }
+    })
+  }
+
+  destroy(): void {
+    this.#offTopic()
+    this.#offMessage()
+    void this.#channel?.release().catch(() => undefined)
+  }
+
+  #receiveTopic(event: TopicEvent): void {
+    if (event.channelName !== this.channelName) return
+    const next: Record<string, PublisherInfo[]> = event.eventType === 'SNAPSHOT' ? {} : { ...this.#publishers }
+    for (const topic of event.topicInfos) {
+      const named = topic.publishers.length > 0 ? topic.publishers.map((p) => p.publisherUserId) : [event.publisher]
+      const kept = (next[topic.topicName] ?? []).filter((p) => !named.includes(p.publisherUserId))
+      const publishers = event.eventType === 'REMOTE_LEAVE' ? kept : [...kept, ...topic.publishers]
+      if (publishers.length > 0) next[topic.topicName] = publishers
+      else delete next[topic.topicName]
+    }
+    this.#publishers = next
+  }
+
+  #receiveMessage(event: MessageEvent): void {
+    if (event.channelType !== 'STREAM' || event.channelName !== this.channelName) return
+    const meta = this.publishersOf(event.topicName).find((p) => p.publisherUserId === event.publisher)?.publisherMeta ?? ''
+    const entry: FeedEntry = {
+      id: this.#nextId++, publisher: event.publisher, publisherMeta: meta, customType: event.customType, publishTime: event.publishTime,
+      text: typeof event.message === 'string' ? event.message : `${event.message.byteLength} bytes`,
+    }
+    this.#feeds = { ...this.#feeds, [event.topicName]: [...this.feedOf(event.topicName), entry].slice(-FEED_LIMIT) }
+  }
+
+  #require(): StreamChannel {
+    if (!this.#channel) throw new Error('join a stream channel first')
+    return this.#channel
+  }
+
+  #reset(): void {
+    this.#publishers = {}
+    this.#ownTopics = []
+    this.#subscribed = {}
+    this.#feeds = {}
+  }
+
+  async #run(action: () => Promise<void>): Promise<void> {
+    this.#busy = true
+    this.#error = null
+    try {
+      await action()
+    } catch (error) {
+      this.#error = describeError(error)
+    } finally {
+      this.#busy = false
+    }
+  }
+}
