@@ -1,0 +1,18 @@
+import type { BenchPart } from '../lib/part'
+import { runMessaging } from '../lib/scenarios'
+import { messagingTable, type ServerResults } from './relay'
+
+/** open-easyrtc 2.1.8's server: the same scenarios, room broadcast via easyrtcMsg with targetRoom. */
+export const peerPart: BenchPart = {
+  name: 'peer',
+  description: 'open-easyrtc 2.1.8 server: the same latency, fan-out and direct scenarios',
+  async run(context) {
+    const peer = await runMessaging('easyrtc', 'easyrtc', context.log)
+    const floor = context.results.parts.floor?.data as ServerResults | undefined
+    const ours = context.results.parts.relay?.data as ServerResults | undefined
+    const table = messagingTable({ floor: floor?.messaging, ours: ours?.messaging, peer })
+    if (!context.ranNow.has('relay') && ours) table.note = `${table.note}\nours/floor: from the run of ${context.results.parts.relay?.ranAt}`
+    context.print(table)
+    return { messaging: peer }
+  },
+}

@@ -1,0 +1,108 @@
+import type { BenchContext, BenchPart } from '../lib/part'
+import { openFilesLimit, ratio, type Cell, type Table } from '../lib/report'
+import { CLIENT_PROCESSES, CONNECTIONS, GROUPS, runConnections, runMessaging, SUBSCRIBERS, type ConnectionsResult, type MessagingResult } from '../lib/scenarios'
+import { summarizeProfile } from '../lib/profile'
+import type { ServerKind } from '../lib/servers'
+
+export interface ServerResults { messaging: MessagingResult; connections?: ConnectionsResult }
+
+const CLIENTS_NOTE = `clients: ${CLIENT_PROCESSES} client processes of light socket.io 4 clients (engine.io over raw ws, no socket.io-client); ` +
+  'the box is shared: clients and server compete for the same cores, so read the ratios, and the server CPU columns.'
+
+/** Sessions this box can hold: every connection is a descriptor in the server and in a client process. */
+function connectionTarget(log: (line: string) => void): number {
+  const limit = openFilesLimit()
+  const target = Math.min(CONNECTIONS, Math.floor((limit - 500) / 10) * 10)
+  if (target < CONNECTIONS) log(`open files limit ${limit}: connections scenario scaled down to ${target}`)
+  return target
+}
+
+async function runServer(kind: ServerKind, context: BenchContext): Promise<ServerResults> {
+  const messaging = await runMessaging(kind, 'native', context.log, context.profileDir)
+  const connections = await runConnections(kind, 'native', connectionTarget(context.log), context.log)
+  if (connections.failed) context.log(`${kind}: ${connections.failed} sessions failed: ${connections.firstError}`)
+  if (context.profileDir) {
+    for (const table of summarizeProfile(`${context.profileDir}/${kind}-fanout.cpuprofile`, `${kind} under fan-out`)) context.print(table)
+  }
+  return { messaging, connections }
+}
+
+export const floorPart: BenchPart = {
+  name: 'floor',
+  description: 'raw socket.io 4 server doing the same jobs (room broadcast, direct emit)',
+  async run(context) {
+    const floor = await runServer('floor', context)
+    context.print(messagingTable({ floor: floor.messaging }))
+    return floor
+  },
+}
+
+export const relayPart: BenchPart = {
+  name: 'relay',
+  description: 'our relay vs the floor: latency, fan-out, direct round trip, 10,000 connections',
+  needs: ['floor'],
+  async run(context) {
+    const ours = await runServer('relay', context)
+    const floor = context.results.parts.floor?.data as ServerResults | undefined
+    context.print(messagingTable({ floor: floor?.messaging, ours: ours.messaging }))
+    context.print(connectionsTable(floor?.connections, ours.connections))
+    return ours
+  },
+}
+
+type Column = { floor?: MessagingResult; ours?: MessagingResult; peer?: MessagingResult }
+
+/** Messaging figures side by side; ratio columns appear for the servers present. */
+export function messagingTable(servers: Column): Table {
+  const present = (['floor', 'ours', 'peer'] as const).filter((k) => servers[k])
+  const ratios: [string, keyof Column, keyof Column][] = [['ours/floor', 'ours', 'floor'], ['ours/peer', 'ours', 'peer'], ['peer/floor', 'peer', 'floor']]
+  const shownRatios = ratios.filter(([, a, b]) => servers[a] && servers[b])
+  const row = (label: string, pick: (m: MessagingResult) => number): Cell[] => [
+    label,
+    ...present.map((k) => pick(servers[k]!)),
+    ...shownRatios.map(([, a, b]) => ratio(pick(servers[a]!), pick(servers[b]!))),
+  ]
+  return {
+    title: `Messaging: ${SUBSCRIBERS.toLocaleString('en-US')} subscribers (lower is better for ms and µs, higher for /s)`,
+    columns: ['scenario', ...present, ...shownRatios.map(([name]) => name)],
+    rows: [
+      row(`login+subscribe ${SUBSCRIBERS} sessions /s`, (m) => m.setup.perSecond),
+      row('latency to 1,000: each delivery p50 ms', (m) => m.latency.p50),
+      row('latency to 1,000: each delivery p99 ms', (m) => m.latency.p99),
+      row('latency to 1,000: last delivery p50 ms', (m) => m.latency.lastP50),
+      row('latency to 1,000: last delivery p99 ms', (m) => m.latency.lastP99),
+      row('fan-out 1→1,000 deliveries/s', (m) => m.fanout1000.perSecond),
+      row('  server CPU µs per delivery', (m) => cpuPerDelivery(m.fanout1000)),
+      row(`fan-out ${GROUPS} ch × ${SUBSCRIBERS / GROUPS} deliveries/s`, (m) => m.fanout100x10.perSecond),
+      row('  server CPU µs per delivery', (m) => cpuPerDelivery(m.fanout100x10)),
+      row('direct round trip p50 ms', (m) => m.direct.p50),
+      row('direct round trip p99 ms', (m) => m.direct.p99),
+    ],
+    note: `latency pace (ms between publishes, from a warm-up): ${present.map((k) => `${k} ${servers[k]!.latency.intervalMs}`).join(', ')}; lost: ${present.map((k) => `${k} ${servers[k]!.latency.lost}`).join(', ')}\n${CLIENTS_NOTE}`,
+  }
+}
+
+export function cpuPerDelivery(fanout: MessagingResult['fanout1000']): number {
+  return fanout.serverCpuUsPerDelivery
+}
+
+function connectionsTable(floor: ConnectionsResult | undefined, ours: ConnectionsResult | undefined): Table {
+  const row = (label: string, pick: (c: ConnectionsResult) => number): Cell[] => {
+    const a = ours && pick(ours)
+    const b = floor && pick(floor)
+    return [label, b, a, ratio(a, b)]
+  }
+  return {
+    title: `Connections: ${(ours ?? floor)?.target.toLocaleString('en-US')} sessions logged in and subscribed (10 per channel)`,
+    columns: ['figure', 'floor', 'ours', 'ours/floor'],
+    rows: [
+      row('sessions open', (c) => c.opened),
+      row('connect+login+subscribe /s', (c) => c.perSecond),
+      row('RSS per connection KiB', (c) => c.rssPerConnKiB),
+      row('heap per connection KiB', (c) => c.heapPerConnKiB),
+      row('server RSS MiB', (c) => c.rssMiB),
+      row('server heap MiB', (c) => c.heapMiB),
+    ],
+    note: 'memory: the server process after two full GCs (probe over IPC), minus the same before the first connection. Target: ≤ 20 KiB RSS per connection.',
+  }
+}
