@@ -1,23 +1,67 @@
 /**
- * HOOK — call setup time (issue 3). Another engineer fills this in; `npm run bench -- calls`
- * already runs it and stores what `run` returns under results.parts.calls.
- *
- * What it should measure: click "call" → ICE connected (and → first remote video frame),
- * p50/p99 over N calls between two headless Chromium tabs inside `scripts/netns-run`
- * (WebRTC never uses loopback, FACTS.md). Print a table with `context.print(...)` and
- * return the figures. Until then it skips with a note.
+ * Call setup time (issue 3): click "Call" in tab A → ICE connected, and → first remote video
+ * frame decoded, p50/p95 over BENCH_CALLS calls (default 12, after one warm-up) between two
+ * headless Chromium tabs with the fake camera, on the built page served by the relay.
+ * WebRTC never uses loopback (FACTS.md), so the driver runs inside scripts/netns-run.
  */
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { BenchPart } from './lib/part'
+import { percentile, round } from './lib/report'
 
-const CALL_UI = fileURLToPath(new URL('../src/ui/calls', import.meta.url))
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const DRIVER = fileURLToPath(new URL('./calls-driver.ts', import.meta.url))
+const NETNS_RUN = fileURLToPath(new URL('../scripts/netns-run', import.meta.url))
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+/** The whole part gives up after this long (build + ~13 calls take ~15 s here). */
+const TIMEOUT_MS = 180_000
+
+interface Sample { connectedMs: number; firstFrameMs: number }
 
 export const callsPart: BenchPart = {
   name: 'calls',
-  description: 'call setup time, click → ICE connected (hook: bench/calls.ts)',
-  async run() {
-    if (!existsSync(CALL_UI)) return { skipped: 'the call UI (src/ui/calls) is not there yet' }
-    return { skipped: 'bench/calls.ts is a hook: the call setup measurement is not written yet' }
+  description: 'call setup time: click "Call" → ICE connected / first remote frame, two tabs, p50/p95',
+  async run({ log, print }) {
+    if (!existsSync(`${ROOT}/index.html`)) return { skipped: 'no index.html yet: no page to call from' }
+    if (!existsSync(CHROMIUM)) return { skipped: `no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)` }
+    log('calls: building the page and running calls between two tabs inside scripts/netns-run')
+    const output = await runDriver()
+    const { samples, calls, warmup } = JSON.parse(output) as { samples: Sample[]; calls: number; warmup: number }
+    const connected = samples.map((s) => s.connectedMs)
+    const firstFrame = samples.map((s) => s.firstFrameMs)
+    const figures = {
+      calls, warmup,
+      connectedP50Ms: round(percentile(connected, 50), 1), connectedP95Ms: round(percentile(connected, 95), 1),
+      firstFrameP50Ms: round(percentile(firstFrame, 50), 1), firstFrameP95Ms: round(percentile(firstFrame, 95), 1),
+      samples,
+    }
+    print({
+      title: `Call setup, two headless Chromium tabs, fake camera (${calls} calls after ${warmup} warm-up)`,
+      columns: ['click "Call" →', 'p50 ms', 'p95 ms', 'max ms'],
+      rows: [
+        ['ICE connected', figures.connectedP50Ms, figures.connectedP95Ms, Math.max(...connected)],
+        ['first remote video frame', figures.firstFrameP50Ms, figures.firstFrameP95Ms, Math.max(...firstFrame)],
+      ],
+      note: 'includes getUserMedia on both sides, session + call + accept through the relay, trickle ICE; B accepts as soon as the prompt renders.',
+    })
+    return figures
   },
+}
+
+function runDriver(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(NETNS_RUN, [process.execPath, '--import', 'tsx', DRIVER], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk })
+    child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk).slice(-4000) })
+    const timer = setTimeout(() => child.kill('SIGTERM'), TIMEOUT_MS)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      const line = stdout.trim().split('\n').findLast((l) => l.startsWith('{'))
+      if (code === 0 && line) resolve(line)
+      else reject(new Error(`calls driver failed (exit ${code}): ${stderr || stdout}`))
+    })
+  })
 }

@@ -1,0 +1,98 @@
+/**
+ * Call setup time, measured in the real page: two headless Chromium tabs (fake camera)
+ * on a relay serving the built app. Tab A clicks "Call" on B; B accepts the moment the
+ * prompt shows (in-page, no automation round trip); A records, from the click, when ICE
+ * connected and when the first remote video frame was decoded (polled, ~4 ms resolution).
+ *
+ * Must run inside scripts/netns-run (WebRTC never uses loopback); bench/calls.ts starts it
+ * there. Prints one JSON line: { samples: [{ connectedMs, firstFrameMs }], ... }.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pino from 'pino'
+import { chromium, type Page } from 'playwright'
+import { startRelay } from '../src/relay/server'
+import { openAppAs } from '../e2e/calls-page'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const CALLS = Number(process.env.BENCH_CALLS ?? 12)
+const WARMUP = 1
+
+// BENCH_STATIC_DIR: measure an already built page instead of building this checkout.
+const prebuilt = process.env.BENCH_STATIC_DIR
+const outDir = prebuilt ?? mkdtempSync(join(tmpdir(), 'bench-calls-'))
+if (!prebuilt) {
+  const { build } = await import('vite')
+  await build({ root: ROOT, logLevel: 'warn', build: { outDir, emptyOutDir: true } })
+}
+const relay = await startRelay({ port: 0, staticDir: outDir, logger: pino({ level: 'warn' }) })
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--disable-background-networking'],
+})
+try {
+  const context = await browser.newContext({ permissions: ['camera', 'microphone'] })
+  // tsx (esbuild keepNames) wraps functions passed to page.evaluate in __name(); give the page one.
+  await context.addInitScript('globalThis.__name = (fn) => fn')
+  const a = await openAppAs(await context.newPage(), relay.url, 'bench-a')
+  const b = await openAppAs(await context.newPage(), relay.url, 'bench-b')
+  await autoAccept(b)
+  const samples: { connectedMs: number; firstFrameMs: number }[] = []
+  for (let i = 0; i < CALLS + WARMUP; i++) {
+    const sample = await oneCall(a, 'bench-b')
+    if (i >= WARMUP) samples.push(sample)
+    await a.getByTestId('calls-hangup').click()
+    await a.getByTestId('calls-ended').waitFor()
+    await b.getByTestId('calls-ended').waitFor()
+    // Both must list each other as WAIT again before the next call.
+    await a.locator('[data-testid=calls-peer][data-sid="bench-b"][data-state=WAIT]').waitFor()
+  }
+  console.log(JSON.stringify({ calls: CALLS, warmup: WARMUP, samples }))
+} finally {
+  await browser.close()
+  await relay.close()
+  if (!prebuilt) rmSync(outDir, { recursive: true, force: true })
+}
+
+/** B clicks Accept as soon as the prompt renders, inside the page. */
+async function autoAccept(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    new MutationObserver(() => {
+      const accept = document.querySelector<HTMLButtonElement>('[data-testid=calls-accept]')
+      if (accept && !accept.dataset.clicked) {
+        accept.dataset.clicked = '1'
+        accept.click()
+      }
+    }).observe(document.body, { childList: true, subtree: true })
+  })
+}
+
+/** Clicks Call in A's page and waits there for ICE connected and the first remote frame. */
+async function oneCall(page: Page, peer: string): Promise<{ connectedMs: number; firstFrameMs: number }> {
+  return page.evaluate(async (peer) => {
+    const video = document.querySelector<HTMLVideoElement>('[data-testid=calls-remote-video]')!
+    const state = () => document.querySelector('[data-testid=calls-connection-state]')?.textContent
+    const button = document.querySelector<HTMLButtonElement>(`[data-testid=calls-peer][data-sid="${peer}"] [data-testid=calls-call]`)!
+    let connectedAt = 0
+    const observer = new MutationObserver(() => { if (!connectedAt && state() === 'connected') connectedAt = performance.now() })
+    observer.observe(document.body, { childList: true, subtree: true, characterData: true })
+    const start = performance.now()
+    // The first decoded remote frame (totalVideoFrames > 0). requestVideoFrameCallback is not
+    // used: in headless Chromium it fires up to ~1 s after frames are decoded and playing.
+    const firstFrame = new Promise<number>((resolve, reject) => {
+      const deadline = performance.now() + 15_000
+      const poll = () => {
+        if (video.srcObject && video.getVideoPlaybackQuality().totalVideoFrames > 0) return resolve(performance.now())
+        if (performance.now() > deadline) return reject(new Error('no remote frame within 15 s'))
+        setTimeout(poll, 1)
+      }
+      poll()
+    })
+    button.click()
+    const frameAt = await firstFrame
+    observer.disconnect()
+    return { connectedMs: (connectedAt || frameAt) - start, firstFrameMs: frameAt - start }
+  }, peer)
+}
