@@ -3,7 +3,7 @@ import { io as socketIo } from 'socket.io-client'
 import WebSocket from 'ws'
 import { CALL_ERRORS, type CallErrorName, type CallServerMessage } from '../src/protocol/calls'
 import type { Relay } from '../src/relay/server'
-import type { RTM } from '../src/sdk'
+import { CallClient, type CallEventMap, type RTM } from '../src/sdk'
 import type { ServerEvent } from '../src/protocol/events'
 import { client, relayForTest, until } from './helpers'
 
@@ -242,5 +242,48 @@ describe('the native protocol reaches the same calls', () => {
     await until(() => frames.length >= 2)
     expect(frames).toContainEqual({ t: 'res', id: 1, ok: true, result: {} })
     expect(frames).toContainEqual({ t: 'evt', event: { kind: 'call', msg: { cmd: 'sId', sId: 'guest' }, timestamp: expect.any(Number) } })
+  })
+})
+
+describe('the SDK call client in Node (signaling without media)', () => {
+  it('registers, lists, receives notify and an incoming call, and rejects it', async () => {
+    const rtm = await client(relay, 'bob')
+    const calls = new CallClient(rtm)
+    cleanup.push(() => { calls.destroy(); rtm.release() })
+    const seen: { [K in keyof CallEventMap]?: CallEventMap[K][] } = {}
+    for (const name of ['list', 'incoming', 'notify', 'call', 'error'] as const) {
+      calls.on(name, (event) => { (seen[name] ??= [] as never[]).push(event as never) })
+    }
+    expect(await calls.start()).toBe('bob')
+
+    const alice = await raw('alice')
+    await until(() => calls.clients.some((c) => c.sId === 'alice'))
+    expect(calls.clients).toEqual([{ sId: 'bob', state: 'WAIT' }, { sId: 'alice', state: 'WAIT' }])
+    alice.send({ cmd: 'notify', opponentId: 'bob', type: 'hello', data: [1, 2] })
+    await until(() => (seen.notify?.length ?? 0) > 0)
+    expect(seen.notify).toEqual([{ from: 'alice', type: 'hello', data: [1, 2] }])
+
+    alice.send({ cmd: 'session', opponentId: 'bob' })
+    const { sessionId } = await alice.inbox.cmd('ssu')
+    alice.send({ cmd: 'call', sessionId, offer })
+    await until(() => (seen.incoming?.length ?? 0) > 0)
+    expect(seen.incoming).toEqual([{ sessionId, from: 'alice' }])
+    expect(calls.activeCall).toMatchObject({ sessionId, peer: 'alice', direction: 'incoming', state: 'PENDING' })
+    await calls.reject()
+    expect(await alice.inbox.cmd('reject')).toEqual({ cmd: 'reject', sessionId })
+    expect(calls.activeCall).toBeNull()
+    expect(seen.call?.at(-1)).toMatchObject({ state: 'CLOSED', endReason: 'declined' })
+
+    // A refused request rejects with the call code.
+    await expect(calls.notify('nobody', 't', null)).rejects.toMatchObject({ errorCode: CALL_ERRORS.UNKNOWN_OPPONENT[0] })
+  })
+
+  it('asks for a chosen sId and reports SID_TAKEN', async () => {
+    await raw('taken')
+    const rtm = await client(relay, 'dave')
+    const calls = new CallClient(rtm, { sId: 'taken' })
+    cleanup.push(() => { calls.destroy(); rtm.release() })
+    await expect(calls.start()).rejects.toMatchObject({ errorCode: CALL_ERRORS.SID_TAKEN[0] })
+    expect(calls.sId).toBeNull()
   })
 })
