@@ -1,0 +1,161 @@
+import type { Browser, Page } from '@playwright/test'
+import { expect, test } from './fixtures'
+
+/** A signed-in user in their own browser context (own storage, own socket). */
+async function signIn(browser: Browser, relayUrl: string, userId: string, viaForm = false): Promise<Page> {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  // Hostile input must never run: any dialog (alert) fails the test.
+  page.on('dialog', (dialog) => { throw new Error(`unexpected dialog: ${dialog.message()}`) })
+  if (viaForm) {
+    await page.goto(relayUrl)
+    await page.getByTestId('signin-user').fill(userId)
+    await page.getByTestId('signin-submit').click()
+  } else {
+    await page.goto(`${relayUrl}/?user=${encodeURIComponent(userId)}`)
+  }
+  await expect(page.getByTestId('link-state')).toHaveText('CONNECTED')
+  return page
+}
+
+const person = (page: Page, userId: string) => page.getByTestId('online-user').and(page.locator(`[data-user="${userId}"]`))
+const messages = (page: Page) => page.getByTestId('conversation').getByTestId('message')
+
+async function send(page: Page, text: string) {
+  await page.getByTestId('composer-input').fill(text)
+  await page.getByTestId('composer-send').click()
+}
+
+test.describe('chat between two browsers', () => {
+  test('sign in, see each other online with status, chat both ways, DM, unread counts and errors', async ({ browser, relayUrl }) => {
+    const alice = await signIn(browser, relayUrl, 'alice', true)
+    const bob = await signIn(browser, relayUrl, 'bob')
+
+    await expect(alice.getByTestId('header-user')).toHaveText('alice')
+    await expect(alice.getByTestId('header-mode')).toHaveText('relay')
+    await expect(alice.getByTestId('header-coordinator')).toHaveText(relayUrl)
+
+    // Who is online, both ways, and a presence state set by one shows at the other.
+    await expect(person(alice, 'bob')).toBeVisible()
+    await expect(person(bob, 'alice')).toBeVisible()
+    await alice.getByTestId('status-input').fill('reviewing PRs')
+    await alice.getByTestId('status-save').click()
+    await expect(person(bob, 'alice').getByTestId('online-status')).toHaveText('reviewing PRs')
+
+    // Chat both ways in #lobby, with the publisher shown.
+    await send(alice, 'hi bob')
+    await expect(messages(bob).filter({ hasText: 'hi bob' })).toHaveAttribute('data-publisher', 'alice')
+    await send(bob, 'hi alice')
+    await expect(messages(alice).filter({ hasText: 'hi alice' })).toHaveAttribute('data-publisher', 'bob')
+    await expect(alice.getByTestId('composer-input')).toHaveValue('')
+
+    // A second channel: messages there count as unread while bob looks at #lobby.
+    for (const page of [alice, bob]) {
+      await page.getByTestId('channel-join-input').fill('random')
+      await page.getByTestId('channel-join').click()
+      await expect(page.getByTestId('conversation-title')).toHaveText('#random')
+    }
+    await bob.locator('[data-testid="channel-item"][data-channel="lobby"]').click()
+    await send(alice, 'over here')
+    await send(alice, 'and again')
+    const randomAtBob = bob.locator('[data-testid="channel-item"][data-channel="random"]')
+    await expect(randomAtBob.getByTestId('channel-unread')).toHaveText('2')
+    await expect(bob.getByTestId('tab-chat').locator('.badge')).toHaveText('2')
+    await randomAtBob.click()
+    await expect(messages(bob).filter({ hasText: 'and again' })).toBeVisible()
+    await expect(randomAtBob.getByTestId('channel-unread')).toHaveCount(0)
+
+    // A payload over 32 KB is refused with the seed's code, shown inline, and the draft is kept.
+    await send(alice, 'x'.repeat(33 * 1024))
+    await expect(alice.getByTestId('conversation-error')).toContainText('-11010')
+    await expect(alice.getByTestId('composer-input')).not.toHaveValue('')
+
+    // A direct message: bob picks alice from the online list.
+    await person(bob, 'alice').getByTestId('dm-open').click()
+    await expect(bob.getByTestId('conversation-title')).toHaveText('@alice')
+    await send(bob, 'psst, alice')
+    await expect(messages(bob).filter({ hasText: 'psst, alice' })).toHaveAttribute('data-publisher', 'bob')
+    const bobAtAlice = alice.locator('[data-testid="dm-item"][data-peer="bob"]')
+    await expect(bobAtAlice.getByTestId('dm-unread')).toHaveText('1')
+    await bobAtAlice.click()
+    await expect(alice.getByTestId('conversation').filter({ has: alice.getByTestId('conversation-title').filter({ hasText: '@bob' }) })
+      .getByTestId('message').filter({ hasText: 'psst, alice' })).toHaveAttribute('data-publisher', 'bob')
+
+    // Bob leaves: he drops out of the online list, and a DM to him fails with -11033.
+    await bob.getByTestId('logout').click()
+    await expect(bob.getByTestId('signin-submit')).toBeVisible()
+    await expect(person(alice, 'bob')).toHaveCount(0)
+    await send(alice, 'are you there?')
+    await expect(alice.getByTestId('conversation-error')).toContainText('-11033')
+
+    // The sign-in form remembers the last user id.
+    await expect(bob.getByTestId('signin-user')).toHaveValue('bob')
+    await alice.context().close()
+    await bob.context().close()
+  })
+
+  test('the event log shows frames in and out and filters them', async ({ browser, relayUrl }) => {
+    const carol = await signIn(browser, relayUrl, 'carol')
+    await send(carol, 'log me')
+    await carol.getByTestId('tab-log').click()
+    const rows = carol.getByTestId('log-row')
+    await expect(rows.and(carol.locator('[data-direction="out"][data-label="publish"]')).first()).toBeVisible()
+    await expect(rows.and(carol.locator('[data-direction="in"][data-label="message"]')).first()).toContainText('log me')
+    await expect(rows.and(carol.locator('[data-direction="in"][data-label="login"]')).first()).toBeVisible()
+
+    await carol.getByTestId('log-direction-in').check()
+    await expect(rows.and(carol.locator('[data-direction="out"]'))).toHaveCount(0)
+    await expect(rows.first()).toBeVisible()
+
+    await carol.getByTestId('log-direction-both').check()
+    // Text matches the op/kind and the frame: 'log me' is in the publish request and the message event only.
+    await carol.getByTestId('log-query').fill('log me')
+    await expect(rows).toHaveCount(2)
+    expect(await rows.evaluateAll((elements) => elements.map((element) => element.getAttribute('data-label')).sort())).toEqual(['message', 'publish'])
+    await carol.getByTestId('log-query').fill('SUBSCRIBE')
+    await expect(rows.first()).toBeVisible()
+    expect(new Set(await rows.evaluateAll((elements) => elements.map((element) => element.getAttribute('data-label'))))).toContain('subscribe')
+
+    // Paused, new frames are counted but the list holds still.
+    await carol.getByTestId('log-query').fill('')
+    await carol.getByTestId('log-pause').click()
+    const frozen = await rows.count()
+    await carol.getByTestId('tab-chat').click()
+    await send(carol, 'while paused')
+    await expect(messages(carol).filter({ hasText: 'while paused' })).toBeVisible()
+    await carol.getByTestId('tab-log').click()
+    await expect(carol.getByTestId('log-summary')).toContainText('paused')
+    expect(await rows.count()).toBe(frozen)
+    await carol.context().close()
+  })
+
+  test('hostile input shows as text everywhere', async ({ browser, relayUrl }) => {
+    const mallory = await signIn(browser, relayUrl, 'mallory')
+    const dave = await signIn(browser, relayUrl, 'dave')
+    const image = '<img src=x onerror=alert(1)>'
+    const script = '<script>window.__pwned = true</script>'
+
+    await mallory.getByTestId('status-input').fill(image)
+    await mallory.getByTestId('status-save').click()
+    await send(mallory, image)
+    await send(mallory, script)
+    await person(mallory, 'dave').getByTestId('dm-open').click()
+    await send(mallory, image)
+
+    await expect(messages(dave).filter({ hasText: script })).toBeVisible()
+    await expect(messages(dave).getByTestId('message-text').filter({ hasText: image })).toHaveText(image)
+    await expect(person(dave, 'mallory').getByTestId('online-status')).toHaveText(image)
+    await dave.locator('[data-testid="dm-item"][data-peer="mallory"]').click()
+    await expect(messages(dave).getByTestId('message-text')).toHaveText([image])
+    await dave.getByTestId('tab-log').click()
+    await expect(dave.getByTestId('log-row').filter({ hasText: 'onerror=alert(1)' }).first()).toBeVisible()
+
+    // Nothing was parsed as markup: no injected image, no script ran.
+    for (const page of [mallory, dave]) {
+      await expect(page.locator('img[src="x"]')).toHaveCount(0)
+      expect(await page.evaluate(() => (window as { __pwned?: boolean }).__pwned)).toBeUndefined()
+    }
+    await mallory.context().close()
+    await dave.context().close()
+  })
+})

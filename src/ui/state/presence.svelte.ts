@@ -1,0 +1,125 @@
+import type { PresenceEvent, RTM } from '../../sdk'
+import { describeError } from '../shared/errors'
+
+/** One person in a channel with their presence state (seed 000 UserState). */
+export interface Occupant { userId: string; states: Record<string, string> }
+
+/** The presence state key the app uses for a person's status line. */
+export const STATUS_KEY = 'status'
+
+type Roster = Record<string, Record<string, string>>
+
+/**
+ * Who is in each subscribed message channel and what state they set, kept from presence
+ * events: SNAPSHOT replaces a channel's roster, REMOTE_* and INTERVAL patch it. Our own
+ * status is set on every channel we are in (and on channels we join later).
+ */
+export class PresenceState {
+  #rosters = $state<Record<string, Roster>>({})
+  #myStatus = $state('')
+  #error = $state<string | null>(null)
+  readonly #off: () => void
+
+  constructor(private readonly rtm: RTM) {
+    const onPresence = (event: PresenceEvent) => this.#receive(event)
+    rtm.addEventListener('presence', onPresence)
+    this.#off = () => rtm.removeEventListener('presence', onPresence)
+  }
+
+  get myStatus(): string { return this.#myStatus }
+  get error(): string | null { return this.#error }
+
+  /** The people in a channel, ourselves first, then by name. */
+  occupants(channelName: string): Occupant[] {
+    const roster = this.#rosters[channelName] ?? {}
+    return Object.entries(roster)
+      .map(([userId, states]) => ({ userId, states }))
+      .sort((a, b) => Number(b.userId === this.rtm.userId) - Number(a.userId === this.rtm.userId) || a.userId.localeCompare(b.userId))
+  }
+
+  /** Everyone but us who is in at least one of our channels (the people a DM can reach). */
+  readonly others = $derived.by(() => {
+    const people = new Set<string>()
+    for (const roster of Object.values(this.#rosters)) for (const userId of Object.keys(roster)) people.add(userId)
+    people.delete(this.rtm.userId)
+    return [...people].sort((a, b) => a.localeCompare(b))
+  })
+
+  isOnline(userId: string): boolean {
+    return Object.values(this.#rosters).some((roster) => userId in roster)
+  }
+
+  /** Sets our status on every channel we are in; an empty text removes it. */
+  async setStatus(text: string, channels: string[]): Promise<void> {
+    const status = text.trim()
+    this.#error = null
+    try {
+      for (const channelName of channels) await this.applyStatus(channelName, status)
+      this.#myStatus = status
+    } catch (error) {
+      this.#error = describeError(error)
+    }
+  }
+
+  /** Puts our current status on a channel just joined. */
+  async applyStatus(channelName: string, status = this.#myStatus): Promise<void> {
+    if (status) await this.rtm.presence.setState(channelName, 'MESSAGE', { [STATUS_KEY]: status })
+    else if (this.#myStatus) await this.rtm.presence.removeState(channelName, 'MESSAGE', { states: [STATUS_KEY] })
+    else return
+    // The coordinator does not echo our own state change back to us.
+    const roster = this.#rosters[channelName]
+    if (roster) roster[this.rtm.userId] = status ? { ...roster[this.rtm.userId], [STATUS_KEY]: status } : withoutStatus(roster[this.rtm.userId])
+  }
+
+  /** We left the channel: its roster is no longer ours to show. */
+  forget(channelName: string): void {
+    delete this.#rosters[channelName]
+  }
+
+  destroy(): void {
+    this.#off()
+  }
+
+  #receive(event: PresenceEvent): void {
+    if (event.channelType !== 'MESSAGE') return
+    const name = event.channelName
+    switch (event.eventType) {
+      case 'SNAPSHOT':
+        this.#rosters[name] = Object.fromEntries((event.snapshot ?? []).map((user) => [user.userId, { ...user.states }]))
+        return
+      case 'REMOTE_JOIN':
+      case 'REMOTE_STATE_CHANGED':
+        this.#roster(name)[event.publisher] = { ...event.stateChanged }
+        return
+      case 'REMOTE_LEAVE':
+      case 'REMOTE_TIMEOUT':
+        delete this.#roster(name)[event.publisher]
+        return
+      case 'INTERVAL': {
+        const interval = event.interval
+        if (!interval) return
+        const roster = this.#roster(name)
+        for (const userId of interval.join.users) roster[userId] ??= {}
+        for (const userId of [...interval.leave.users, ...interval.timeout.users]) delete roster[userId]
+        for (const user of interval.userStateList) roster[user.userId] = { ...user.states }
+        return
+      }
+      case 'ERROR_OUT_OF_SERVICE':
+        this.#error = `presence is out of service in "${name}"`
+        return
+      default: {
+        const unhandled: never = event.eventType
+        console.warn('presence: unknown event type', unhandled)
+      }
+    }
+  }
+
+  #roster(channelName: string): Roster {
+    return (this.#rosters[channelName] ??= {})
+  }
+}
+
+function withoutStatus(states: Record<string, string> | undefined): Record<string, string> {
+  const { [STATUS_KEY]: _removed, ...rest } = states ?? {}
+  return rest
+}

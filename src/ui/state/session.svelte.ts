@@ -1,0 +1,116 @@
+import { RTM, type LinkStateEvent, type RTMConfig } from '../../sdk'
+import { describeError } from '../shared/errors'
+import { ChannelsState } from './channels.svelte'
+import { DirectMessages } from './direct.svelte'
+import { EventLog } from './event-log.svelte'
+import { transportFor, type Mode } from './modes'
+import { PresenceState } from './presence.svelte'
+
+export type LinkStateName = LinkStateEvent['currentState']
+
+export interface SignInDetails {
+  userId: string
+  appId: string
+  mode: Mode
+  /** Only needed when the relay checks tokens (TOKEN_SECRET set). */
+  token?: string
+}
+
+/** The channel everyone lands in after signing in. */
+export const DEFAULT_CHANNEL = 'lobby'
+
+/**
+ * One signed-in user: owns the RTM client and the state of each concern (channels,
+ * presence, direct messages, event log), and follows the link state. Built by
+ * `Session.start`, which resolves only once the user is logged in; `destroy` lets go of
+ * everything.
+ */
+export class Session {
+  readonly channels: ChannelsState
+  readonly presence: PresenceState
+  readonly direct: DirectMessages
+  readonly log: EventLog
+  #link = $state<LinkStateName>('IDLE')
+  #linkChange = $state<Pick<LinkStateEvent, 'operation' | 'reason' | 'reasonCode' | 'isResumed' | 'timestamp'> | null>(null)
+  /** Whether a direct conversation (rather than a channel) is on screen. */
+  #focus = $state<'channel' | 'direct'>('channel')
+  readonly #offLink: () => void
+
+  private constructor(readonly rtm: RTM, readonly mode: Mode) {
+    // The log listens first so that it sees the login frames too.
+    this.log = new EventLog(rtm)
+    this.presence = new PresenceState(rtm)
+    this.direct = new DirectMessages(rtm)
+    this.channels = new ChannelsState(rtm, {
+      joined: (name) => this.presence.applyStatus(name),
+      left: (name) => this.presence.forget(name),
+    })
+    const onLink = (event: LinkStateEvent) => {
+      this.#link = event.currentState
+      this.#linkChange = event
+    }
+    rtm.addEventListener('linkState', onLink)
+    this.#offLink = () => rtm.removeEventListener('linkState', onLink)
+  }
+
+  /** Logs in and joins the default channel; on failure releases the client and rejects with a readable reason. */
+  static async start(details: SignInDetails, config: RTMConfig = {}): Promise<Session> {
+    const rtm = new RTM(details.appId, details.userId, { transport: transportFor(details.mode), ...config })
+    const session = new Session(rtm, details.mode)
+    try {
+      await rtm.login({ token: details.token || undefined })
+    } catch (error) {
+      session.destroy()
+      throw new Error(describeError(error), { cause: error })
+    }
+    await session.channels.join(DEFAULT_CHANNEL)
+    return session
+  }
+
+  get userId(): string { return this.rtm.userId }
+  get appId(): string { return this.rtm.appId }
+  get coordinator(): string { return this.rtm.coordinator }
+  get link(): LinkStateName { return this.#link }
+  /** Why the link is in its current state, e.g. "SERVER_REJECT: same user logged in elsewhere". */
+  get linkDetail(): string {
+    const change = this.#linkChange
+    if (!change) return ''
+    const parts = [change.operation, change.reason || change.reasonCode].filter(Boolean)
+    return parts.join(': ') + (change.isResumed ? ' (resumed)' : '')
+  }
+  get focus(): 'channel' | 'direct' { return this.#focus }
+  /** Messages waiting in channels and conversations not on screen. */
+  get unreadTotal(): number {
+    return this.channels.list.reduce((sum, channel) => sum + channel.unread, 0) + this.direct.unreadTotal
+  }
+
+  openChannel(name: string): void {
+    this.#focus = 'channel'
+    this.direct.close()
+    this.channels.viewing = true
+    this.channels.open(name)
+  }
+
+  openDirect(peer: string): void {
+    this.#focus = 'direct'
+    this.channels.viewing = false
+    this.direct.openWith(peer)
+  }
+
+  async logout(): Promise<void> {
+    try {
+      await this.rtm.logout()
+    } finally {
+      this.destroy()
+    }
+  }
+
+  destroy(): void {
+    this.#offLink()
+    this.channels.destroy()
+    this.presence.destroy()
+    this.direct.destroy()
+    this.log.destroy()
+    this.rtm.release()
+  }
+}
