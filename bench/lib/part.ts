@@ -21,8 +21,6 @@ export interface BenchContext {
 export interface BenchPart {
   name: string
   description: string
-  /** Parts that must run first in the same invocation. */
-  needs?: string[]
   /** Returns the data stored under results.parts[name]; `{ skipped: reason }` when it cannot run here. */
   run(context: BenchContext): Promise<unknown>
 }

@@ -10,10 +10,11 @@ export const GROUPS = 100 // 100 channels × (SUBSCRIBERS / GROUPS) = 10 subscri
 export const CONNECTIONS = 10_000
 export const CLIENT_PROCESSES = Number(process.env.BENCH_CLIENT_PROCESSES ?? 2)
 const FANOUT_MS = 3000
-const LATENCY_BUDGET_MS = 5000
+const LATENCY_PACE_MS = 100
+const LATENCY_MESSAGES = 50
 const ROUND_TRIPS = 1000
 
-export interface LatencyResult { messages: number; intervalMs: number; deliveries: number; lost: number; p50: number; p99: number; lastP50: number; lastP99: number }
+export interface LatencyResult { messages: number; intervalMs: number; queued: boolean; deliveries: number; lost: number; p50: number; p99: number; lastP50: number; lastP99: number }
 export interface FanoutResult { published: number; expected: number; delivered: number; seconds: number; perSecond: number; serverCpuPercent: number; serverCpuUsPerDelivery: number; clientCpuUsPerDelivery: number }
 export interface MessagingResult {
   setup: { sessions: number; failed: number; seconds: number; perSecond: number }
@@ -28,6 +29,24 @@ export interface ConnectionsResult {
 }
 
 type Log = (line: string) => void
+
+/** Messaging rounds per server (fresh server each); the best figure of the rounds is kept. */
+export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+
+/**
+ * Best of several rounds, per scenario: on a shared box the noise (other processes) only
+ * ever makes a figure worse, so the best round is the closest to what the server can do.
+ */
+export function bestOf(rounds: MessagingResult[]): MessagingResult {
+  const min = <T>(pick: (r: MessagingResult) => T, by: (t: T) => number) => rounds.map(pick).reduce((a, b) => (by(b) < by(a) ? b : a))
+  return {
+    setup: min((r) => r.setup, (s) => -s.perSecond),
+    latency: min((r) => r.latency, (l) => l.p99),
+    fanout1000: min((r) => r.fanout1000, (f) => -f.perSecond),
+    fanout100x10: min((r) => r.fanout100x10, (f) => -f.perSecond),
+    direct: min((r) => r.direct, (d) => d.p99),
+  }
+}
 
 /** Latency, fan-out and direct round trip against one server, 1,000 sessions spread over client processes. */
 export async function runMessaging(kind: ServerKind, protocol: ProtocolName, log: Log, profileDir?: string): Promise<MessagingResult> {
@@ -70,17 +89,18 @@ export async function runMessaging(kind: ServerKind, protocol: ProtocolName, log
   }
 }
 
-/** Paced publishes to one channel: the pace is set from a warm-up so the server is idle most of the time. */
+/**
+ * Paced publishes to one channel, the same pace for every server: each message reaches all
+ * 1,000 subscribers well before the next one (checked: `queued` says when it did not).
+ */
 async function measureLatency(publisher: BenchConn, pool: ClientPool): Promise<LatencyResult> {
   let seq = 0
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < 10; i++) { // warm-up: JIT and connection buffers
     await publisher.publish('big', `b|${seq++}|${monoMs()}|`)
     await pool.waitForDeliveries(seq * SUBSCRIBERS, 2000, 10_000)
   }
-  const warm = await pool.stats(true)
-  const worstLast = Math.max(...warm.lastPerSeq.map(([, latency]) => latency))
-  const intervalMs = Math.min(250, Math.max(10, Math.ceil(3 * worstLast)))
-  const messages = Math.max(20, Math.min(100, Math.floor(LATENCY_BUDGET_MS / intervalMs)))
+  const intervalMs = LATENCY_PACE_MS
+  const messages = LATENCY_MESSAGES
   await pool.reset()
 
   const started = monoMs()
@@ -96,6 +116,7 @@ async function measureLatency(publisher: BenchConn, pool: ClientPool): Promise<L
   const last = stats.lastPerSeq.map(([, latency]) => latency)
   return {
     messages, intervalMs, deliveries: stats.received, lost: expected - stats.received,
+    queued: percentile(last, 99) > intervalMs / 2,
     p50: round(percentile(stats.latencies, 50), 3), p99: round(percentile(stats.latencies, 99), 3),
     lastP50: round(percentile(last, 50), 3), lastP99: round(percentile(last, 99), 3),
   }

@@ -41,7 +41,7 @@ export const pagePart: BenchPart = {
   },
 }
 
-function analyze(outDir: string) {
+export function analyze(outDir: string) {
   const html = readFileSync(join(outDir, 'index.html'), 'utf8')
   const referenced = [...html.matchAll(/<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"/g)].map((m) => m[1])
   const initial = new Set<string>()
