@@ -1,6 +1,6 @@
 import { ChannelType, type ChannelTypeName } from '../protocol/enums'
 import type { MessageEvent as WireMessage, PresenceEvent as WirePresence, ServerEvent } from '../protocol/events'
-import { SocketIoTransport } from '../transport/socket-io'
+import { createTransport, type TransportMode } from '../transport/create'
 import type { Transport } from '../transport/transport'
 import { Connection } from './connection'
 import { Emitter, toMessageEvent, toPresenceEvent, type LinkStateEvent, type RtmEventMap } from './events'
@@ -15,8 +15,8 @@ export interface RTMConfig {
   presenceTimeout?: number
   /** Seconds, [5, 1800] (seed 000), default 5. */
   heartbeatInterval?: number
-  /** Where the coordinator is: the relay (default), or a custom transport (tabs, mesh, tests). */
-  transport?: 'relay' | Transport
+  /** Where the coordinator is: the relay (default), tabs of this browser, a PeerJS mesh, or a custom transport (tests). */
+  transport?: TransportMode | Transport
   /** The relay's URL (default: the page's origin). */
   url?: string
   /** End-to-end payload encryption (seed 000 RtmEncryptionConfig); the coordinator sees only ciphertext. */
@@ -60,6 +60,8 @@ export class RTM {
   readonly lock: LockApi
   private readonly streams: StreamChannels
   readonly connection: Connection
+  /** The transport in use (its `name` is the mode). */
+  readonly transport: Transport
   private readonly events = new Emitter<RtmEventMap>()
   /** Channels to restore after a coordinator loses the session; insertion order is kept. */
   private readonly subscriptions = new Map<string, SubscribeOptions>()
@@ -72,7 +74,8 @@ export class RTM {
 
   constructor(readonly appId: string, readonly userId: string, readonly config: RTMConfig = {}) {
     const transport = typeof config.transport === 'object' ? config.transport
-      : new SocketIoTransport(config.url ?? globalThis.location?.origin ?? 'http://127.0.0.1:8080')
+      : createTransport(config.transport ?? 'relay', { appId, url: config.url ?? globalThis.location?.origin ?? 'http://127.0.0.1:8080' })
+    this.transport = transport
     this.connection = new Connection(
       { appId, userId, presenceTimeout: config.presenceTimeout, heartbeatInterval: config.heartbeatInterval ?? 5, transport },
       {
@@ -99,8 +102,7 @@ export class RTM {
 
   /** Who the transport reaches (the relay's URL, the coordinator tab…). */
   get coordinator(): string {
-    const transport = this.config.transport
-    return typeof transport === 'object' ? transport.describe?.() ?? transport.name : this.config.url ?? globalThis.location?.origin ?? ''
+    return this.transport.describe?.() ?? this.transport.name
   }
 
   async login(options: { token?: string } = {}): Promise<{ timestamp: number }> {
@@ -161,6 +163,8 @@ export class RTM {
   release(): void {
     this.connection.destroy()
     this.events.clear()
+    // A transport this client created (tabs, mesh) also leaves its election.
+    if (typeof this.config.transport !== 'object') void (this.transport as Transport & { destroy?(): Promise<void> }).destroy?.()
   }
 
   /** For SDK modules (stream channels, storage, locks): one request with the `timestamp` convention. */

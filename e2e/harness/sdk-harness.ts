@@ -1,0 +1,35 @@
+import { RTM, type LinkStateEvent, type RTMConfig } from '../../src/sdk'
+
+/**
+ * What the serverless e2e tests drive in each page: one RTM client in the given mode,
+ * with every message, storage, lock and link-state event recorded for assertions.
+ */
+export interface Harness {
+  rtm: RTM | null
+  messages: { publisher: string; message: string }[]
+  links: Pick<LinkStateEvent, 'currentState' | 'previousState' | 'operation' | 'isResumed'>[]
+  storage: unknown[]
+  locks: unknown[]
+  start(appId: string, userId: string, config: RTMConfig): Promise<void>
+}
+
+const harness: Harness = {
+  rtm: null,
+  messages: [],
+  links: [],
+  storage: [],
+  locks: [],
+  async start(appId, userId, config) {
+    const rtm = new RTM(appId, userId, config)
+    harness.rtm = rtm
+    rtm.addEventListener('message', (event) => harness.messages.push({ publisher: event.publisher, message: String(event.message) }))
+    rtm.addEventListener('linkState', (event) => harness.links.push({
+      currentState: event.currentState, previousState: event.previousState, operation: event.operation, isResumed: event.isResumed,
+    }))
+    rtm.addEventListener('storage', (event) => harness.storage.push(event))
+    rtm.addEventListener('lock', (event) => harness.locks.push(event))
+    await rtm.login()
+  },
+}
+
+;(globalThis as unknown as { harness: Harness }).harness = harness

@@ -1,0 +1,128 @@
+import type { BrowserContext, Page } from '@playwright/test'
+import { coordinatorOf, expect, openClient, test } from './serverless'
+
+/** Tabs mode: no server; one tab coordinates (Web Locks), the others link over a BroadcastChannel. */
+
+async function threeTabs(context: BrowserContext, url: string, appId: string): Promise<Page[]> {
+  const pages: Page[] = []
+  for (const user of ['ann', 'ben', 'cat']) pages.push(await openClient(context, url, appId, user, 'tabs'))
+  for (const page of pages) await page.evaluate(() => harness.rtm!.subscribe('lobby', { withMessage: true, withPresence: true, withMetadata: true, withLock: true }))
+  return pages
+}
+
+/** The one page whose client says "this tab" coordinates; every other page names that tab. */
+async function coordinatorPage(pages: Page[]): Promise<Page> {
+  let found: Page | null = null
+  await expect.poll(async () => {
+    const described = await Promise.all(pages.map(coordinatorOf))
+    const own = described.filter((text) => text.startsWith('this tab'))
+    if (own.length !== 1) return `no single coordinator: ${described.join(' | ')}`
+    const id = own[0].slice('this tab ('.length, -1)
+    if (!described.every((text) => text === own[0] || text === `tab ${id}`)) return `disagreement: ${described.join(' | ')}`
+    found = pages[described.indexOf(own[0])]
+    return 'agreed'
+  }, { timeout: 15_000 }).toBe('agreed')
+  return found!
+}
+
+async function onlineUsers(page: Page): Promise<string[]> {
+  return page.evaluate(async () => {
+    const result = await harness.rtm!.presence.getOnlineUsers('lobby', 'MESSAGE')
+    return result.occupants.map((occupant) => occupant.userId).sort()
+  })
+}
+
+async function publish(page: Page, text: string): Promise<void> {
+  await page.evaluate((text) => harness.rtm!.publish('lobby', text).then(() => undefined), text)
+}
+
+async function received(page: Page): Promise<string[]> {
+  return page.evaluate(() => harness.messages.map((message) => `${message.publisher}:${message.message}`))
+}
+
+/** Whether the engine knows storage and locks yet (issue 4); without them the metadata/lock steps are skipped. */
+async function hasStorage(page: Page): Promise<boolean> {
+  return page.evaluate(() => harness.rtm!.storage.getChannelMetadata('lobby', 'MESSAGE').then(() => true, () => false))
+}
+
+test.describe('tabs mode', () => {
+  test('three tabs elect one coordinator, see each other and chat', async ({ browser, harnessUrl }) => {
+    const context = await browser.newContext()
+    const pages = await threeTabs(context, harnessUrl, `tabs-chat-${Date.now()}`)
+    await coordinatorPage(pages)
+    for (const page of pages) await expect.poll(() => onlineUsers(page)).toEqual(['ann', 'ben', 'cat'])
+    await publish(pages[0], 'hi from ann')
+    await publish(pages[2], 'hi from cat')
+    for (const page of [pages[1]]) await expect.poll(() => received(page)).toEqual(['ann:hi from ann', 'cat:hi from cat'])
+    await expect.poll(() => received(pages[0])).toContain('cat:hi from cat')
+    await context.close()
+  })
+
+  for (const how of ['closed', 'crashed'] as const) {
+    test(`the coordinator tab is ${how} mid-burst: a new one takes over, every acknowledged write is kept once`, async ({ browser, harnessUrl }) => {
+      const context = await browser.newContext()
+      const pages = await threeTabs(context, harnessUrl, `tabs-failover-${how}-${Date.now()}`)
+      const coordinator = await coordinatorPage(pages)
+      const followers = pages.filter((page) => page !== coordinator)
+      const [writer, other] = followers
+      const storage = await hasStorage(writer)
+      if (storage) {
+        await writer.evaluate(async () => {
+          await harness.rtm!.lock.setLock('lobby', 'MESSAGE', 'pen', { ttl: 60 })
+          await harness.rtm!.lock.acquireLock('lobby', 'MESSAGE', 'pen')
+        })
+      }
+
+      // A burst of writes from a follower; the coordinator goes away while it runs.
+      const burst = writer.evaluate(async (storage) => {
+        const acked: number[] = []
+        const tasks: Promise<void>[] = []
+        for (let i = 0; i < 60; i++) {
+          const write = storage
+            ? harness.rtm!.storage.updateChannelMetadata('lobby', 'MESSAGE', [{ key: `k${i}`, value: String(i) }])
+            : harness.rtm!.publish('lobby', `burst ${i}`)
+          tasks.push(write.then(() => { acked.push(i) }, () => undefined))
+          await new Promise((resolve) => setTimeout(resolve, 5))
+        }
+        await Promise.all(tasks)
+        return acked
+      }, storage)
+      await writer.waitForFunction(() => harness.rtm!.linkState === 'CONNECTED')
+      await new Promise((resolve) => setTimeout(resolve, 100)) // into the burst, by design
+      if (how === 'closed') await coordinator.close()
+      else {
+        const cdp = await context.newCDPSession(coordinator)
+        void cdp.send('Page.crash').catch(() => undefined) // the renderer dies: this call never answers
+      }
+      const acked = await burst
+
+      // A follower took over; both survivors agree on it and came back through RECONNECTED.
+      const survivors = followers
+      const next = await coordinatorPage(survivors)
+      expect(survivors).toContain(next)
+      const survivorIds = (await Promise.all(survivors.map((page) => page.evaluate(() => harness.rtm!.userId)))).sort()
+      for (const page of survivors) {
+        await expect.poll(() => page.evaluate(() => harness.links.some((change) => change.operation === 'RECONNECTED'))).toBe(true)
+        await expect.poll(() => onlineUsers(page)).toEqual(survivorIds)
+      }
+      // Every request of the burst was acknowledged (retried against the new coordinator).
+      expect(acked.length).toBe(60)
+
+      if (storage) {
+        for (const page of [writer, other]) {
+          const metadata = await page.evaluate(() => harness.rtm!.storage.getChannelMetadata('lobby', 'MESSAGE'))
+          for (let i = 0; i < 60; i++) expect(metadata.metadata[`k${i}`]?.value).toBe(String(i))
+          // Applied once: each key was written exactly once, so its revision is that of one write.
+          const revisions = Object.values(metadata.metadata).map((item) => item.revision)
+          expect(new Set(revisions).size).toBe(revisions.length)
+        }
+        const locks = await other.evaluate(() => harness.rtm!.lock.getLock('lobby', 'MESSAGE'))
+        expect(locks.lockDetails.find((lock) => lock.lockName === 'pen')).toMatchObject({ owner: await writer.evaluate(() => harness.rtm!.userId), ttl: 60 })
+      }
+      // Chat works through the new coordinator.
+      await publish(other, 'after failover')
+      await expect.poll(() => received(writer)).toContain(`${await other.evaluate(() => harness.rtm!.userId)}:after failover`)
+      await context.close()
+    })
+  }
+})

@@ -1,0 +1,141 @@
+import type { ConnId } from '../engine/effects'
+import type { ServerFrame } from '../protocol/events'
+import { CoordinatorHost } from './coordinator-host'
+import type { DurableStore, TokenVerifier } from './ports'
+import { ReplayingCoordinator } from './replaying-coordinator'
+
+/** How often a browser-hosted coordinator feeds the clock to the engine (as the relay). */
+export const BROWSER_TICK_MS = 200
+
+/** Where frames for connections that are not local links go (a BroadcastChannel, data channels). */
+export interface RemoteSink {
+  send(to: ConnId[], frame: ServerFrame): void
+  close(conn: ConnId, reason: string): void
+}
+
+/** A link inside this page (the coordinator's own SDK). */
+export interface LocalLink {
+  deliver(frame: ServerFrame): void
+  close(reason: string): void
+}
+
+/** Accepts any token: tabs and mesh have no server to keep a secret (seed 000 "open" projects). */
+export const openVerifier: TokenVerifier = {
+  async verify() {
+    return { ok: true, expiresAt: null }
+  },
+}
+
+/**
+ * The engine hosted in a browser: CoordinatorHost over a durable store, with the clock
+ * ticking, local links for the page's own SDKs and a remote sink for everyone else. Its
+ * coordinator remembers replies of applied writes durably, so a takeover never applies a
+ * resent write twice.
+ */
+export class HostedCoordinator {
+  private readonly local = new Map<ConnId, LocalLink>()
+  private readonly remote = new Set<ConnId>()
+  private readonly ticker: ReturnType<typeof setInterval>
+  private stopped = false
+  private nextLocal = 1
+
+  private constructor(readonly host: CoordinatorHost, private readonly store: DurableStore, private readonly remoteSink: RemoteSink) {
+    this.ticker = setInterval(() => host.tick(), BROWSER_TICK_MS)
+  }
+
+  static async start(store: DurableStore, remoteSink: RemoteSink, trace?: (direction: 'in' | 'out', conn: ConnId | ConnId[], frame: unknown) => void): Promise<HostedCoordinator> {
+    let hosted: HostedCoordinator | null = null
+    const host = new CoordinatorHost({
+      coordinator: new ReplayingCoordinator(),
+      store,
+      verifier: openVerifier,
+      now: Date.now,
+      newResumeKey: randomKey,
+      trace,
+      sink: {
+        send: (to, frame) => hosted?.send(to, frame),
+        close: (conn, reason) => hosted?.closeConn(conn, reason),
+      },
+    })
+    await host.start()
+    hosted = new HostedCoordinator(host, store, remoteSink)
+    return hosted
+  }
+
+  /** A link from this page: returns its connection id. */
+  attachLocal(link: LocalLink): ConnId {
+    const conn = `local.${this.nextLocal++}`
+    this.local.set(conn, link)
+    return conn
+  }
+
+  attachRemote(conn: ConnId): void {
+    this.remote.add(conn)
+  }
+
+  has(conn: ConnId): boolean {
+    return this.local.has(conn) || this.remote.has(conn)
+  }
+
+  /** Remote connections whose id starts with `prefix` (all links of one tab or peer). */
+  remoteConns(prefix: string): ConnId[] {
+    return [...this.remote].filter((conn) => conn.startsWith(prefix))
+  }
+
+  /** An untrusted request frame on an attached connection (the host validates it). */
+  receive(conn: ConnId, raw: unknown): void {
+    if (this.stopped || !this.has(conn)) return
+    this.host.receive(conn, raw)
+  }
+
+  /** The link went away (closed by its end, or its tab/peer died). */
+  detach(conn: ConnId): void {
+    if (!this.local.delete(conn) && !this.remote.delete(conn)) return
+    if (!this.stopped) this.host.disconnected(conn)
+  }
+
+  /** Steps down: every link is closed (clients reconnect to the next coordinator). */
+  async stop(reason: string): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    clearInterval(this.ticker)
+    for (const [conn, link] of this.local) {
+      this.local.delete(conn)
+      link.close(reason)
+    }
+    for (const conn of this.remote) this.remoteSink.close(conn, reason)
+    this.remote.clear()
+    await this.host.settled().catch(() => undefined)
+    await this.store.close()
+  }
+
+  get isStopped(): boolean {
+    return this.stopped
+  }
+
+  private send(to: ConnId[], frame: ServerFrame): void {
+    if (this.stopped) return
+    const remote: ConnId[] = []
+    for (const conn of to) {
+      const link = this.local.get(conn)
+      if (link) link.deliver(frame)
+      else if (this.remote.has(conn)) remote.push(conn)
+    }
+    if (remote.length > 0) this.remoteSink.send(remote, frame)
+  }
+
+  private closeConn(conn: ConnId, reason: string): void {
+    const link = this.local.get(conn)
+    if (link) {
+      this.local.delete(conn)
+      link.close(reason)
+    } else if (this.remote.delete(conn)) {
+      this.remoteSink.close(conn, reason)
+    }
+  }
+}
+
+function randomKey(): string {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(18))
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
+}
