@@ -1,5 +1,6 @@
 import { describeError } from '../shared/errors'
 import { isMode, MODES, type Mode } from './modes'
+import type { RTMConfig } from '../../sdk'
 import { Session, type SignInDetails } from './session.svelte'
 
 /** Where the last user id is remembered between visits. */
@@ -43,6 +44,7 @@ export class AppState {
   readonly form = new SignInForm()
   #session = $state.raw<Session | null>(null)
   #busy = $state(false)
+  #config: RTMConfig = {}
 
   constructor(private readonly storage: Pick<Storage, 'getItem' | 'setItem'> | null = globalThis.localStorage ?? null, search = globalThis.location?.search ?? '') {
     this.form.userId = this.#remembered()
@@ -51,6 +53,9 @@ export class AppState {
     const mode = params.get('mode')
     if (app) this.form.appId = app
     if (isMode(mode)) this.form.mode = mode
+    // `?presenceTimeout=5` (seconds): how long the coordinator keeps us after the tab is gone (tests, demos).
+    const presenceTimeout = Number(params.get('presenceTimeout'))
+    if (presenceTimeout > 0) this.#config = { presenceTimeout }
     const user = params.get('user')
     if (user) {
       this.form.userId = user
@@ -66,7 +71,7 @@ export class AppState {
     if (!details || this.#busy) return
     this.#busy = true
     try {
-      this.#session = await Session.start(details)
+      this.#session = await Session.start(details, this.#config)
       this.#remember(details.userId)
     } catch (error) {
       this.form.error = error instanceof Error ? error.message : String(error)
