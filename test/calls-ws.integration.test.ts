@@ -286,4 +286,16 @@ describe('the SDK call client in Node (signaling without media)', () => {
     await expect(calls.start()).rejects.toMatchObject({ errorCode: CALL_ERRORS.SID_TAKEN[0] })
     expect(calls.sId).toBeNull()
   })
+
+  it('after the link drops and comes back, the client registers its sId again', async () => {
+    const rtm = await client(relay, 'erin')
+    const calls = new CallClient(rtm)
+    cleanup.push(() => { calls.destroy(); rtm.release() })
+    await calls.start()
+    const watcher = await raw('watcher')
+    for (const socket of relay.io.sockets.sockets.values()) if (relay.coordinator.userOf(socket.id)?.userId === 'erin') socket.disconnect(true)
+    await watcher.inbox.cmd('clu', (m) => !m.list.some((entry) => entry.sId === 'erin'))
+    await watcher.inbox.cmd('clu', (m) => m.list.some((entry) => entry.sId === 'erin'))
+    expect(calls.sId).toBe('erin')
+  })
 })

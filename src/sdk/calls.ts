@@ -89,7 +89,9 @@ export class CallClient {
     // A reconnect is a new connection: the coordinator ended our call and freed our sId.
     this.unregister = rtm.addRestorer(async () => {
       if (this.current) this.teardown('leave')
-      if (this.sId !== null) await this.start()
+      // Not awaited: restorers run before the link counts as connected, and start() is sent once it does.
+      // A refusal (our sId taken meanwhile) also arrives as an `error` event; signaling stays 'connecting'.
+      if (this.sId !== null) this.start().catch(() => undefined)
       return []
     })
   }
