@@ -129,6 +129,16 @@ test.describe('chat between two browsers', () => {
     await carol.context().close()
   })
 
+  test('the same user signing in elsewhere ends the first session, which says why', async ({ browser, relayUrl }) => {
+    const first = await signIn(browser, relayUrl, 'erin')
+    const second = await signIn(browser, relayUrl, 'erin')
+    await expect(first.getByTestId('link-state')).toHaveText('FAILED')
+    await expect(first.getByTestId('link-banner')).toContainText('SERVER_REJECT')
+    await expect(second.getByTestId('link-state')).toHaveText('CONNECTED')
+    await first.context().close()
+    await second.context().close()
+  })
+
   test('hostile input shows as text everywhere', async ({ browser, relayUrl }) => {
     const mallory = await signIn(browser, relayUrl, 'mallory')
     const dave = await signIn(browser, relayUrl, 'dave')

@@ -98,6 +98,8 @@ export class Session {
   }
 
   async logout(): Promise<void> {
+    // After a kick (FAILED) there is no session on the coordinator left to end.
+    if (this.#link === 'FAILED' || this.#link === 'IDLE') return this.destroy()
     try {
       await this.rtm.logout()
     } finally {
