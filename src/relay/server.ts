@@ -12,6 +12,7 @@ import { MemoryStore, type DurableStore } from '../host/ports'
 import type { ConnId } from '../engine/effects'
 import type { ServerFrame } from '../protocol/events'
 import { attachCallsWs } from './calls-ws'
+import { attachPeerBroker } from './peer-broker'
 import { jwtVerifier, openMode } from './tokens'
 
 export const VERSION = '0.1.0'
@@ -165,6 +166,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     async close() {
       clearInterval(ticker)
       callsWs.close()
+      peerBroker.close()
       io.disconnectSockets(true)
       await new Promise<void>((resolve) => io.close(() => resolve()))
       await host.settled()
@@ -172,6 +174,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     },
   }
   const callsWs = attachCallsWs(relay) // seed 002 at /ws/calls
+  const peerBroker = attachPeerBroker(relay) // PeerJS broker at /peerjs (mesh mode)
   return relay
 }
 
