@@ -46,7 +46,13 @@ export class AppState {
   #busy = $state(false)
   #config: RTMConfig = {}
 
-  constructor(private readonly storage: Pick<Storage, 'getItem' | 'setItem'> | null = globalThis.localStorage ?? null, search = globalThis.location?.search ?? '') {
+  constructor(
+    private readonly storage: Pick<Storage, 'getItem' | 'setItem'> | null = globalThis.localStorage ?? null,
+    search = globalThis.location?.search ?? '',
+    /** For tests and embedding: RTM options such as the relay's `url`. */
+    rtmConfig: RTMConfig = {},
+  ) {
+    this.#config = { ...rtmConfig }
     this.form.userId = this.#remembered()
     const params = new URLSearchParams(search)
     const app = params.get('app')
@@ -55,7 +61,7 @@ export class AppState {
     if (isMode(mode)) this.form.mode = mode
     // `?presenceTimeout=5` (seconds): how long the coordinator keeps us after the tab is gone (tests, demos).
     const presenceTimeout = Number(params.get('presenceTimeout'))
-    if (presenceTimeout > 0) this.#config = { presenceTimeout }
+    if (presenceTimeout > 0) this.#config.presenceTimeout = presenceTimeout
     const user = params.get('user')
     if (user) {
       this.form.userId = user
