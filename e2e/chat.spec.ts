@@ -97,11 +97,18 @@ test.describe('chat between two browsers', () => {
   test('the event log shows frames in and out and filters them', async ({ browser, relayUrl }) => {
     const carol = await signIn(browser, relayUrl, 'carol')
     await send(carol, 'log me')
+    // A DM to a user id nobody signed in with: refused with -11033, and the refusal is in the log too.
+    await carol.getByTestId('dm-peer-input').fill('nobody')
+    await carol.getByTestId('dm-peer-open').click()
+    await send(carol, 'hello?')
+    await expect(carol.getByTestId('conversation-error')).toContainText('-11033 CHANNEL_RECEIVER_OFFLINE')
+    await carol.locator('[data-testid="channel-item"][data-channel="lobby"]').click()
     await carol.getByTestId('tab-log').click()
     const rows = carol.getByTestId('log-row')
     await expect(rows.and(carol.locator('[data-direction="out"][data-label="publish"]')).first()).toBeVisible()
     await expect(rows.and(carol.locator('[data-direction="in"][data-label="message"]')).first()).toContainText('log me')
     await expect(rows.and(carol.locator('[data-direction="in"][data-label="login"]')).first()).toBeVisible()
+    await expect(rows.and(carol.locator('[data-direction="in"][data-label="publish"]')).filter({ hasText: '-11033' })).toHaveCount(1)
 
     await carol.getByTestId('log-direction-in').check()
     await expect(rows.and(carol.locator('[data-direction="out"]'))).toHaveCount(0)
