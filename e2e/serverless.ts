@@ -1,10 +1,12 @@
-import { test as base, type BrowserContext, type Page } from '@playwright/test'
+import type { BrowserContext, Page } from '@playwright/test'
 import { createServer, type ViteDevServer } from 'vite'
+import { test as base } from './fixtures'
 import type { Harness } from './harness/sdk-harness'
 
 /**
  * For the serverless modes (tabs, mesh): a Vite dev server for the SDK harness page
- * (e2e/harness/sdk.html), which runs the real SDK in each page and records its events.
+ * (e2e/harness/sdk.html), which runs the real SDK in each page and records its events;
+ * plus the shared fixtures' relay (mesh mode's PeerJS broker).
  */
 export const test = base.extend<object, { harnessUrl: string }>({
   harnessUrl: [async ({}, use) => {

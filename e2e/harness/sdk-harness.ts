@@ -28,7 +28,8 @@ const harness: Harness = {
     }))
     rtm.addEventListener('storage', (event) => harness.storage.push(event))
     rtm.addEventListener('lock', (event) => harness.locks.push(event))
-    await rtm.login()
+    // Rejections cross page.evaluate as text: keep the SDK's code and reason readable.
+    await rtm.login().catch((error: unknown) => { throw new Error(`login failed: ${JSON.stringify(error)}`) })
   },
 }
 

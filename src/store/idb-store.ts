@@ -51,6 +51,15 @@ export class IdbStore implements DurableStore {
     await tx.done
   }
 
+  /** Makes the store hold exactly `entries` (a mesh follower taking the coordinator's snapshot). */
+  async replaceAll(entries: Write[]): Promise<void> {
+    const db = await this.database('replaceAll')
+    const tx = db.transaction(ENTRIES, 'readwrite', { durability: 'strict' })
+    void tx.store.clear()
+    for (const { key, value } of entries) if (value !== null) void tx.store.put(value, key)
+    await tx.done
+  }
+
   async close(): Promise<void> {
     this.closed = true
     this.db?.close()

@@ -1,0 +1,323 @@
+import { Peer, type DataConnection, type PeerError } from 'peerjs'
+import type { ServerFrame } from '../protocol/events'
+import { linkConnId, parseEnvelope, type Envelope } from '../protocol/peer-envelope'
+import { IdbStore } from '../store/idb-store'
+import type { EnvelopeBus } from '../transport/follower-link'
+import type { LocalHub } from '../transport/in-process'
+import { HostedCoordinator } from './hosted-coordinator'
+import { ReplicatingStore, type Replica } from './replicating-store'
+
+/** A browser that lost its coordinator tries to claim the coordinator id at most this often. */
+export const CLAIM_INTERVAL_MS = 500
+/** A browser without a synced copy of the state waits this long before claiming, so a synced one wins. */
+export const UNSYNCED_CLAIM_DELAY_MS = 3000
+/** Opening a data channel to the coordinator fails after this long. */
+export const DIAL_TIMEOUT_MS = 5000
+
+export interface BrokerAddress { host: string; port: number; secure: boolean; path: string }
+
+/** The PeerJS broker the relay hosts at /peerjs, derived from the relay URL. */
+export function brokerAt(url: string): BrokerAddress {
+  const parsed = new URL(url)
+  const secure = parsed.protocol === 'https:'
+  return { host: parsed.hostname, port: Number(parsed.port || (secure ? 443 : 80)), secure, path: '/peerjs' }
+}
+
+/** The IndexedDB database that holds this browser's copy of an app's state in mesh mode. */
+export function meshDatabaseName(appId: string): string {
+  return `rtm-mesh:${appId}`
+}
+
+/**
+ * This browser's seat in an app's mesh (DESIGN.md "Mesh mode"): browsers that share no
+ * BroadcastChannel reach each other over PeerJS data channels. The broker grants a peer
+ * id once, so whoever holds `<appId>-coordinator` coordinates; a second claim gets
+ * `unavailable-id` and follows. When the coordinator goes, its id is freed and the next
+ * claim wins. The coordinator replicates every commit to the followers before it
+ * acknowledges, so the next coordinator serves the same durable state.
+ */
+export class MeshSeat implements LocalHub {
+  readonly peerId: string
+  readonly coordinatorPeerId: string
+  private readonly options: ConstructorParameters<typeof Peer>[1]
+  private readonly self: Peer
+  private readonly selfReady: Promise<void>
+  private claim: Peer | null = null
+  private hosted: HostedCoordinator | null = null
+  private store: ReplicatingStore | null = null
+  private replica: Promise<IdbStore> | null = null
+  private replicaWrites: Promise<void> = Promise.resolve()
+  private synced = false
+  private everLinked = false
+  private lastClaim = 0
+  private destroyed = false
+  private claimSettled: () => void = () => undefined
+  /** Resolves once this browser's first claim of the coordinator id has succeeded or failed. */
+  readonly firstClaim = new Promise<void>((resolve) => { this.claimSettled = resolve })
+
+  constructor(readonly appId: string, brokerUrl: string) {
+    this.peerId = `${appId}-${randomId()}`
+    this.coordinatorPeerId = `${appId}-coordinator`
+    // No ICE servers: the default ones are public hosts (FACTS.md); peers reach each other directly.
+    this.options = { ...brokerAt(brokerUrl), key: 'peerjs', config: { iceServers: [] }, debug: 0 }
+    this.self = new Peer(this.peerId, this.options)
+    this.selfReady = new Promise((resolve, reject) => {
+      this.self.once('open', () => resolve())
+      this.self.once('error', (error) => reject(error))
+    })
+    this.self.on('disconnected', () => { if (!this.destroyed) this.self.reconnect() })
+    this.self.on('error', () => undefined) // per-call errors are handled where they happen
+    this.tryClaim()
+  }
+
+  get isCoordinator(): boolean {
+    return this.hosted !== null && !this.hosted.isStopped
+  }
+
+  describe(): string {
+    return this.isCoordinator ? `this browser (${this.peerId})` : `peer ${this.coordinatorPeerId}`
+  }
+
+  /**
+   * Opens a data channel to the coordinator as an envelope bus; `onGone` runs when it
+   * closes. The seat also keeps its copy of the durable state from the `replicate`
+   * envelopes that arrive on it.
+   */
+  async dial(onGone: () => void): Promise<EnvelopeBus> {
+    await this.selfReady
+    const connection = this.self.connect(this.coordinatorPeerId, { reliable: true })
+    let unavailable: ((error: PeerError<string>) => void) | null = null
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the coordinator did not open a data channel')), DIAL_TIMEOUT_MS)
+      connection.once('open', () => { clearTimeout(timer); resolve() })
+      connection.once('error', (error) => { clearTimeout(timer); reject(error) })
+      unavailable = (error) => {
+        if (error.type === 'peer-unavailable') { clearTimeout(timer); reject(error) }
+      }
+      this.self.on('error', unavailable)
+    }).catch((error: unknown) => {
+      connection.close()
+      this.coordinatorLost()
+      throw error
+    }).finally(() => { if (unavailable) this.self.off('error', unavailable) })
+    this.everLinked = true
+    const bus = dataConnectionBus(connection, () => {
+      this.coordinatorLost()
+      onGone()
+    })
+    bus.listen((raw) => {
+      const envelope = parseEnvelope(raw)
+      if (envelope?.kind === 'replicate' && envelope.from === this.coordinatorPeerId && envelope.to === this.peerId) this.keepCopy(envelope, bus)
+    })
+    return bus
+  }
+
+  /** Our link to the coordinator failed or closed: it may be gone, so try to take over. */
+  coordinatorLost(): void {
+    if (this.destroyed || this.isCoordinator) return
+    const delay = this.synced || !this.everLinked ? 0 : UNSYNCED_CLAIM_DELAY_MS
+    setTimeout(() => this.tryClaim(), delay)
+  }
+
+  // LocalHub: this browser's own SDK when it coordinates.
+  attach(link: { deliver(frame: ServerFrame): void; close(reason: string): void }): string | null {
+    return this.isCoordinator ? this.hosted!.attachLocal(link) : null
+  }
+
+  receive(conn: string, frame: unknown): void {
+    this.hosted?.receive(conn, frame)
+  }
+
+  detach(conn: string): void {
+    this.hosted?.detach(conn)
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return
+    this.destroyed = true
+    await this.stepDown('the coordinator left')
+    this.self.destroy()
+    await (await this.replica?.catch(() => null))?.close()
+  }
+
+  private tryClaim(): void {
+    if (this.destroyed || this.claim || Date.now() - this.lastClaim < CLAIM_INTERVAL_MS) return
+    this.lastClaim = Date.now()
+    const claim = new Peer(this.coordinatorPeerId, this.options)
+    this.claim = claim
+    claim.once('open', () => void this.serve(claim))
+    claim.on('error', (error: PeerError<string>) => {
+      if (error.type === 'unavailable-id' || error.type === 'network' || error.type === 'server-error' || error.type === 'socket-error') {
+        // Someone else coordinates (or the broker is unreachable): follow.
+        if (this.claim === claim) void this.stepDown(`lost the coordinator id: ${error.type}`)
+        this.claimSettled()
+      }
+    })
+  }
+
+  private async serve(claim: Peer): Promise<void> {
+    await this.replicaWrites
+    const local = await this.openReplica()
+    const store = new ReplicatingStore(local, this.coordinatorPeerId)
+    const links = new Map<string, { connection: DataConnection; bus: EnvelopeBus; replica: Replica }>()
+    const hosted = await HostedCoordinator.start(store, {
+      send: (targets, frame) => {
+        // One envelope per data channel, listing the links on it.
+        const byLink = new Map<EnvelopeBus, string[]>()
+        for (const conn of targets) {
+          const entry = links.get(conn)
+          if (entry) byLink.set(entry.bus, [...(byLink.get(entry.bus) ?? []), conn])
+        }
+        for (const [bus, conns] of byLink) bus.post({ kind: 'frame', from: this.coordinatorPeerId, targets: conns, frame })
+      },
+      close: (conn, reason) => {
+        const entry = links.get(conn)
+        const [peer, link] = conn.split('/')
+        if (entry && peer && link) entry.bus.post({ kind: 'close', from: this.coordinatorPeerId, to: peer, link, reason })
+      },
+    })
+    if (this.claim !== claim || this.destroyed) return void hosted.stop('stepped down')
+    this.hosted = hosted
+    this.store = store
+    this.claimSettled()
+    claim.on('connection', (connection) => {
+      connection.once('open', () => this.serveConnection(hosted, store, links, connection))
+    })
+    claim.on('disconnected', () => { if (this.claim === claim && !this.destroyed) claim.reconnect() })
+  }
+
+  /** One follower data channel: its envelopes, its links, its replica. */
+  private serveConnection(hosted: HostedCoordinator, store: ReplicatingStore, links: Map<string, { connection: DataConnection; bus: EnvelopeBus; replica: Replica }>, connection: DataConnection): void {
+    const conns = new Set<string>()
+    let replica: Replica | null = null
+    const gone = () => {
+      if (replica) store.removeReplica(replica)
+      for (const conn of conns) {
+        links.delete(conn)
+        hosted.detach(conn)
+      }
+      conns.clear()
+    }
+    const bus = dataConnectionBus(connection, gone)
+    bus.listen((raw) => {
+      const envelope = parseEnvelope(raw)
+      if (!envelope || !('to' in envelope) || envelope.to !== this.coordinatorPeerId) return
+      if (envelope.kind === 'replicated') return replica ? store.confirmed(replica, envelope.seq) : undefined
+      if (!('link' in envelope)) return
+      const conn = linkConnId(envelope.from, envelope.link)
+      const answer = (kind: 'welcome' | 'pong') => bus.post({ kind, from: this.coordinatorPeerId, to: envelope.from, link: envelope.link })
+      switch (envelope.kind) {
+        case 'hello': {
+          if (conns.has(conn)) return answer('welcome')
+          conns.add(conn)
+          replica ??= { peer: envelope.from, post: (message) => bus.post(message), drop: () => bus.release() }
+          links.set(conn, { connection, bus, replica })
+          hosted.attachRemote(conn)
+          // Welcome only once the follower holds the full state: it may coordinate next.
+          void store.addReplica(replica).then(() => answer('welcome'))
+          return
+        }
+        case 'req':
+          return conns.has(conn) ? hosted.receive(conn, envelope.frame) : undefined
+        case 'ping':
+          return conns.has(conn) ? answer('pong') : undefined
+        case 'bye':
+          conns.delete(conn)
+          links.delete(conn)
+          return hosted.detach(conn)
+        default:
+          return
+      }
+    })
+  }
+
+  private keepCopy(envelope: Extract<Envelope, { kind: 'replicate' }>, bus: EnvelopeBus): void {
+    this.replicaWrites = this.replicaWrites.then(async () => {
+      const copy = await this.openReplica()
+      const entries = envelope.writes.map(({ key, value }) => ({ key, value: value ?? null }))
+      if (envelope.seq === 0) await copy.replaceAll(entries)
+      else await copy.commit(entries)
+      this.synced = true
+      bus.post({ kind: 'replicated', from: this.peerId, to: this.coordinatorPeerId, seq: envelope.seq })
+    }).catch(() => undefined) // not confirmed: the coordinator drops us as a replica and we resync on the next link
+  }
+
+  private openReplica(): Promise<IdbStore> {
+    this.replica ??= IdbStore.open(meshDatabaseName(this.appId))
+    return this.replica
+  }
+
+  private async stepDown(reason: string): Promise<void> {
+    const claim = this.claim
+    this.claim = null
+    const hosted = this.hosted
+    this.hosted = null
+    this.store = null
+    claim?.destroy()
+    if (hosted) {
+      // The replica store is shared with follower duty; reopen it when needed.
+      this.replica = null
+      await hosted.stop(reason)
+    }
+  }
+}
+
+/** An envelope bus over one PeerJS data connection. */
+function dataConnectionBus(connection: DataConnection, onGone: () => void): EnvelopeBus {
+  const listeners = new Set<(raw: unknown) => void>()
+  let gone = false
+  const end = () => {
+    if (gone) return
+    gone = true
+    onGone()
+  }
+  connection.on('data', (data) => { for (const listener of listeners) listener(revive(data, 0)) })
+  connection.on('close', end)
+  connection.on('error', end)
+  // Remote close events are unreliable (FACTS.md): watch the peer connection itself.
+  const watch = () => {
+    const state = connection.peerConnection?.connectionState
+    if (state === 'failed' || state === 'closed' || state === 'disconnected') {
+      end()
+      connection.close()
+    }
+  }
+  connection.peerConnection?.addEventListener('connectionstatechange', watch)
+  return {
+    post(envelope) {
+      if (!gone && connection.open) void connection.send(withoutUndefined(envelope, 0))
+    },
+    listen(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    release() {
+      end()
+      listeners.clear()
+      connection.close()
+    },
+  }
+}
+
+/** BinaryPack hands binary back as ArrayBuffer; the protocol's bytes are Uint8Array. */
+function revive(value: unknown, depth: number): unknown {
+  if (value instanceof ArrayBuffer) return new Uint8Array(value)
+  if (depth > 8 || value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value
+  if (Array.isArray(value)) return value.map((item) => revive(item, depth + 1))
+  const out: Record<string, unknown> = {}
+  for (const [key, item] of Object.entries(value)) out[key] = revive(item, depth + 1)
+  return out
+}
+
+/** BinaryPack turns an absent (undefined) field into null, which the schemas refuse: leave such fields out. */
+function withoutUndefined(value: unknown, depth: number): unknown {
+  if (depth > 8 || value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value
+  if (Array.isArray(value)) return value.map((item) => withoutUndefined(item, depth + 1))
+  const out: Record<string, unknown> = {}
+  for (const [key, item] of Object.entries(value)) if (item !== undefined) out[key] = withoutUndefined(item, depth + 1)
+  return out
+}
+
+function randomId(): string {
+  return Array.from(globalThis.crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join('')
+}
