@@ -1,4 +1,5 @@
-import { expect, test, type Page } from '@playwright/test'
+import type { BrowserContext, Page } from '@playwright/test'
+import { expect, test } from './fixtures'
 import { openAppAs } from './calls-page'
 
 /**
@@ -7,7 +8,7 @@ import { openAppAs } from './calls-page'
  * WebRTC needs a non-loopback interface.
  */
 
-async function twoTabs(context: import('@playwright/test').BrowserContext, baseURL: string, suffix: string) {
+async function twoTabs(context: BrowserContext, baseURL: string, suffix: string) {
   const alice = `alice-${suffix}`
   const bob = `bob-${suffix}`
   const a = await openAppAs(await context.newPage(), baseURL, alice)
@@ -27,10 +28,11 @@ async function ring(a: Page, b: Page, bob: string) {
 /** Waits until the remote video has decoded frames and its frame count and time keep growing. */
 async function expectRemoteFramesAdvancing(page: Page) {
   const video = page.getByTestId('calls-remote-video')
-  await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames), { timeout: 15_000 }).toBeGreaterThan(0)
+  const often = { intervals: [50], timeout: 15_000 }
+  await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames), often).toBeGreaterThan(0)
   const before = await video.evaluate((v: HTMLVideoElement) => ({ frames: v.getVideoPlaybackQuality().totalVideoFrames, time: v.currentTime }))
-  await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames)).toBeGreaterThan(before.frames + 5)
-  await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime)).toBeGreaterThan(before.time)
+  await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.getVideoPlaybackQuality().totalVideoFrames), often).toBeGreaterThan(before.frames + 5)
+  await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime), often).toBeGreaterThan(before.time)
   expect(await video.evaluate((v: HTMLVideoElement) => [v.videoWidth > 0, v.videoHeight > 0])).toEqual([true, true])
 }
 
