@@ -1,4 +1,4 @@
-import { openDB, type IDBPDatabase } from 'idb'
+import { deleteDB, openDB, type IDBPDatabase } from 'idb'
 import type { Write } from '../engine/effects'
 import type { DurableStore } from '../host/ports'
 
@@ -68,7 +68,6 @@ export class IdbStore implements DurableStore {
 
   /** Deletes an app's database (tests, "forget everything" in the UI). */
   static async destroy(name: string): Promise<void> {
-    const { deleteDB } = await import('idb')
     await deleteDB(name)
   }
 

@@ -14,8 +14,8 @@ export interface ModeInfo {
 /** The sign-in picker's choices; a new mode is one entry here and one case in `transportFor`. */
 export const MODES: readonly ModeInfo[] = [
   { id: 'relay', label: 'relay', hint: 'the Node relay coordinates (socket.io)', available: true },
-  { id: 'tabs', label: 'tabs', hint: 'one browser tab coordinates (BroadcastChannel) — coming soon', available: false },
-  { id: 'mesh', label: 'mesh', hint: 'peers coordinate over data channels (PeerJS) — coming soon', available: false },
+  { id: 'tabs', label: 'tabs', hint: 'no server: one tab of this browser coordinates (Web Locks, BroadcastChannel, IndexedDB)', available: true },
+  { id: 'mesh', label: 'mesh', hint: 'browsers coordinate over PeerJS data channels (the relay only brokers them)', available: true },
 ]
 
 export function isMode(value: string | null | undefined): value is Mode {
@@ -25,10 +25,10 @@ export function isMode(value: string | null | undefined): value is Mode {
 /** The RTM client's transport option for a mode. */
 export function transportFor(mode: Mode): RTMConfig['transport'] {
   switch (mode) {
-    case 'relay': return 'relay'
+    case 'relay':
     case 'tabs':
     case 'mesh':
-      throw new Error(`mode "${mode}" is not available yet`)
+      return mode
     default: {
       const unknown: never = mode
       throw new Error(`unknown mode ${String(unknown)}`)

@@ -69,7 +69,8 @@ export class Session {
 
   get userId(): string { return this.rtm.userId }
   get appId(): string { return this.rtm.appId }
-  get coordinator(): string { return this.rtm.coordinator }
+  /** Read with the link state, so the header follows a failover (the coordinator changes across a reconnect). */
+  get coordinator(): string { return this.#link && this.rtm.coordinator }
   get link(): LinkStateName { return this.#link }
   /** Why the link is in its current state, e.g. "SERVER_REJECT: same user logged in elsewhere". */
   get linkDetail(): string {
