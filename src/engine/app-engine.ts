@@ -211,6 +211,8 @@ export class AppEngine {
         this.presence.removeState(session, channelType, channelName, states, fx, now)
         return { channelName }
       }
+      case 'getChannelList':
+        return { channels: this.presence.getChannelList() }
       default: {
         const unhandled: never = request
         return rtmError('INVALID_PARAMETER', (unhandled as { op: string }).op, 'operation not supported')

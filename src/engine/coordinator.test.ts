@@ -293,6 +293,28 @@ describe('presence', () => {
     expect(w.presence('c0').filter((e) => e.eventType === 2)).toHaveLength(1)
   })
 
+  it('in INTERVAL mode a joiner that set states before joining has them in userStateList', () => {
+    const w = world({ intervalThreshold: 3, intervalMs: 1000 })
+    for (let i = 0; i < 3; i++) { w.login(`c${i}`, `u${i}`, QUIET); w.send(`c${i}`, sub('room')) }
+    w.login('c9', 'u9', QUIET)
+    w.send('c9', { op: 'setState', args: { channelName: 'room', channelType: 1, states: { show: 'away' } } })
+    w.send('c9', sub('room'))
+    w.advance(1000)
+    const interval = w.presence('c0').filter((e) => e.eventType === 2)
+    expect(interval[0].interval).toMatchObject({ join: { users: ['u9'] }, userStateList: [{ userId: 'u9', states: { show: 'away' } }] })
+  })
+
+  it('getChannelList lists occupied message channels with their visible occupancy', () => {
+    const w = world()
+    w.login('c1', 'alice', QUIET); w.login('c2', 'bob', QUIET)
+    w.send('c1', sub('lobby')); w.send('c2', sub('lobby')); w.send('c2', sub('quiet', { beQuiet: true }))
+    expect(w.send('c1', { op: 'getChannelList', args: {} })).toEqual({
+      ok: true, result: { channels: [{ channelName: 'lobby', occupancy: 2 }, { channelName: 'quiet', occupancy: 0 }] },
+    })
+    w.send('c2', { op: 'unsubscribe', args: { channelName: 'quiet' } })
+    expect(w.send('c1', { op: 'getChannelList', args: {} })).toMatchObject({ result: { channels: [{ channelName: 'lobby' }] } })
+  })
+
   it('state set before subscribing is cached and applied on join; limits use the presence codes', () => {
     const w = world()
     w.login('c1', 'alice'); w.login('c2', 'bob')

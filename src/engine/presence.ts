@@ -136,6 +136,15 @@ export class Presence {
     return { totalChannel: channels.length, channels }
   }
 
+  /** Occupied message channels and how many members each shows. */
+  getChannelList(): { channelName: string; occupancy: number }[] {
+    const list: { channelName: string; occupancy: number }[] = []
+    for (const channel of this.channels.values()) {
+      if (channel.type === ChannelType.MESSAGE) list.push({ channelName: channel.name, occupancy: this.visibleCount(channel) })
+    }
+    return list
+  }
+
   /** Sends INTERVAL events for channels whose gathering period is over. */
   flush(fx: Effects, now: number): void {
     for (const channel of this.channels.values()) {
@@ -160,7 +169,11 @@ export class Presence {
         join: new Set(), leave: new Set(), timeout: new Set(), states: new Map(), flushAt: now + this.config.intervalMs,
       })
       const id = subject.userId
-      if (type === 'REMOTE_JOIN') { pending.join.add(id); pending.leave.delete(id); pending.timeout.delete(id) }
+      if (type === 'REMOTE_JOIN') {
+        pending.join.add(id); pending.leave.delete(id); pending.timeout.delete(id)
+        // A joiner's states (set before joining) travel with the join, as REMOTE_JOIN's stateChanged would.
+        if (Object.keys(states).length > 0) pending.states.set(id, { ...states })
+      }
       if (type === 'REMOTE_LEAVE') { pending.leave.add(id); pending.join.delete(id); pending.states.delete(id) }
       if (type === 'REMOTE_TIMEOUT') { pending.timeout.add(id); pending.join.delete(id); pending.states.delete(id) }
       if (type === 'REMOTE_STATE_CHANGED') pending.states.set(id, { ...states })

@@ -50,6 +50,8 @@ export const requestSchemas = {
   setState: z.object({ channelName: name, channelType, states: stateMap }),
   getState: z.object({ channelName: name, channelType, userId: name }),
   removeState: z.object({ channelName: name, channelType, states: z.array(z.string().max(1024)).max(1024).optional() }),
+  /** The app's occupied message channels with their occupancy (EasyRTC's getRoomList). */
+  getChannelList: z.object({}),
 } as const
 
 export type Op = keyof typeof requestSchemas
