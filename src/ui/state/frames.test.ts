@@ -20,6 +20,13 @@ describe('event log frame summaries', () => {
     expect(text.length).toBeLessThan(200)
   })
 
+  it('hides credentials', () => {
+    const text = frameText({ t: 'req', op: 'login', args: { token: 'eyJhbGciOi.secret', userId: 'a' } })
+    expect(text).not.toContain('secret')
+    expect(text).toContain('"token":"<redacted>"')
+    expect(frameText({ result: { resumeKey: 'abc123' } })).not.toContain('abc123')
+  })
+
   it('cuts long strings and survives frames JSON cannot print', () => {
     expect(frameText({ text: 'x'.repeat(5000) }, 10)).toContain('… (5000 chars)')
     const loop: Record<string, unknown> = {}

@@ -25,10 +25,14 @@ export function describeBytes(value: unknown): string | null {
   return null
 }
 
+/** Credentials never shown on screen (the log is often on a shared screen in demos). */
+const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'resumeKey', 'cipherKey'])
+
 /** JSON of a frame, binary-safe and bounded (long strings are cut so one frame cannot freeze the page). */
 export function frameText(frame: unknown, maxString = 2000): string {
   try {
-    return JSON.stringify(frame, (_key, value: unknown) => {
+    return JSON.stringify(frame, (key, value: unknown) => {
+      if (SECRET_KEYS.has(key) && typeof value === 'string') return '<redacted>'
       const bytes = describeBytes(value)
       if (bytes) return bytes
       if (typeof value === 'string' && value.length > maxString) return `${value.slice(0, maxString)}… (${value.length} chars)`
