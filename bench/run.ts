@@ -34,8 +34,9 @@ import { floorPart, relayPart, type ServerResults } from './parts/relay'
 import { peerPart } from './parts/peer'
 import { INITIAL_JS_TARGET_GZIP_KB, pagePart } from './parts/page'
 import { callsPart } from './calls'
+import { tabsPart } from './tabs'
 
-const PARTS: BenchPart[] = [floorPart, relayPart, peerPart, pagePart, callsPart]
+const PARTS: BenchPart[] = [floorPart, relayPart, peerPart, pagePart, callsPart, tabsPart]
 const RESULTS_DIR = fileURLToPath(new URL('./results', import.meta.url))
 const LATEST = `${RESULTS_DIR}/latest.json`
 const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 900)
