@@ -29,7 +29,7 @@ import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { BenchContext, BenchPart, BenchResults } from './lib/part'
 import { machine, openFilesLimit, printTable, ratio, round, type Cell } from './lib/report'
-import { CONNECTIONS } from './lib/scenarios'
+import { CLIENT_PROCESSES, CONNECTIONS, GROUPS, LATENCY_MESSAGES, LATENCY_PACE_MS, ROUNDS, SUBSCRIBERS } from './lib/scenarios'
 import { floorPart, relayPart, type ServerResults } from './parts/relay'
 import { peerPart } from './parts/peer'
 import { INITIAL_JS_TARGET_GZIP_KB, pagePart } from './parts/page'
@@ -118,7 +118,15 @@ async function main(): Promise<void> {
   }, MAX_SECONDS * 1000)
   watchdog.unref()
 
-  const results: BenchResults = { machine: { ...machine(), loadAverageAtStart: loadavg().map((l) => round(l, 2)) }, parts: loadPrevious() }
+  const results: BenchResults = {
+    machine: { ...machine(), loadAverageAtStart: loadavg().map((l) => round(l, 2)) },
+    config: {
+      subscribers: SUBSCRIBERS, channelsOf10: GROUPS, connections: CONNECTIONS, clientProcesses: CLIENT_PROCESSES,
+      client: 'light socket.io 4 client: engine.io v4 over raw ws (bench/lib/wire.ts)', rounds: ROUNDS,
+      latency: { messages: LATENCY_MESSAGES, paceMs: LATENCY_PACE_MS }, fanoutSeconds: 3,
+    },
+    parts: loadPrevious(),
+  }
   const started = performance.now()
   const context: BenchContext = {
     results,

@@ -3,6 +3,7 @@ import type { Table } from './report'
 /** Results of every part, as written to bench/results/latest.json. */
 export interface BenchResults {
   machine: Record<string, unknown>
+  config: Record<string, unknown>
   parts: Record<string, { ranAt: string; seconds: number; data: unknown } | undefined>
 }
 

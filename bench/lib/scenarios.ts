@@ -10,8 +10,8 @@ export const GROUPS = 100 // 100 channels × (SUBSCRIBERS / GROUPS) = 10 subscri
 export const CONNECTIONS = 10_000
 export const CLIENT_PROCESSES = Number(process.env.BENCH_CLIENT_PROCESSES ?? 2)
 const FANOUT_MS = 3000
-const LATENCY_PACE_MS = 100
-const LATENCY_MESSAGES = 50
+export const LATENCY_PACE_MS = 100
+export const LATENCY_MESSAGES = 50
 const ROUND_TRIPS = 1000
 
 export interface LatencyResult { messages: number; intervalMs: number; queued: boolean; deliveries: number; lost: number; p50: number; p99: number; lastP50: number; lastP99: number }

@@ -11,6 +11,8 @@ export const peerPart: BenchPart = {
     const floor = context.results.parts.floor?.data as ServerResults | undefined
     const ours = context.results.parts.relay?.data as ServerResults | undefined
     const table = messagingTable({ floor: floor?.messaging, ours: ours?.messaging, peer })
+    table.note = `${table.note}\npeer sessions log in 8 at a time per client process (64 for ours and the floor): more make its connects time out, ` +
+      'every join sends a roomData delta to every member (quadratic)'
     if (!context.ranNow.has('relay') && ours) table.note = `${table.note}\nours/floor: from the run of ${context.results.parts.relay?.ranAt}`
     context.print(table)
     return { messaging: peer }
