@@ -13,6 +13,7 @@ import type { ConnId } from '../engine/effects'
 import type { ServerFrame } from '../protocol/events'
 import { attachCallsWs } from './calls-ws'
 import { attachPeerBroker } from './peer-broker'
+import { attachEasyrtc } from './easyrtc/codec'
 import { jwtVerifier, openMode } from './tokens'
 
 export const VERSION = '0.1.0'
@@ -175,6 +176,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   }
   const callsWs = attachCallsWs(relay) // seed 002 at /ws/calls
   const peerBroker = attachPeerBroker(relay) // PeerJS broker at /peerjs (mesh mode)
+  attachEasyrtc(relay) // seed 004 on socket.io namespace /easyrtc
   return relay
 }
 

@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto'
+import type { Socket } from 'socket.io'
+import type { ConnId } from '../../engine/effects'
+import { ChannelType, MessageType, PresenceEventType } from '../../protocol/enums'
+import type { MessageEvent, PresenceEvent, ServerFrame } from '../../protocol/events'
+import type { Relay } from '../server'
+import { EngineLink } from './engine-link'
+import { SIGNAL_TYPES, errorMsg } from './frames'
+import { clientEntry, decodeValue, intervalDelta, removeDelta, updateDelta, type RoomDelta } from './roster'
+import { EasyrtcSession, SIGNAL_PREFIX, type Ack, type IceServer } from './session'
+
+/** The socket.io namespace EasyRTC clients reach: `easyrtc.setSocketUrl('http://HOST:PORT/easyrtc')`. */
+export const EASYRTC_NAMESPACE = '/easyrtc'
+const CONN_PREFIX = 'easyrtc:'
+/** open-easyrtc's default `appIceServers`; override with EASYRTC_ICE_SERVERS (a JSON array). */
+export const DEFAULT_ICE_SERVERS: IceServer[] = [
+  { urls: ['stun:stun.l.google.com:19302'] },
+  { urls: ['stun:stun.sipgate.net'] },
+  { urls: ['stun:217.10.68.152'] },
+  { urls: ['stun:stun.sipgate.net:10000'] },
+  { urls: ['stun:217.10.68.152:10000'] },
+]
+/** Keeps quiet clients' engine sessions alive; liveness itself is socket.io's ping. */
+const ENGINE_HEARTBEAT_MS = 60_000
+const EASYRTCID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+
+export interface EasyrtcOptions { iceServers?: IceServer[] }
+
+interface Client { socket: Socket; session: EasyrtcSession; link: EngineLink }
+
+/**
+ * The EasyRTC edge codec (seed 004): the unmodified open-easyrtc client talks its own
+ * socket.io dialect here, and every room, presence and message goes through the shared
+ * coordinator as native requests, so EasyRTC and SDK clients meet in the same rooms.
+ */
+export function attachEasyrtc(relay: Pick<Relay, 'io' | 'host' | 'logger' | 'http' | 'addConnectionKind'>, options: EasyrtcOptions = {}): void {
+  const iceServers = options.iceServers ?? iceServersFromEnv() ?? DEFAULT_ICE_SERVERS
+  const clients = new Map<ConnId, Client>()
+  /** One engine event goes to many members: translate it once. */
+  const roomDeltas = new WeakMap<PresenceEvent, RoomDelta | null>()
+
+  relay.addConnectionKind(CONN_PREFIX, {
+    send(conn, frame: ServerFrame) {
+      const client = clients.get(conn)
+      if (!client) return
+      if (frame.t === 'res') {
+        client.link.settle(frame)
+        return
+      }
+      const event = frame.event
+      const me = client.session.easyrtcid
+      if (event.kind === 'presence') {
+        if (client.link.takeSnapshot(event) || event.channelType !== ChannelType.MESSAGE) return
+        let delta = roomDeltas.get(event)
+        if (delta === undefined) roomDeltas.set(event, (delta = toRoomDelta(event)))
+        if (delta) emitCmd(client.socket, me, 'roomData', { msgData: { roomData: { [event.channelName]: delta } } })
+      } else if (event.kind === 'message') {
+        deliverMessage(client.socket, me, event)
+      }
+    },
+    close(conn, reason) {
+      relay.logger.debug({ conn, reason }, 'closing easyrtc connection')
+      clients.get(conn)?.socket.disconnect(true)
+    },
+  })
+
+  relay.io.of(EASYRTC_NAMESPACE).on('connection', (socket) => {
+    const conn = `${CONN_PREFIX}${socket.id}`
+    const link = new EngineLink(conn, (c, frame) => relay.host.receive(c, frame))
+    const session = new EasyrtcSession({ link, iceServers, newEasyrtcid, now: Date.now, disconnect: () => socket.disconnect(true) })
+    clients.set(conn, { socket, session, link })
+
+    socket.on('easyrtcAuth', (msg: unknown, ack: unknown) => {
+      // The reference drops a client that cannot be answered.
+      if (typeof ack !== 'function') return void socket.disconnect(true)
+      session.run(() => session.authenticate(msg, ack as Ack))
+    })
+    for (const type of ['easyrtcCmd', 'easyrtcMsg'] as const) {
+      socket.on(type, (msg: unknown, ack: unknown) => {
+        if (typeof ack !== 'function') return // the reference ignores unanswerable commands
+        session.run(async () => {
+          // The reference does not listen before authentication; answering beats a silent hang.
+          if (session.easyrtcid === null) return (ack as Ack)(errorMsg('MSG_REJECT_NO_AUTH'))
+          await (type === 'easyrtcCmd' ? session.command(msg, ack as Ack) : session.message(msg, ack as Ack))
+        })
+      })
+    }
+    socket.on('disconnect', () => {
+      session.run(async () => {
+        await session.disconnected()
+        relay.host.disconnected(conn)
+        clients.delete(conn)
+      })
+    })
+  })
+
+  const heartbeat = setInterval(() => {
+    for (const { session } of clients.values()) session.heartbeat()
+  }, ENGINE_HEARTBEAT_MS)
+  heartbeat.unref()
+  relay.http.once('close', () => clearInterval(heartbeat))
+}
+
+/** A presence change in a room as EasyRTC's clientListDelta (null: nothing to tell). */
+function toRoomDelta(event: PresenceEvent): RoomDelta | null {
+  const room = event.channelName
+  switch (event.eventType) {
+    case PresenceEventType.REMOTE_JOIN:
+    case PresenceEventType.REMOTE_STATE_CHANGED:
+      return updateDelta(room, [clientEntry(event.publisher, event.stateChanged, event.timestamp, true)])
+    case PresenceEventType.REMOTE_LEAVE:
+    case PresenceEventType.REMOTE_TIMEOUT:
+      return removeDelta(room, [event.publisher])
+    case PresenceEventType.INTERVAL:
+      return event.interval ? intervalDelta(room, event.interval, event.timestamp) : null
+    default:
+      return null
+  }
+}
+
+/** A message from the engine as EasyRTC's push: signals on easyrtcCmd, the rest on easyrtcMsg. */
+function deliverMessage(socket: Socket, me: string | null, event: MessageEvent): void {
+  const msgData = decodeMessage(event)
+  const data = msgData === undefined ? {} : { msgData }
+  if (event.channelType === ChannelType.USER) {
+    const signal = event.customType.startsWith(SIGNAL_PREFIX) ? event.customType.slice(SIGNAL_PREFIX.length) : null
+    if (signal !== null && (SIGNAL_TYPES as readonly string[]).includes(signal)) {
+      return emitCmd(socket, me, signal, { senderEasyrtcid: event.publisher, ...data })
+    }
+    return emitMsg(socket, me, event.customType || 'message', { senderEasyrtcid: event.publisher, targetEasyrtcid: me, ...data })
+  }
+  // The reference does not echo a room message to its sender; the engine does.
+  if (event.channelType !== ChannelType.MESSAGE || event.publisher === me) return
+  emitMsg(socket, me, event.customType || 'message', { senderEasyrtcid: event.publisher, targetRoom: event.channelName, ...data })
+}
+
+/** Our EasyRTC clients send JSON text; an SDK user's plain string or bytes come through as such. */
+function decodeMessage(event: MessageEvent): unknown {
+  if (event.messageType === MessageType.BINARY || typeof event.message !== 'string') {
+    return Buffer.from(event.message as Uint8Array).toString('base64')
+  }
+  return event.message === '' ? undefined : decodeValue(event.message)
+}
+
+/** The reference adds the recipient's easyrtcid, msgType and serverTime to every push. */
+function emitCmd(socket: Socket, me: string | null, msgType: string, body: Record<string, unknown>): void {
+  socket.emit('easyrtcCmd', { ...body, easyrtcid: me, msgType, serverTime: Date.now() })
+}
+
+function emitMsg(socket: Socket, me: string | null, msgType: string, body: Record<string, unknown>): void {
+  socket.emit('easyrtcMsg', { ...body, easyrtcid: me, msgType, serverTime: Date.now() })
+}
+
+function newEasyrtcid(): string {
+  return Array.from(randomBytes(16), (byte) => EASYRTCID_ALPHABET[byte % EASYRTCID_ALPHABET.length]).join('')
+}
+
+function iceServersFromEnv(): IceServer[] | undefined {
+  const text = process.env.EASYRTC_ICE_SERVERS
+  if (!text) return undefined
+  const parsed = JSON.parse(text) as unknown
+  if (!Array.isArray(parsed)) throw new Error('EASYRTC_ICE_SERVERS must be a JSON array of ICE servers')
+  return parsed as IceServer[]
+}
