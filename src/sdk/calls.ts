@@ -121,6 +121,12 @@ export class CallClient {
     const created = this.expect((msg) => msg.cmd === 'ssu' && msg.state === SessionState.NEW)
     await this.send({ cmd: 'session', opponentId: peer }).catch((error) => { created.cancel(); throw error })
     const { sessionId } = (await created.promise) as Extract<CallServerMessage, { cmd: 'ssu' }>
+    const meanwhile = this.current as Call | null // set by receive() while we awaited
+    if (meanwhile) {
+      // Someone called us while our session was being created: theirs wins, ours is dropped.
+      await this.send({ cmd: 'stop', sessionId }).catch(() => undefined)
+      throw new Error(`${meanwhile.peer} called you first`)
+    }
     const call = this.begin(sessionId, peer, 'outgoing')
     try {
       await this.openMedia(call)
@@ -130,7 +136,8 @@ export class CallClient {
       await this.send({ cmd: 'call', sessionId, offer: { type: 'offer', sdp: offer.sdp ?? '' } })
       this.flushOutbox(call)
     } catch (error) {
-      if (this.current === call) await this.hangUp('failed')
+      if (this.current !== call) return publicInfo(call) // hung up or closed meanwhile: nothing failed
+      await this.hangUp('failed')
       throw error
     }
     return publicInfo(call)
@@ -150,7 +157,8 @@ export class CallClient {
       await this.send({ cmd: 'accept', sessionId: call.sessionId, answer: { type: 'answer', sdp: answer.sdp ?? '' } })
       this.flushOutbox(call)
     } catch (error) {
-      if (this.current === call) await this.hangUp('failed')
+      if (this.current !== call) return // the caller gave up or we hung up meanwhile
+      await this.hangUp('failed')
       throw error
     }
   }
