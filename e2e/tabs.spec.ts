@@ -125,4 +125,28 @@ test.describe('tabs mode', () => {
       await context.close()
     })
   }
+
+  test('a frozen coordinator (JavaScript paused) is detected by heartbeats and replaced; when it wakes it follows', async ({ browser, harnessUrl }) => {
+    const context = await browser.newContext()
+    const pages = await threeTabs(context, harnessUrl, `tabs-frozen-${Date.now()}`)
+    const frozen = await coordinatorPage(pages)
+    const followers = pages.filter((page) => page !== frozen)
+    const cdp = await context.newCDPSession(frozen)
+    await cdp.send('Debugger.enable')
+    await cdp.send('Debugger.pause')
+    // It still holds the election lock; the followers hear nothing and steal it.
+    const next = await coordinatorPage(followers)
+    const other = followers.find((page) => page !== next)!
+    const followerIds = (await Promise.all(followers.map((page) => page.evaluate(() => harness.rtm!.userId)))).sort()
+    // Both came back (subscriptions restored) on the new coordinator before we chat through it.
+    for (const page of followers) await expect.poll(() => onlineUsers(page)).toEqual(followerIds)
+    await publish(other, 'while it slept')
+    await expect.poll(() => received(next)).toContain(`${await other.evaluate(() => harness.rtm!.userId)}:while it slept`)
+    await cdp.send('Debugger.resume')
+    // Awake again, it finds its lock gone, steps down and reconnects to the new coordinator.
+    await coordinatorPage(pages)
+    await expect.poll(() => coordinatorOf(frozen)).toMatch(/^tab /)
+    await expect.poll(() => frozen.evaluate(() => harness.rtm!.linkState)).toBe('CONNECTED')
+    await context.close()
+  })
 })

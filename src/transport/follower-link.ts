@@ -37,7 +37,10 @@ export function connectFollower(options: FollowerLinkOptions, handlers: LinkHand
   const conn = linkConnId(self, link)
   let opened = false
   let closed = false
-  let lastHeard = Date.now()
+  // Silence counts from our oldest unanswered ping, not from the last answer: a background
+  // tab whose timers the browser throttles must not take a slow ping loop for a dead coordinator.
+  let waitingSince: number | null = Date.now()
+  const heard = () => { waitingSince = null }
 
   const finish = (reason: string, notifyCoordinator: boolean) => {
     if (closed) return
@@ -55,17 +58,17 @@ export function connectFollower(options: FollowerLinkOptions, handlers: LinkHand
     switch (envelope.kind) {
       case 'frame':
         if (!envelope.targets.includes(conn)) return
-        lastHeard = Date.now()
+        heard()
         if (opened) handlers.frame(envelope.frame)
         return
       case 'welcome':
         if (envelope.to !== self || envelope.link !== link || opened) return
-        lastHeard = Date.now()
+        heard()
         opened = true
         handlers.open()
         return
       case 'pong':
-        if (envelope.to === self && envelope.link === link) lastHeard = Date.now()
+        if (envelope.to === self && envelope.link === link) heard()
         return
       case 'ping':
         if (envelope.to === self && envelope.link === link) bus.post({ kind: 'pong', from: self, to: coordinator, link })
@@ -76,7 +79,7 @@ export function connectFollower(options: FollowerLinkOptions, handlers: LinkHand
       case 'resign':
         return finish('the coordinator stepped down', false)
       case 'beacon':
-        lastHeard = Date.now()
+        heard()
         return
       default:
         return
@@ -85,10 +88,11 @@ export function connectFollower(options: FollowerLinkOptions, handlers: LinkHand
 
   const pinger = setInterval(() => {
     if (closed) return
-    if (Date.now() - lastHeard > SILENCE_MS) {
+    if (waitingSince !== null && Date.now() - waitingSince > SILENCE_MS) {
       options.onSilent?.(coordinator)
       return finish(opened ? 'the coordinator stopped answering' : 'the coordinator did not answer', true)
     }
+    waitingSince ??= Date.now()
     if (opened) bus.post({ kind: 'ping', from: self, to: coordinator, link })
     else bus.post({ kind: 'hello', from: self, to: coordinator, link })
   }, PING_MS)
