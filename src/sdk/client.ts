@@ -168,8 +168,8 @@ export class RTM {
   }
 
   /** For SDK modules (stream channels, storage, locks): one request with the `timestamp` convention. */
-  async request(op: string, args: Record<string, unknown>): Promise<Record<string, unknown> & { timestamp: number }> {
-    return stamp(await this.connection.request(op, args))
+  async request(op: string, args: Record<string, unknown>, timeoutMs?: number | null): Promise<Record<string, unknown> & { timestamp: number }> {
+    return stamp(await this.connection.request(op, args, timeoutMs))
   }
 
   /** For SDK modules: the payload as it goes on the wire (encrypted when configured). */

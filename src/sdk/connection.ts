@@ -32,7 +32,8 @@ interface Pending {
   frame: RequestFrame
   resolve(result: Record<string, unknown>): void
   reject(error: RtmErrorInfo): void
-  timer: ReturnType<typeof setTimeout>
+  /** Undefined for a request that may wait indefinitely. */
+  timer: ReturnType<typeof setTimeout> | undefined
   sent: boolean
 }
 
@@ -97,26 +98,29 @@ export class Connection {
     return this.request('renewToken', { token })
   }
 
-  /** Sends a request now if connected, else when the link is back; resolves with the result. */
-  request(op: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return this.enqueue(op, args, false)
+  /**
+   * Sends a request now if connected, else when the link is back; resolves with the result.
+   * `timeoutMs: null` waits as long as it takes (acquireLock with retry waits in line).
+   */
+  request(op: string, args: Record<string, unknown>, timeoutMs: number | null = REQUEST_TIMEOUT_MS): Promise<Record<string, unknown>> {
+    return this.enqueue(op, args, false, timeoutMs)
   }
 
   /** Sends on the current link even before it counts as CONNECTED (restoring after a reconnect). */
   requestNow(op: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return this.enqueue(op, args, true)
+    return this.enqueue(op, args, true, REQUEST_TIMEOUT_MS)
   }
 
-  private enqueue(op: string, args: Record<string, unknown>, immediate: boolean): Promise<Record<string, unknown>> {
+  private enqueue(op: string, args: Record<string, unknown>, immediate: boolean, timeoutMs: number | null): Promise<Record<string, unknown>> {
     if (this.state === 'IDLE' || this.state === 'FAILED') return Promise.reject(rtmError('NOT_LOGIN', op, 'log in first'))
     const id = this.nextId++
     const frame: RequestFrame = { t: 'req', id, op, args }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = timeoutMs === null ? undefined : setTimeout(() => {
         this.pending.delete(id)
-        reject(rtmError(this.state === 'CONNECTED' ? timeoutCode(op) : 'NOT_CONNECTED', op, `no answer within ${REQUEST_TIMEOUT_MS} ms`))
+        reject(rtmError(this.state === 'CONNECTED' ? timeoutCode(op) : 'NOT_CONNECTED', op, `no answer within ${timeoutMs} ms`))
         if (op === 'heartbeat' && this.state === 'CONNECTED') this.drop('HEARTBEAT_TIMEOUT', 'the coordinator stopped answering')
-      }, REQUEST_TIMEOUT_MS)
+      }, timeoutMs)
       const entry: Pending = { frame, resolve, reject, timer, sent: false }
       this.pending.set(id, entry)
       if (this.state === 'CONNECTED' || immediate) this.transmit(entry)

@@ -27,7 +27,9 @@ export class LockApi {
 
   /** With `retry`, waits in line until granted (or we leave the channel) instead of failing at once. */
   acquireLock(channelName: string, channelType: ChannelTypeName, lockName: string, options: { retry?: boolean } = {}): Promise<Done> {
-    return this.call('acquireLock', channelName, channelType, lockName, { retry: options.retry ?? false })
+    const retry = options.retry ?? false
+    // Waiting in line has no deadline of its own: it ends when granted or when we leave the channel.
+    return this.call('acquireLock', channelName, channelType, lockName, { retry }, retry ? null : undefined)
   }
 
   releaseLock(channelName: string, channelType: ChannelTypeName, lockName: string): Promise<Done> {
@@ -53,8 +55,8 @@ export class LockApi {
     this.core.wireHandlers.delete('lock')
   }
 
-  private async call(op: string, channelName: string, channelType: ChannelTypeName, lockName: string, extra: object): Promise<Done> {
-    const result = await this.core.request(op, { ...extra, channelName, channelType: ChannelType[channelType], lockName })
+  private async call(op: string, channelName: string, channelType: ChannelTypeName, lockName: string, extra: object, timeoutMs?: number | null): Promise<Done> {
+    const result = await this.core.request(op, { ...extra, channelName, channelType: ChannelType[channelType], lockName }, timeoutMs)
     return { timestamp: result.timestamp, channelName, channelType, lockName }
   }
 }
