@@ -131,3 +131,16 @@ test('B’s tab closes mid-call: A gets leave, the call is CLOSED and B is gone 
   await expect.poll(() => heldTrackStates(a)).toEqual([['ended', 'ended'], ['ended', 'ended']])
   await expect(peerRow(a, bob)).toHaveCount(0)
 })
+
+test('calling someone whose phone is ringing shows the busy error and changes nothing', async ({ context, baseURL }) => {
+  const { a, b, alice, bob } = await twoTabs(context, baseURL!, 'busy')
+  const carol = await openAppAs(await context.newPage(), baseURL!, 'carol-busy')
+  await ring(a, b, bob)
+  await peerRow(carol, bob).getByTestId('calls-call').click()
+  await expect(carol.getByTestId('calls-error')).toContainText('OPPONENT_BUSY')
+  await expect(carol.getByTestId('calls-session-state')).toHaveCount(0)
+  await b.getByTestId('calls-accept').click()
+  await expect(a.getByTestId('calls-session-state')).toHaveAttribute('data-state', 'ACTIVE')
+  await expect(peerRow(carol, alice)).toHaveAttribute('data-state', 'CALLING')
+  await expect(peerRow(carol, bob).getByTestId('calls-call')).toBeDisabled()
+})

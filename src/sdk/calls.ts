@@ -1,4 +1,4 @@
-import { SessionState, type CallServerMessage, type IceCandidateValue, type SdpValue, type SessionStateName } from '../protocol/calls'
+import { CALL_ERRORS, SessionState, type CallErrorName, type CallServerMessage, type IceCandidateValue, type SdpValue, type SessionStateName } from '../protocol/calls'
 import { nameOf } from '../protocol/enums'
 import type { ServerEvent } from '../protocol/events'
 import type { RTM } from './client'
@@ -39,7 +39,7 @@ export type CallEventMap = {
   signalingState: { state: SignalingState; sdp: RTCSignalingState | null }
   notify: { from: string; type: string; data: unknown }
   /** The coordinator refused something we sent (code from the call error table). */
-  error: { code: number; message: string }
+  error: { code: number; name: CallErrorName | 'UNKNOWN'; message: string }
   /** Every call message received, for signal viewers. */
   message: CallServerMessage
 }
@@ -267,8 +267,10 @@ export class CallClient {
         return
       case 'notify':
         return this.events.emit('notify', { from: msg.sId, type: msg.type, data: msg.data })
-      case 'error':
-        return this.events.emit('error', { code: msg.code, message: msg.message })
+      case 'error': {
+        const name = (Object.keys(CALL_ERRORS) as CallErrorName[]).find((key) => CALL_ERRORS[key][0] === msg.code) ?? 'UNKNOWN'
+        return this.events.emit('error', { code: msg.code, name, message: msg.message })
+      }
     }
   }
 

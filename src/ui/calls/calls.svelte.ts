@@ -46,7 +46,7 @@ export class CallsState {
       c.on('remoteCandidate', (candidate) => { this.#remoteCandidates.push(candidate) }),
       c.on('connectionState', ({ state, rtc }) => { this.#connection.push({ state, detail: rtc, at: this.#elapsed() }) }),
       c.on('signalingState', ({ state, sdp }) => { this.#signaling.push({ state, detail: sdp ?? '', at: this.#elapsed() }) }),
-      c.on('error', ({ code, message }) => { this.#error = `${code}: ${message}` }),
+      c.on('error', ({ code, name, message }) => { this.#error = `${code} ${name}: ${message}` }),
     ]
     this.#timer = setInterval(() => { if (this.#call?.startedAt) this.#now = Date.now() }, DURATION_TICK_MS)
   }
