@@ -1,5 +1,7 @@
 import type { Browser, Page } from '@playwright/test'
-import { expect, test } from './fixtures'
+import pino from 'pino'
+import { startRelay } from '../src/relay/server'
+import { expect, RELAY_HOST, test } from './fixtures'
 
 /** A signed-in user in their own browser context (own storage, own socket). */
 async function signIn(browser: Browser, relayUrl: string, userId: string, viaForm = false): Promise<Page> {
@@ -144,6 +146,31 @@ test.describe('chat between two browsers', () => {
     await expect(second.getByTestId('link-state')).toHaveText('CONNECTED')
     await first.context().close()
     await second.context().close()
+  })
+
+  test('a relay restart shows as a lost link, then the app reconnects and chats on', async ({ browser }) => {
+    // A relay of this test's own, so that restarting it disturbs no other test.
+    const options = { host: RELAY_HOST, staticDir: 'dist', logger: pino({ level: 'silent' }) }
+    let relay = await startRelay({ ...options, port: 0 })
+    const frank = await signIn(browser, relay.url, 'frank')
+    const gina = await signIn(browser, relay.url, 'gina')
+    await expect(person(frank, 'gina')).toBeVisible()
+    await relay.close()
+    await expect(frank.getByTestId('link-state')).not.toHaveText('CONNECTED')
+    await expect(frank.getByTestId('link-banner')).toContainText('Reconnecting')
+    relay = await startRelay({ ...options, port: relay.port })
+    try {
+      await expect(frank.getByTestId('link-state')).toHaveText('CONNECTED', { timeout: 15_000 })
+      await expect(gina.getByTestId('link-state')).toHaveText('CONNECTED', { timeout: 15_000 })
+      await expect(frank.getByTestId('link-banner')).toHaveCount(0)
+      await send(gina, 'back again')
+      await expect(messages(frank).filter({ hasText: 'back again' })).toHaveAttribute('data-publisher', 'gina')
+      await expect(person(frank, 'gina')).toBeVisible()
+    } finally {
+      await frank.context().close()
+      await gina.context().close()
+      await relay.close()
+    }
   })
 
   test('hostile input shows as text everywhere', async ({ browser, relayUrl }) => {
