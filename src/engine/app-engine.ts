@@ -1,9 +1,13 @@
 import { ChannelType, MessageType } from '../protocol/enums'
 import { rtmError, type RtmErrorInfo } from '../protocol/errors'
 import type { ArgsOf, Request } from '../protocol/requests'
-import { Effects, type ConnId } from './effects'
+import { ANSWER_LATER } from './context'
+import { Effects, type ConnId, type Write } from './effects'
+import { Locks, type LockRequest } from './locks'
 import type { Session } from './model'
 import { Presence, type PresenceConfig } from './presence'
+import { REVISION_KEY, Storage, type StorageRequest } from './storage'
+import { Streams, type StreamRequest } from './streams'
 import { byteLength, isValidName } from './validate'
 
 /** Seed 000 "RtmConfig": presenceTimeout [5,300] s default 300, heartbeatInterval [5,1800] s default 5. */
@@ -44,9 +48,20 @@ export class AppEngine {
   readonly sessions = new Map<string, Session>()
   readonly byConn = new Map<ConnId, Session>()
   readonly presence: Presence
+  readonly streams: Streams
+  readonly locks: Locks
+  readonly storage: Storage
 
   constructor(readonly appId: string, config: EngineConfig = DEFAULT_ENGINE_CONFIG) {
     this.presence = new Presence(config)
+    const context = { presence: this.presence, sessions: this.sessions, answerLater: this.answerLater.bind(this) }
+    this.streams = new Streams(context, this.entered.bind(this))
+    this.locks = new Locks(context)
+    this.storage = new Storage(context, this.locks)
+    this.presence.onExit = (session, channel, fx, now) => {
+      this.streams.exited(session, channel, fx, now)
+      this.locks.exited(session, channel, fx)
+    }
   }
 
   login(conn: ConnId, args: ArgsOf<'login'>, context: LoginContext, fx: Effects, now: number): Reply {
@@ -100,18 +115,32 @@ export class AppEngine {
     return ok({})
   }
 
-  handle(conn: ConnId, id: number, request: Exclude<Request, { op: 'login' | 'renewToken' }>, fx: Effects, now: number): Reply {
+  /** null: the request waits (acquireLock with retry); its reply comes later in `fx.replies`. */
+  handle(conn: ConnId, id: number, request: Exclude<Request, { op: 'login' | 'renewToken' }>, fx: Effects, now: number): Reply | null {
     const session = this.byConn.get(conn)
     if (!session) return fail(rtmError('NOT_LOGIN', request.op, 'log in first'))
     session.lastSeen = now
     if (request.op === 'heartbeat') return ok({})
     const seen = session.replies.get(id)
     if (seen) return seen as Reply
-    const outcome = this.dispatch(session, request, fx, now)
+    const outcome = this.dispatch(session, request, id, fx, now)
+    if (outcome === ANSWER_LATER) return null
     const reply = isError(outcome) ? fail(outcome) : ok(outcome)
-    if (session.replies.size >= REPLY_CACHE_SIZE) session.replies.delete(session.replies.keys().next().value!)
-    if (this.sessions.get(session.userId) === session) session.replies.set(id, reply)
+    this.remember(session, id, reply)
     return reply
+  }
+
+  /** Rebuilds durable state (metadata, locks) from the store's entries of this app. */
+  restore(entries: Write[]): void {
+    for (const entry of entries) {
+      if (entry.key === REVISION_KEY || entry.key.startsWith('meta/')) this.storage.restore(entry)
+      else if (entry.key.startsWith('lock/')) this.locks.restore(entry)
+    }
+  }
+
+  /** Nothing left worth keeping in memory: no sessions, metadata, locks or topics. */
+  get idle(): boolean {
+    return this.sessions.size === 0 && this.storage.isEmpty && this.locks.isEmpty && this.streams.isEmpty
   }
 
   /** The connection dropped without logout: the session stays, as lost, for presenceTimeout. */
@@ -121,6 +150,7 @@ export class AppEngine {
     this.byConn.delete(conn)
     session.connId = null
     session.lostAt = now
+    this.locks.userOffline(session.userId, now)
   }
 
   tick(fx: Effects, now: number): void {
@@ -144,6 +174,7 @@ export class AppEngine {
         }
       }
     }
+    this.locks.tick(fx, now)
     this.presence.flush(fx, now)
   }
 
@@ -151,14 +182,14 @@ export class AppEngine {
     return this.byConn.size
   }
 
-  private dispatch(session: Session, request: Exclude<Request, { op: 'login' | 'renewToken' }>, fx: Effects, now: number): Handled {
+  private dispatch(session: Session, request: Exclude<Request, { op: 'login' | 'renewToken' }>, id: number, fx: Effects, now: number): Handled {
     const op = request.op
     switch (op) {
       case 'heartbeat':
         return {}
       case 'logout':
         if (session.connId) fx.close(session.connId, 'LOGOUT')
-        this.remove(session, 'REMOTE_LEAVE', fx, now)
+        this.remove(session, 'REMOTE_LEAVE', fx, now, true)
         return {}
       case 'subscribe': {
         const { channelName, ...options } = request.args
@@ -175,6 +206,7 @@ export class AppEngine {
           withLock: options.withLock ?? false,
           beQuiet: options.beQuiet ?? false,
         }, fx, now)
+        this.entered(session, ChannelType.MESSAGE, channelName, fx, now)
         return { channelName }
       }
       case 'unsubscribe': {
@@ -213,6 +245,15 @@ export class AppEngine {
       }
       case 'getChannelList':
         return { channels: this.presence.getChannelList() }
+      case 'joinStream': case 'leaveStream': case 'joinTopic': case 'leaveTopic': case 'publishTopicMessage':
+      case 'subscribeTopic': case 'unsubscribeTopic':
+        return this.streams.handle(session, request satisfies StreamRequest, id, fx, now)
+      case 'setChannelMetadata': case 'getChannelMetadata': case 'updateChannelMetadata': case 'removeChannelMetadata':
+      case 'setUserMetadata': case 'getUserMetadata': case 'updateUserMetadata': case 'removeUserMetadata':
+      case 'subscribeUserMetadata': case 'unsubscribeUserMetadata':
+        return this.storage.handle(session, request satisfies StorageRequest, fx, now)
+      case 'setLock': case 'acquireLock': case 'releaseLock': case 'revokeLock': case 'getLock': case 'removeLock':
+        return this.locks.handle(session, request satisfies LockRequest, id, fx, now)
       default: {
         const unhandled: never = request
         return rtmError('INVALID_PARAMETER', (unhandled as { op: string }).op, 'operation not supported')
@@ -261,10 +302,31 @@ export class AppEngine {
     this.remove(previous, 'REMOTE_LEAVE', fx, now)
   }
 
-  private remove(session: Session, cause: 'REMOTE_LEAVE' | 'REMOTE_TIMEOUT', fx: Effects, now: number): void {
+  /** Joined or subscribed withMetadata / withLock: the member gets the current metadata and locks. */
+  private entered(session: Session, type: 1 | 2, channelName: string, fx: Effects, now: number): void {
+    const membership = session.memberships.get(`${type}:${channelName}`)
+    if (membership?.withMetadata) this.storage.sendSnapshot(session, type, channelName, fx, now)
+    if (membership?.withLock) this.locks.sendSnapshot(session, type, channelName, fx, now)
+  }
+
+  /** Answers a request that waited; remembered so that a resend after a reconnect gets the same answer. */
+  private answerLater(session: Session, id: number, reply: Reply, fx: Effects): void {
+    this.remember(session, id, reply)
+    if (session.connId) fx.reply(session.connId, id, reply)
+  }
+
+  private remember(session: Session, id: number, reply: Reply): void {
+    if (session.replies.size >= REPLY_CACHE_SIZE) session.replies.delete(session.replies.keys().next().value!)
+    if (this.sessions.get(session.userId) === session) session.replies.set(id, reply)
+  }
+
+  /** `loggedOut`: the user left on purpose, so their locks are let go now rather than after ttl. */
+  private remove(session: Session, cause: 'REMOTE_LEAVE' | 'REMOTE_TIMEOUT', fx: Effects, now: number, loggedOut = false): void {
     for (const key of [...session.memberships.keys()]) this.presence.exit(session, key, cause, fx, now)
     if (session.connId) this.byConn.delete(session.connId)
     session.connId = null
+    this.storage.sessionEnded(session)
+    this.locks.sessionEnded(session, loggedOut, fx, now)
     if (this.sessions.get(session.userId) === session) this.sessions.delete(session.userId)
   }
 }

@@ -7,8 +7,12 @@ import type { ParsedCallMessage } from '../protocol/calls'
 import { isValidName } from './validate'
 
 export interface Handled extends Output {
-  reply: Reply
+  /** null: the request waits (acquireLock with retry); its answer comes in a later output's `replies`. */
+  reply: Reply | null
 }
+
+/** Durable keys are per app: `app/<appId>/<engine key>` (the appId escaped, so it cannot contain '/'). */
+const APP_PREFIX = 'app/'
 
 /**
  * THE coordinator: a pure state machine over every app's engine. Hosts (the relay, a
@@ -17,6 +21,8 @@ export interface Handled extends Output {
 export class Coordinator {
   private readonly apps = new Map<string, AppEngine>()
   private readonly connApp = new Map<ConnId, AppEngine>()
+  /** Last metadata revision of apps dropped while idle: a new engine continues above it. */
+  private readonly revisionFloor = new Map<string, number>()
   /** Seed 002 calls: one sId namespace per coordinator, reachable without an RTM login. */
   readonly calls = new Calls()
 
@@ -27,15 +33,11 @@ export class Coordinator {
     if (!isValidName(args.appId)) return { ...fx, reply: fail(rtmError('INVALID_APP_ID', 'login', 'appId must be 1–64 printable ASCII characters')) }
     const bound = this.connApp.get(conn)
     if (bound && bound.appId !== args.appId) return { ...fx, reply: fail(rtmError('INCONSISTENT_APPID', 'login')) }
-    let app = this.apps.get(args.appId)
-    if (!app) {
-      app = new AppEngine(args.appId, this.config)
-      this.apps.set(args.appId, app)
-    }
+    const app = this.appFor(args.appId)
     const reply = app.login(conn, args, context, fx, now)
     if (reply.ok) this.connApp.set(conn, app)
     this.forgetClosed(fx)
-    return { ...fx, reply }
+    return { ...fx, reply, writes: prefixed(app.appId, fx.writes) }
   }
 
   renewToken(conn: ConnId, tokenExpiresAt: number | null): Handled {
@@ -50,7 +52,7 @@ export class Coordinator {
     const app = this.connApp.get(conn)
     const reply = app ? app.handle(conn, id, request, fx, now) : fail(rtmError('NOT_LOGIN', request.op, 'log in first'))
     this.forgetClosed(fx)
-    return { ...fx, reply }
+    return { ...fx, reply, writes: app ? prefixed(app.appId, fx.writes) : fx.writes }
   }
 
   /**
@@ -79,10 +81,17 @@ export class Coordinator {
 
   tick(now: number): Output {
     const fx = new Effects()
+    const writes: Write[] = []
     for (const [appId, app] of this.apps) {
+      const before = fx.writes.length
       app.tick(fx, now)
-      if (app.sessions.size === 0) this.apps.delete(appId)
+      writes.push(...prefixed(appId, fx.writes.slice(before)))
+      if (app.idle) {
+        this.revisionFloor.set(appId, app.storage.lastRevision)
+        this.apps.delete(appId)
+      }
     }
+    fx.writes = writes
     this.forgetClosed(fx)
     return fx
   }
@@ -103,16 +112,41 @@ export class Coordinator {
 
   /** Rebuilds durable state (metadata, locks) from the store after a restart. */
   restore(entries: Write[]): void {
-    // Issue 4 fills this in; issue 2's state (sessions, presence) is not durable by design.
-    void entries
+    // Sessions and presence are not durable by design; metadata and locks are.
+    const byApp = new Map<string, Write[]>()
+    for (const entry of entries) {
+      if (!entry.key.startsWith(APP_PREFIX)) continue
+      const slash = entry.key.indexOf('/', APP_PREFIX.length)
+      if (slash < 0) continue
+      const appId = decodeURIComponent(entry.key.slice(APP_PREFIX.length, slash))
+      const list = byApp.get(appId) ?? []
+      list.push({ key: entry.key.slice(slash + 1), value: entry.value })
+      byApp.set(appId, list)
+    }
+    for (const [appId, list] of byApp) this.appFor(appId).restore(list)
   }
 
   app(appId: string): AppEngine | undefined {
     return this.apps.get(appId)
   }
 
+  private appFor(appId: string): AppEngine {
+    let app = this.apps.get(appId)
+    if (!app) {
+      app = new AppEngine(appId, this.config)
+      app.storage.lastRevision = this.revisionFloor.get(appId) ?? 0
+      this.revisionFloor.delete(appId)
+      this.apps.set(appId, app)
+    }
+    return app
+  }
+
   private forgetClosed(fx: Effects): void {
     // Every engine path that closes a connection has already detached its session.
     for (const { conn } of fx.closes) this.connApp.delete(conn)
   }
+}
+
+function prefixed(appId: string, writes: Write[]): Write[] {
+  return writes.map(({ key, value }) => ({ key: `${APP_PREFIX}${encodeURIComponent(appId)}/${key}`, value }))
 }

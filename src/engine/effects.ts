@@ -1,7 +1,11 @@
 import type { ServerEvent } from '../protocol/events'
+import type { Reply } from './app-engine'
 
 /** A connection as the engine knows it: an opaque id handed in by the host. */
 export type ConnId = string
+
+/** The answer to a request that was left waiting (acquireLock with retry), sent when it is decided. */
+export interface LateReply { conn: ConnId; id: number; reply: Reply }
 
 /** A durable write the host must commit before it acts on the rest of the output. */
 export interface Write { key: string; value: unknown | null }
@@ -12,6 +16,8 @@ export interface Output {
   /** Connections the host must close after delivering the sends. */
   closes: { conn: ConnId; reason: string }[]
   writes: Write[]
+  /** Answers to earlier requests, delivered after this output's writes are durable. */
+  replies?: LateReply[]
 }
 
 /** Collects what a handler wants to happen. Created per input; the engine never does I/O. */
@@ -19,6 +25,7 @@ export class Effects implements Output {
   sends: Output['sends'] = []
   closes: Output['closes'] = []
   writes: Write[] = []
+  replies: LateReply[] = []
 
   send(to: ConnId | ConnId[], event: ServerEvent): void {
     const list = typeof to === 'string' ? [to] : to
@@ -31,5 +38,9 @@ export class Effects implements Output {
 
   write(key: string, value: unknown | null): void {
     this.writes.push({ key, value })
+  }
+
+  reply(conn: ConnId, id: number, reply: Reply): void {
+    this.replies.push({ conn, id, reply })
   }
 }

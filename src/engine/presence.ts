@@ -24,6 +24,8 @@ export interface PresenceConfig {
 /** Channel membership and everything seed 000 calls presence, for one app. */
 export class Presence {
   readonly channels = new Map<string, Channel>()
+  /** Told after a membership ended (leave, unsubscribe, timeout): topics and lock waits clean up. */
+  onExit: ((session: Session, channel: Channel, fx: Effects, now: number) => void) | null = null
 
   constructor(private readonly config: PresenceConfig) {}
 
@@ -64,6 +66,7 @@ export class Presence {
     session.memberships.delete(key)
     channel.members.delete(session.userId)
     if (!membership.beQuiet) this.announce(channel, cause, session, fx, now)
+    this.onExit?.(session, channel, fx, now)
     if (channel.members.size === 0) this.channels.delete(key)
   }
 

@@ -121,7 +121,9 @@ export class CoordinatorHost {
 
   private apply(output: Output | Handled, conn?: ConnId, id?: number): void {
     const deliver = () => {
-      if ('reply' in output && conn !== undefined && id !== undefined) this.reply(conn, id, output.reply)
+      if ('reply' in output && output.reply && conn !== undefined && id !== undefined) this.reply(conn, id, output.reply)
+      // Answers to requests that waited (acquireLock with retry), decided by this output.
+      for (const late of output.replies ?? []) this.reply(late.conn, late.id, late.reply)
       for (const { to, event } of output.sends) this.emit(to, { t: 'evt', event })
       for (const { conn: closed, reason } of output.closes) this.options.sink.close(closed, reason)
     }

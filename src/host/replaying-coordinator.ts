@@ -37,7 +37,7 @@ export class ReplayingCoordinator extends Coordinator {
     const earlier = client === null ? undefined : this.remembered.get(client)?.get(id)
     if (earlier && request.op !== 'heartbeat') return { sends: [], closes: [], writes: [], reply: earlier }
     const handled = super.handle(conn, id, request, now)
-    if (client !== null && handled.writes.length > 0) handled.writes.push(...this.remember(client, id, handled.reply))
+    if (client !== null && handled.reply && handled.writes.length > 0) handled.writes.push(...this.remember(client, id, handled.reply))
     if (client !== null && this.remembered.has(client)) this.lastActive.set(client, now)
     return handled
   }

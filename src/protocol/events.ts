@@ -15,6 +15,12 @@ export interface MessageEvent {
   publisher: string
   publishTime: number
   timestamp: number
+  /**
+   * Topic messages only: strictly increasing per publisher and topic (taken from one
+   * per-app counter, so it has gaps and never repeats, even across leave and re-join).
+   * Subscribers of an ordered topic drop anything at or below the last seq they saw.
+   */
+  seq?: number
 }
 
 export interface IntervalDetail {
@@ -58,7 +64,63 @@ export interface CallEvent {
   timestamp: number
 }
 
-export type ServerEvent = MessageEvent | PresenceEvent | KickedEvent | TokenWillExpireEvent | CallEvent
+export interface PublisherInfo { publisherUserId: string; publisherMeta: string }
+export interface TopicInfo { topicName: string; publishers: PublisherInfo[]; totalPublisher: number }
+
+/** Seed 000 TopicEvent; eventType is RtmTopicEventType. Goes to every member of the stream channel. */
+export interface TopicEvent {
+  kind: 'topic'
+  eventType: number
+  channelName: string
+  /** Who joined or left a topic; '' for SNAPSHOT. */
+  publisher: string
+  topicInfos: TopicInfo[]
+  totalTopics: number
+  timestamp: number
+}
+
+/** One metadata item as events and get* results carry it (SDK.md): `updated` 0 / `authorUid` '' when not recorded. */
+export interface MetadataDetail { value: string; revision: number; updated: number; authorUid: string }
+export interface MetadataData {
+  /** Items in the whole set after the change. */
+  totalCount: number
+  majorRevision: number
+  /** SNAPSHOT: the whole set; SET/UPDATE: the items written; REMOVE: the items removed. */
+  metadata: Record<string, MetadataDetail>
+}
+
+/** Seed 000 StorageEvent. For user metadata channelType is 3 (USER) and channelName the user id. */
+export interface StorageEvent {
+  kind: 'storage'
+  channelType: number
+  channelName: string
+  /** The writer ('' for SNAPSHOT). */
+  publisher: string
+  storageType: number
+  eventType: number
+  data: MetadataData
+  timestamp: number
+}
+
+export interface LockDetail { lockName: string; owner: string; ttl: number }
+
+/** Seed 000 LockEvent (SDK.md shape): SNAPSHOT fills `snapshot`; the others name one lock. */
+export interface LockEvent {
+  kind: 'lock'
+  channelType: number
+  channelName: string
+  eventType: number
+  lockName: string
+  ttl: number
+  /** Who caused it ('' when the coordinator did, e.g. EXPIRED). */
+  publisher: string
+  snapshot: LockDetail[]
+  /** The owner after the event ('' when free). */
+  owner: string
+  timestamp: number
+}
+
+export type ServerEvent = MessageEvent | PresenceEvent | KickedEvent | TokenWillExpireEvent | CallEvent | TopicEvent | StorageEvent | LockEvent
 
 export type ReplyFrame =
   | { t: 'res'; id: number; ok: true; result: Record<string, unknown> }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { lockSchemas, storageSchemas, streamSchemas } from './feature-requests'
 
 /**
  * Client → coordinator requests, one schema per operation. Parsed once where a frame
@@ -52,6 +53,9 @@ export const requestSchemas = {
   removeState: z.object({ channelName: name, channelType, states: z.array(z.string().max(1024)).max(1024).optional() }),
   /** The app's occupied message channels with their occupancy (EasyRTC's getRoomList). */
   getChannelList: z.object({}),
+  ...streamSchemas,
+  ...storageSchemas,
+  ...lockSchemas,
 } as const
 
 export type Op = keyof typeof requestSchemas
