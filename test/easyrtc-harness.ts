@@ -121,14 +121,14 @@ export class EasyrtcFailure extends Error {
  */
 export class RawEasyrtc {
   readonly socket: Socket
-  readonly cmds: Record<string, unknown>[] = []
-  readonly msgs: Record<string, unknown>[] = []
+  readonly cmds: Record<string, any>[] = []
+  readonly msgs: Record<string, any>[] = []
   easyrtcid = ''
 
   constructor(relayUrl: string) {
     this.socket = io(`${relayUrl}/easyrtc`, { transports: ['websocket'], forceNew: true, reconnection: false })
-    this.socket.on('easyrtcCmd', (msg: Record<string, unknown>) => this.cmds.push(msg))
-    this.socket.on('easyrtcMsg', (msg: Record<string, unknown>) => this.msgs.push(msg))
+    this.socket.on('easyrtcCmd', (msg: Record<string, any>) => this.cmds.push(msg))
+    this.socket.on('easyrtcMsg', (msg: Record<string, any>) => this.msgs.push(msg))
   }
 
   async emit(event: string, msg: unknown): Promise<Record<string, any>> {
