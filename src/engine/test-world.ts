@@ -19,7 +19,8 @@ export class TestWorld {
   /** Replies that arrived later (acquireLock with retry), per connection, by request id. */
   readonly lateReplies = new Map<string, Map<number, Reply>>()
   readonly store = new Map<string, unknown>()
-  private nextId = 1
+  /** Far above the ids tests pick by hand, so that those never collide with generated ones. */
+  private nextId = 1_000_000
   private nextKey = 1
   readonly resumeKeys = new Map<string, string>()
 
