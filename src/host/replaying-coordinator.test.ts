@@ -32,6 +32,11 @@ function coordinatorOn(store: MemoryStore, keys: string[], clock = { now: 1_000_
   return { host, out, request }
 }
 
+function resumeKeyOf(reply: Extract<ServerFrame, { t: 'res' }>): string {
+  if (!reply.ok) throw new Error(JSON.stringify(reply.error))
+  return String(reply.result.resumeKey)
+}
+
 const write = (value: string) => ({ channelName: 'room', channelType: 1, items: [{ key: 'doc', value }] })
 
 async function majorRevision(request: ReturnType<typeof coordinatorOn>['request'], conn: string, id: number): Promise<number> {
@@ -47,7 +52,7 @@ describe('replies of applied writes survive a change of coordinator', () => {
     await a.host.start()
     const login = await a.request('a1', 1, 'login', { appId: 'app', userId: 'alice' })
     expect(login.ok).toBe(true)
-    const resumeKey = (login as { result: { resumeKey: string } }).result.resumeKey
+    const resumeKey = resumeKeyOf(login)
     const first = await a.request('a1', 2, 'setChannelMetadata', write('v1'))
     expect(first.ok).toBe(true)
     const revisionAfterOne = await majorRevision(a.request, 'a1', 3)
@@ -58,7 +63,7 @@ describe('replies of applied writes survive a change of coordinator', () => {
     const b = coordinatorOn(store, ['resume-key-minted-by-b-0001'])
     await b.host.start()
     const again = await b.request('b1', 10, 'login', { appId: 'app', userId: 'alice', resumeKey })
-    expect((again as { result: { resumeKey: string } }).result.resumeKey).toBe(resumeKey) // B adopts the client's key
+    expect(resumeKeyOf(again)).toBe(resumeKey) // B adopts the client's key
     const eventsBefore = b.out.filter((entry) => entry.frame.t === 'evt').length
     const resent = await b.request('b1', 2, 'setChannelMetadata', write('v1'))
     expect(resent).toEqual(first)
