@@ -55,8 +55,12 @@ async function join(url: string): Promise<Member> {
 async function main(): Promise<void> {
   const server = await ServerProcess.start(SERVER)
   const url = SERVER === 'relay' ? `${server.url}/easyrtc` : server.url
-  const deadline = setTimeout(() => { console.error(`deadline of ${DEADLINE_MS} ms reached; stopping`); process.exit(2) }, DEADLINE_MS)
   const members: Member[] = []
+  const deadline = setTimeout(() => {
+    console.error(`deadline of ${DEADLINE_MS} ms reached with ${members.length}/${MEMBERS} authenticated; stopping`)
+    for (const m of members) m.socket.disconnect()
+    void server.stop().finally(() => process.exit(2))
+  }, DEADLINE_MS)
   try {
     const started = performance.now()
     let next = 0

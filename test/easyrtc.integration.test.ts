@@ -283,6 +283,17 @@ describe('errors, with the reference server\'s codes', () => {
     expect(other.msgs).toEqual([])
   })
 
+  it('limits: more than 50 rooms is LOGIN_GEN_FAIL at login and MSG_REJECT_BAD_ROOM later; too many API fields is MSG_REJECT_BAD_FIELD', async () => {
+    const rooms = (count: number, prefix: string) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`${prefix}${i}`, { roomName: `${prefix}${i}` }]))
+    const greedy = raw()
+    expect(await greedy.auth({ applicationName: nextApp(), roomJoin: rooms(51, 'r') })).toMatchObject(error('LOGIN_GEN_FAIL'))
+    const c = raw()
+    await c.auth({ applicationName: nextApp(), roomJoin: rooms(50, 'r') })
+    expect(await c.emit('easyrtcCmd', { msgType: 'roomJoin', msgData: { roomJoin: rooms(1, 'more') } })).toMatchObject(error('MSG_REJECT_BAD_ROOM'))
+    const field = Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`f${i}`, { fieldName: `f${i}`, fieldValue: i }]))
+    expect(await c.emit('easyrtcCmd', { msgType: 'setRoomApiField', msgData: { setRoomApiField: { roomName: 'r0', field } } })).toMatchObject(error('MSG_REJECT_BAD_FIELD'))
+  })
+
   it('the real client reports failures through its callbacks', async () => {
     const alice = easyrtc()
     await alice.connect(nextApp())
