@@ -23,6 +23,7 @@ interface EasyrtcApi {
   setCredential(credential: object): void
   setErrorListener(handler: (error: EasyrtcError) => void): void
   setRoomOccupantListener(listener: (roomName: string | null, occupants: Occupants, myInfo: unknown) => void): void
+  setAcceptChecker(check: (caller: string, reply: (accept: boolean) => void) => void): void
   setPeerListener(listener: (sender: string, msgType: string, msgData: unknown, targeting: Record<string, string>) => void): void
   connect(app: string, ok: (id: string) => void, fail: (code: string, text: string) => void): void
   disconnect(): void

@@ -176,6 +176,19 @@ describe('WebRTC signals between two EasyRTC clients', () => {
     }
   })
 
+  it('the real client answers a relayed offer it declines with a reject that reaches the caller', async () => {
+    const name = nextApp()
+    const callee = easyrtc()
+    const offers: string[] = []
+    callee.api.setAcceptChecker((caller, reply) => { offers.push(caller); reply(false) })
+    await callee.connect(name)
+    const caller = raw()
+    await caller.auth({ applicationName: name })
+    expect(await caller.emit('easyrtcCmd', { msgType: 'offer', targetEasyrtcid: callee.id, msgData: { type: 'offer', sdp: 'v=0' } })).toEqual({ msgType: 'ack' })
+    expect(await caller.nextCmd((m) => m.msgType === 'reject')).toEqual({ msgType: 'reject', senderEasyrtcid: callee.id, easyrtcid: caller.easyrtcid, serverTime: expect.any(Number) })
+    expect(offers).toEqual([caller.easyrtcid])
+  })
+
   it('a signal to a client that is not online fails with MSG_REJECT_TARGET_EASYRTCID', async () => {
     const caller = raw()
     await caller.auth({ applicationName: nextApp() })
