@@ -17,7 +17,7 @@ type Core = Pick<RTM, 'request' | 'emit' | 'wireHandlers'>
  */
 export class LockApi {
   constructor(private readonly core: Core) {
-    core.wireHandlers.set('lock', (event: ServerEvent) => core.emit('lock', toLockEvent(event as unknown as WireLockEvent)))
+    core.wireHandlers.set('lock', (event: ServerEvent) => core.emit('lock', toLockEvent(event as WireLockEvent)))
   }
 
   /** Creates a lock or changes its TTL (seconds, [10, 300]). */

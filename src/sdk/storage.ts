@@ -42,7 +42,7 @@ export class StorageApi {
   private readonly unregister: () => void
 
   constructor(private readonly core: Core) {
-    core.wireHandlers.set('storage', (event: ServerEvent) => core.emit('storage', toStorageEvent(event as unknown as WireStorageEvent)))
+    core.wireHandlers.set('storage', (event: ServerEvent) => core.emit('storage', toStorageEvent(event as WireStorageEvent)))
     this.unregister = core.addRestorer((resumed) => this.restore(resumed))
   }
 

@@ -139,7 +139,7 @@ export class StreamChannels {
   private readonly unregister: () => void
 
   constructor(private readonly core: Core) {
-    core.wireHandlers.set('topic', (event: ServerEvent) => this.receiveTopicEvent(event as unknown as WireTopicEvent))
+    core.wireHandlers.set('topic', (event: ServerEvent) => this.receiveTopicEvent(event as WireTopicEvent))
     this.unregister = core.addRestorer((resumed) => this.restore(resumed))
   }
 
@@ -160,7 +160,7 @@ export class StreamChannels {
    * request resent after a reconnect). Messages without a `seq` pass unchanged.
    */
   accepts(wire: WireMessage): boolean {
-    const seq = (wire as WireMessage & { seq?: unknown }).seq
+    const seq = wire.seq
     if (wire.channelType !== ChannelType.STREAM || typeof seq !== 'number') return true
     const key = orderKey(wire.channelName, wire.topicName, wire.publisher)
     const last = this.lastSeq.get(key)

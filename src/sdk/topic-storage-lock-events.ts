@@ -2,11 +2,14 @@ import {
   ChannelType, LockEventType, StorageEventType, StorageType, TopicEventType, nameOf,
   type ChannelTypeName, type LockEventTypeName, type StorageEventTypeName, type StorageTypeName, type TopicEventTypeName,
 } from '../protocol/enums'
+import type {
+  LockDetail, LockEvent as WireLockEvent, MetadataData, StorageEvent as WireStorageEvent, TopicEvent as WireTopicEvent, TopicInfo,
+} from '../protocol/events'
+
+export type { LockDetail, MetadataData, MetadataDetail, PublisherInfo, TopicInfo } from '../protocol/events'
+export type { WireLockEvent, WireStorageEvent, WireTopicEvent }
 
 /** SDK payloads of the 'topic', 'storage' and 'lock' events (SDK.md): enum fields carry names. */
-export interface PublisherInfo { publisherUserId: string; publisherMeta: string }
-export interface TopicInfo { topicName: string; publishers: PublisherInfo[]; totalPublisher: number }
-
 export interface TopicEvent {
   eventType: TopicEventTypeName
   channelName: string
@@ -15,10 +18,6 @@ export interface TopicEvent {
   totalTopics: number
   timestamp: number
 }
-
-/** One metadata item as events and get* results carry it (SDK.md). */
-export interface MetadataDetail { value: string; revision: number; updated: number; authorUid: string }
-export interface MetadataData { totalCount: number; majorRevision: number; metadata: Record<string, MetadataDetail> }
 
 export interface StorageEvent {
   channelType: ChannelTypeName
@@ -29,8 +28,6 @@ export interface StorageEvent {
   data: MetadataData
   timestamp: number
 }
-
-export interface LockDetail { lockName: string; owner: string; ttl: number }
 
 export interface LockEvent {
   channelType: ChannelTypeName
@@ -43,12 +40,6 @@ export interface LockEvent {
   owner: string
   timestamp: number
 }
-
-type Wire<T, Numeric extends keyof T> = Omit<T, Numeric> & { [K in Numeric]: number } & { kind: string }
-
-export type WireTopicEvent = Wire<TopicEvent, 'eventType'>
-export type WireStorageEvent = Wire<StorageEvent, 'channelType' | 'storageType' | 'eventType'>
-export type WireLockEvent = Wire<LockEvent, 'channelType' | 'eventType'>
 
 export function toTopicEvent({ kind: _kind, ...wire }: WireTopicEvent): TopicEvent {
   return { ...wire, eventType: nameOf(TopicEventType, wire.eventType) }

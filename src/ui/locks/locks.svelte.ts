@@ -7,7 +7,11 @@ export interface LockRow {
   /** '' while nobody holds it. */
   owner: string
   ttl: number
-  /** When the lock frees itself: set once its owner went offline (ms since epoch). */
+  /**
+   * Latest time the lock frees itself, once we saw its owner leave (ms since epoch). The
+   * coordinator's clock starts when the owner's connection drops, which can be before the
+   * presence event reaches us, so this is an upper bound.
+   */
   releasesAt: number | null
 }
 
@@ -50,7 +54,7 @@ export class LocksState {
   get busy(): boolean { return this.#busy }
   get me(): string { return this.rtm.userId }
 
-  /** Seconds until an offline owner's lock frees itself, or null while the owner is online. */
+  /** At most this many seconds until an offline owner's lock frees itself; null while the owner is online. */
   secondsLeft(lock: LockRow): number | null {
     return lock.releasesAt === null ? null : Math.max(0, Math.ceil((lock.releasesAt - this.#now) / 1000))
   }
