@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Relay } from '../src/relay/server'
 import type { RTM } from '../src/sdk'
 import { SqliteStore } from '../src/store/sqlite-store'
-import { client, relayForTest } from './helpers'
+import { Capture, client, relayForTest } from './helpers'
 import { reconnected } from './relay-control'
 
 describe('a relay restart with the SQLite store in DATA_DIR', () => {
@@ -77,5 +77,32 @@ describe('a relay restart with the SQLite store in DATA_DIR', () => {
     await reader.close()
     expect(JSON.stringify(entries)).toContain('acked')
     expect(first.port).toBeGreaterThan(0)
+  })
+  it('after a restart, clients put back their stream channels, topics, topic subscriptions and metadata follows', async () => {
+    const first = await start()
+    const alice = await join('alice')
+    const bob = await join('bob')
+    const atAlice = alice.createStreamChannel('stage')
+    const atBob = bob.createStreamChannel('stage')
+    await atAlice.join()
+    await atBob.join()
+    await atAlice.joinTopic('slides', { meta: 'presenter', qos: 'ORDERED' })
+    await atBob.subscribeTopic('slides', { users: ['alice'] })
+    await bob.storage.subscribeUserMetadata('alice')
+
+    const back = Promise.all([reconnected(alice), reconnected(bob)])
+    const port = first.port
+    await first.close()
+    relay = null
+    await start(port)
+    const [aliceLink] = await back
+    expect(aliceLink.unrestoredChannels).toEqual([])
+
+    const messages = new Capture(bob, 'message')
+    const storage = new Capture(bob, 'storage')
+    await atAlice.publishTopicMessage('slides', 'after the restart')
+    expect(await messages.next()).toMatchObject({ channelType: 'STREAM', topicName: 'slides', publisher: 'alice', message: 'after the restart' })
+    await alice.storage.setUserMetadata([{ key: 'status', value: 'back' }])
+    expect((await storage.next((e) => e.eventType === 'SET')).data.metadata.status.value).toBe('back')
   })
 })

@@ -1,6 +1,6 @@
 import { expect } from 'vitest'
 import type { Relay } from '../src/relay/server'
-import type { RTM } from '../src/sdk'
+import type { LinkStateEvent, RTM } from '../src/sdk'
 import { Capture } from './helpers'
 
 /** Drops the relay's socket(s) of `userId`, as a network failure would; the client reconnects by itself. */
@@ -15,7 +15,7 @@ export function dropSocketOf(relay: Relay, userId: string): number {
 }
 
 /** Resolves once `client` is CONNECTED again after a reconnect (its restorers have run). */
-export function reconnected(client: RTM): Promise<unknown> {
+export function reconnected(client: RTM): Promise<LinkStateEvent> {
   const links = new Capture(client, 'linkState')
   return links.next((event) => event.currentState === 'CONNECTED' && event.operation === 'RECONNECTED')
 }
