@@ -74,8 +74,10 @@ export class Coordinator {
   disconnect(conn: ConnId, now: number): Output {
     const fx = new Effects()
     this.calls.disconnect(conn, fx, now)
-    this.connApp.get(conn)?.connectionLost(conn, now)
+    const app = this.connApp.get(conn)
+    app?.connectionLost(conn, now)
     this.connApp.delete(conn)
+    if (app) fx.writes = prefixed(app.appId, fx.writes)
     return fx
   }
 

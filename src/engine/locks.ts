@@ -93,11 +93,11 @@ export class Locks {
       }
       case 'releaseLock':
         if (lock.owner !== session.userId) return rtmError('LOCK_NOT_ACQUIRED', op, `you do not hold lock "${lockName}"`)
-        this.free(lock, 'RELEASED', session.userId, fx, now)
+        this.free(lock, session.userId, fx, now)
         return done
       case 'revokeLock':
         if (!lock.owner || lock.owner !== request.args.owner) return rtmError('LOCK_NOT_ACQUIRED', op, `lock "${lockName}" is not held by "${request.args.owner}"`)
-        this.free(lock, 'RELEASED', session.userId, fx, now)
+        this.free(lock, session.userId, fx, now)
         return done
       case 'removeLock': {
         this.channels.get(key)?.delete(lockName)
@@ -144,7 +144,7 @@ export class Locks {
   sessionEnded(session: Session, loggedOut: boolean, fx: Effects, now: number): void {
     for (const lock of this.all()) {
       this.dropWaiter(lock, session, 'the session ended', fx)
-      if (loggedOut && lock.owner === session.userId) this.free(lock, 'RELEASED', session.userId, fx, now)
+      if (loggedOut && lock.owner === session.userId) this.free(lock, session.userId, fx, now)
     }
   }
 
@@ -160,7 +160,7 @@ export class Locks {
       lock.ownerOfflineSince ??= now
       if (now < lock.ownerOfflineSince + lock.ttl * 1000) continue
       this.notify(lock, 'EXPIRED', '', fx, now)
-      this.free(lock, 'RELEASED', '', fx, now)
+      this.free(lock, '', fx, now)
     }
   }
 
@@ -197,10 +197,10 @@ export class Locks {
   }
 
   /** The holder lets go (release, revoke, expiry, logout); the first waiter in line gets the lock. */
-  private free(lock: Lock, type: 'RELEASED', publisher: string, fx: Effects, now: number): void {
+  private free(lock: Lock, publisher: string, fx: Effects, now: number): void {
     lock.owner = ''
     lock.ownerOfflineSince = null
-    this.changed(lock, type, publisher, fx, now)
+    this.changed(lock, 'RELEASED', publisher, fx, now)
     const next = lock.waiters.shift()
     if (!next) return
     this.grant(lock, next.session, fx, now)

@@ -3,6 +3,7 @@ import type { MetadataData } from '../protocol/events'
 import {
   MAX_FOLLOWED_USERS, MAX_ITEMS_PER_CALL, MAX_ITEMS_PER_SET, MAX_KEY_BYTES, MAX_SET_BYTES, MAX_VALUE_BYTES, RATE_LIMIT_CALLS,
 } from './storage'
+import { Coordinator } from './coordinator'
 import { TestWorld } from './test-world'
 
 type Item = { key: string; value?: string; revision?: number }
@@ -271,5 +272,25 @@ describe('durability', () => {
     w.login('a2', 'alice')
     w.ok('a2', setCh([{ key: 'k', value: '1' }]))
     expect(data(w.ok('a2', getCh())).majorRevision).toBeGreaterThan(first)
+  })
+})
+
+describe('durable keys per app', () => {
+  it('apps keep separate metadata, also across a restore, whatever characters their ids hold', () => {
+    const coordinator = new Coordinator()
+    const store = new Map<string, unknown>()
+    const keep = (handled: { writes: { key: string; value: unknown }[] }) => {
+      for (const { key, value } of handled.writes) value === null ? store.delete(key) : store.set(key, value)
+    }
+    const now = 1_000
+    for (const [conn, appId] of [['c1', 'one'], ['c2', 'one/two']] as const) {
+      keep(coordinator.login(conn, { appId, userId: 'alice' }, { tokenExpiresAt: null, newResumeKey: `k-${conn}` }, now))
+      keep(coordinator.handle(conn, 1, { op: 'setChannelMetadata', args: { channelName: 'room', channelType: 1, items: [{ key: 'app', value: appId }] } }, now))
+    }
+    expect([...store.keys()].sort()).toEqual(['app/one%2Ftwo/meta/c/1/room', 'app/one%2Ftwo/meta/rev', 'app/one/meta/c/1/room', 'app/one/meta/rev'])
+    const restored = new Coordinator()
+    restored.restore([...store].map(([key, value]) => ({ key, value })))
+    expect(restored.app('one')!.storage.dump()['meta/c/1/room'].metadata.app.value).toBe('one')
+    expect(restored.app('one/two')!.storage.dump()['meta/c/1/room'].metadata.app.value).toBe('one/two')
   })
 })
