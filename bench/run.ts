@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url'
 import type { BenchContext, BenchPart, BenchResults } from './lib/part'
 import { machine, openFilesLimit, printTable, ratio, round, type Cell } from './lib/report'
 import { CLIENT_PROCESSES, CONNECTIONS, GROUPS, LATENCY_MESSAGES, LATENCY_PACE_MS, ROUNDS, SUBSCRIBERS } from './lib/scenarios'
-import { floorPart, relayPart, type ServerResults } from './parts/relay'
+import { floorPart, relayPart, type RelayResults, type ServerResults } from './parts/relay'
 import { peerPart } from './parts/peer'
 import { INITIAL_JS_TARGET_GZIP_KB, pagePart } from './parts/page'
 import { callsPart } from './calls'
@@ -77,8 +77,8 @@ function loadPrevious(): BenchResults['parts'] {
 
 function summary(results: BenchResults): void {
   const data = <T>(name: string) => results.parts[name]?.data as T | undefined
-  const floor = data<ServerResults>('floor')
-  const ours = data<ServerResults>('relay')
+  const ours = data<RelayResults>('relay')
+  const floor = ours?.floor // measured in the same rounds as ours
   const peer = data<{ messaging: ServerResults['messaging'] }>('peer')
   const page = data<{ initialJsGzipKB?: number }>('page')
   const rows: Cell[][] = []

@@ -17,7 +17,7 @@ const ROUND_TRIPS = 1000
 export interface LatencyResult { messages: number; intervalMs: number; queued: boolean; deliveries: number; lost: number; p50: number; p99: number; lastP50: number; lastP99: number }
 export interface FanoutResult { published: number; expected: number; delivered: number; seconds: number; perSecond: number; serverCpuPercent: number; serverCpuUsPerDelivery: number; clientCpuUsPerDelivery: number }
 export interface MessagingResult {
-  setup: { sessions: number; failed: number; seconds: number; perSecond: number }
+  setup: { sessions: number; failed: number; seconds: number; perSecond: number; serverCpuUsPerSession: number }
   latency: LatencyResult
   fanout1000: FanoutResult
   fanout100x10: FanoutResult
@@ -25,7 +25,7 @@ export interface MessagingResult {
 }
 export interface ConnectionsResult {
   target: number; opened: number; failed: number; firstError: string; seconds: number; perSecond: number
-  rssPerConnKiB: number; heapPerConnKiB: number; rssMiB: number; heapMiB: number
+  rssPerConnKiB: number; heapPerConnKiB: number; rssMiB: number; heapMiB: number; serverCpuUsPerSession: number
 }
 
 type Log = (line: string) => void
@@ -57,10 +57,14 @@ export async function runMessaging(kind: ServerKind, protocol: ProtocolName, log
     const groups = Array.from({ length: GROUPS }, (_, g) => `grp${g}`)
     const users: BenchUser[] = Array.from({ length: SUBSCRIBERS }, (_, i) => ({ userId: `s${i}`, channels: ['big', groups[i % GROUPS]] }))
     log(`${kind}: logging in ${SUBSCRIBERS} subscribers from ${pool.size} client processes`)
+    const cpuBefore = await server.cpuMs()
     // EasyRTC's join storm is quadratic (FACTS.md); fewer joins in flight keep its connects from timing out.
     const opened = await pool.open(server.url, protocol, users, protocol === 'easyrtc' ? 8 : 64)
     if (opened.failed) throw new Error(`${kind}: ${opened.failed} subscribers failed: ${opened.firstError}`)
-    const setup = { sessions: opened.opened, failed: opened.failed, seconds: round(opened.ms / 1000), perSecond: round(opened.opened / (opened.ms / 1000), 0) }
+    const setup = {
+      sessions: opened.opened, failed: opened.failed, seconds: round(opened.ms / 1000), perSecond: round(opened.opened / (opened.ms / 1000), 0),
+      serverCpuUsPerSession: round((((await server.cpuMs()) - cpuBefore) * 1000) / opened.opened, 0),
+    }
 
     // EasyRTC only relays to a room from a member of it; our relay and the floor need no subscription to publish.
     const publisher = await openConn(protocol, server.url)
@@ -168,9 +172,11 @@ export async function runConnections(kind: ServerKind, protocol: ProtocolName, t
   const pool = new ClientPool(CLIENT_PROCESSES)
   try {
     const before = await server.memory()
+    const cpuBefore = await server.cpuMs()
     log(`${kind}: ${target.toLocaleString('en-US')} sessions connect, log in, subscribe`)
     const users: BenchUser[] = Array.from({ length: target }, (_, i) => ({ userId: `c${i}`, channels: [`room${i % (target / 10)}`] }))
     const report = await pool.open(server.url, protocol, users, 100)
+    const cpuMs = (await server.cpuMs()) - cpuBefore
     const after = await server.memory()
     const n = Math.max(1, report.opened)
     return {
@@ -179,6 +185,7 @@ export async function runConnections(kind: ServerKind, protocol: ProtocolName, t
       rssPerConnKiB: round((after.rss - before.rss) / n / 1024, 1),
       heapPerConnKiB: round((after.heapUsed - before.heapUsed) / n / 1024, 1),
       rssMiB: round(after.rss / 2 ** 20, 1), heapMiB: round(after.heapUsed / 2 ** 20, 1),
+      serverCpuUsPerSession: round((cpuMs * 1000) / n, 0),
     }
   } finally {
     await pool.stop()

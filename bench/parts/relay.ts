@@ -5,6 +5,8 @@ import { summarizeProfile } from '../lib/profile'
 import type { ServerKind } from '../lib/servers'
 
 export interface ServerResults { messaging: MessagingResult; connections?: ConnectionsResult }
+/** The relay part's data: ours, and the floor measured in the same rounds (the ratios' denominator). */
+export interface RelayResults extends ServerResults { floor: ServerResults }
 
 const CLIENTS_NOTE = `floor and ours: best of ${ROUNDS} alternating rounds (BENCH_ROUNDS), fresh server each; peer: 1 round (its join storm takes ~40 s). ` +
   `clients: ${CLIENT_PROCESSES} client processes of light socket.io 4 clients (engine.io over raw ws, no socket.io-client); ` +
@@ -61,7 +63,6 @@ export const relayPart: BenchPart = {
   name: 'relay',
   description: 'our relay vs the floor, rounds alternating: latency, fan-out, direct round trip, 10,000 connections',
   async run(context) {
-    const started = performance.now()
     const messaging = await messagingRounds(['floor', 'relay'], context)
     // Two alternating rounds of 10,000 sessions; the faster round of each server is kept (memory barely moves).
     const floorConns = [await connections('floor', context)]
@@ -71,13 +72,11 @@ export const relayPart: BenchPart = {
     const fastest = (rounds: ConnectionsResult[]) => rounds.reduce((a, b) => (b.perSecond > a.perSecond ? b : a))
     const floor: ServerResults = { messaging: messaging.floor, connections: fastest(floorConns) }
     const ours: ServerResults = { messaging: messaging.relay, connections: fastest(oursConns) }
-    // The floor measured here, in the same run, is the one the ratios use.
-    context.results.parts.floor = { ranAt: new Date().toISOString(), seconds: Math.round((performance.now() - started) / 100) / 10, data: floor }
-    context.ranNow.add('floor')
     printProfiles(['floor', 'relay'], context)
     context.print(messagingTable({ floor: floor.messaging, ours: ours.messaging }))
     context.print(connectionsTable(floor.connections, ours.connections))
-    return ours
+    const results: RelayResults = { ...ours, floor }
+    return results
   },
 }
 
@@ -97,7 +96,8 @@ export function messagingTable(servers: Column): Table {
     title: `Messaging: ${SUBSCRIBERS.toLocaleString('en-US')} subscribers (lower is better for ms and µs, higher for /s)`,
     columns: ['scenario', ...present, ...shownRatios.map(([name]) => name)],
     rows: [
-      row(`login+subscribe ${SUBSCRIBERS} sessions /s`, (m) => m.setup.perSecond),
+      row(`login+subscribe ${SUBSCRIBERS} sessions /s (2 channels each)`, (m) => m.setup.perSecond),
+      row('  server CPU µs per session', (m) => m.setup.serverCpuUsPerSession),
       row('latency to 1,000: each delivery p50 ms', (m) => m.latency.p50),
       row('latency to 1,000: each delivery p99 ms', (m) => m.latency.p99),
       row('latency to 1,000: last delivery p50 ms', (m) => m.latency.lastP50),
@@ -131,6 +131,7 @@ function connectionsTable(floor: ConnectionsResult | undefined, ours: Connection
     rows: [
       row('sessions open', (c) => c.opened),
       row('connect+login+subscribe /s', (c) => c.perSecond),
+      row('  server CPU µs per session', (c) => c.serverCpuUsPerSession),
       row('RSS per connection KiB', (c) => c.rssPerConnKiB),
       row('heap per connection KiB', (c) => c.heapPerConnKiB),
       row('server RSS MiB', (c) => c.rssMiB),
