@@ -6,7 +6,7 @@ const TTL_S = 10
 const PRESENCE_TIMEOUT_S = 5
 
 /** A signed-in user in their own browser context, showing one panel. */
-async function openPanel(browser: Browser, relayUrl: string, userId: string, panel: 'metadata' | 'locks'): Promise<Page> {
+async function openPanel(browser: Browser, relayUrl: string, userId: string, panel: 'metadata' | 'locks' | 'topics'): Promise<Page> {
   const context = await browser.newContext()
   const page = await context.newPage()
   await page.goto(`${relayUrl}/?user=${userId}&presenceTimeout=${PRESENCE_TIMEOUT_S}`)
@@ -78,5 +78,40 @@ test.describe('metadata and locks between two browsers', () => {
     await expect(lockRow(bob, 'mic').getByTestId('lock-waiting')).toHaveCount(0)
     await expect(lockRow(bob, 'mic').getByTestId('lock-release')).toBeVisible()
     await bob.context().close()
+  })
+  test('topic streams: a subscriber picks a publisher and sees its messages with the publisher meta', async ({ browser, relayUrl }) => {
+    const presenter = await openPanel(browser, relayUrl, 'pia', 'topics')
+    const viewer = await openPanel(browser, relayUrl, 'vic', 'topics')
+    for (const page of [presenter, viewer]) {
+      await page.getByTestId('topics-channel').fill('stage')
+      await page.getByTestId('topics-join').click()
+      await expect(page.getByTestId('topics-joined-channel')).toHaveText('stage')
+    }
+    await presenter.getByTestId('topics-topic-name').fill('slides')
+    await presenter.getByTestId('topics-topic-meta').fill('presenter laptop')
+    await presenter.getByTestId('topics-join-topic').click()
+
+    const card = viewer.getByTestId('topic-slides')
+    await card.getByTestId('topic-publisher-pia').getByRole('checkbox').check()
+    await card.getByTestId('topic-subscribe').click()
+    await expect(card.getByTestId('topic-publisher-pia').getByTestId('topic-subscribed')).toBeVisible()
+
+    for (const text of ['slide 1', 'slide 2']) {
+      await presenter.getByTestId('topic-slides').getByTestId('topic-message').fill(text)
+      await presenter.getByTestId('topic-slides').getByTestId('topic-publish').click()
+    }
+    await expect(card.getByTestId('feed-text')).toHaveText(['slide 1', 'slide 2'])
+    await expect(card.getByTestId('feed-publisher').first()).toHaveText('pia')
+    await expect(card.getByTestId('feed-meta').first()).toHaveText('presenter laptop')
+
+    // A message over 1 KB is refused by the coordinator and the panel says why.
+    await presenter.evaluate(() => {
+      const input = document.querySelector<HTMLInputElement>('[data-testid="topic-message"]')!
+      input.removeAttribute('maxlength')
+    })
+    await presenter.getByTestId('topic-slides').getByTestId('topic-message').fill('x'.repeat(1100))
+    await presenter.getByTestId('topic-slides').getByTestId('topic-publish').click()
+    await expect(presenter.getByTestId('topics-error')).toContainText('-11010')
+    for (const page of [presenter, viewer]) await page.context().close()
   })
 })
