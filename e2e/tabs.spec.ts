@@ -76,6 +76,19 @@ test.describe('tabs mode', () => {
         })
       }
 
+      // A topic in a stream channel: `other` publishes on it, `writer` subscribes to it.
+      const [writerId, otherId] = await Promise.all([writer, other].map((page) => page.evaluate(() => harness.rtm!.userId)))
+      await other.evaluate(async () => {
+        const stage = harness.streams.stage = harness.rtm!.createStreamChannel('stage')
+        await stage.join()
+        await stage.joinTopic('news')
+      })
+      await writer.evaluate(async (publisher) => {
+        const stage = harness.streams.stage = harness.rtm!.createStreamChannel('stage')
+        await stage.join()
+        await stage.subscribeTopic('news', { users: [publisher] })
+      }, otherId)
+
       // A burst of writes from a follower; the coordinator goes away while it runs.
       const count = storage ? 30 : 60
       const burst = writer.evaluate(async ([storage, count]) => {
@@ -125,9 +138,15 @@ test.describe('tabs mode', () => {
         const locks = await other.evaluate(() => harness.rtm!.lock.getLock('lobby', 'MESSAGE'))
         expect(locks.lockDetails.find((lock) => lock.lockName === 'pen')).toMatchObject({ owner: await writer.evaluate(() => harness.rtm!.userId), ttl: 60 })
       }
-      // Chat works through the new coordinator.
+      // Chat and the topic work through the new coordinator: channels, stream channel and topic were restored.
       await publish(other, 'after failover')
-      await expect.poll(() => received(writer)).toContain(`${await other.evaluate(() => harness.rtm!.userId)}:after failover`)
+      await expect.poll(() => received(writer)).toContain(`${otherId}:after failover`)
+      // The publisher's topic came back with its stream channel. (A subscriber that restores before the
+      // publisher has rejoined gets it in failedUsers, so it subscribes again once the publisher is back.)
+      await expect.poll(() => writer.evaluate((publisher) => harness.streams.stage.subscribeTopic('news', { users: [publisher] }).then((result) => result.succeedUsers), otherId)).toEqual([otherId])
+      await other.evaluate(() => harness.streams.stage.publishTopicMessage('news', 'topic after failover'))
+      await expect.poll(() => writer.evaluate(() => harness.messages.some((message) => message.topicName === 'news' && message.message === 'topic after failover'))).toBe(true)
+      expect(writerId).not.toBe(otherId)
       await context.close()
     })
   }

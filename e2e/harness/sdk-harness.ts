@@ -1,4 +1,4 @@
-import { RTM, type LinkStateEvent, type RTMConfig } from '../../src/sdk'
+import { RTM, type LinkStateEvent, type RTMConfig, type StreamChannel } from '../../src/sdk'
 
 /**
  * What the serverless e2e tests drive in each page: one RTM client in the given mode,
@@ -6,7 +6,9 @@ import { RTM, type LinkStateEvent, type RTMConfig } from '../../src/sdk'
  */
 export interface Harness {
   rtm: RTM | null
-  messages: { publisher: string; message: string }[]
+  messages: { publisher: string; message: string; topicName: string }[]
+  /** Stream channels a test created, by name. */
+  streams: Record<string, StreamChannel>
   links: Pick<LinkStateEvent, 'currentState' | 'previousState' | 'operation' | 'isResumed'>[]
   storage: unknown[]
   locks: unknown[]
@@ -16,13 +18,14 @@ export interface Harness {
 const harness: Harness = {
   rtm: null,
   messages: [],
+  streams: {},
   links: [],
   storage: [],
   locks: [],
   async start(appId, userId, config) {
     const rtm = new RTM(appId, userId, config)
     harness.rtm = rtm
-    rtm.addEventListener('message', (event) => harness.messages.push({ publisher: event.publisher, message: String(event.message) }))
+    rtm.addEventListener('message', (event) => harness.messages.push({ publisher: event.publisher, message: String(event.message), topicName: event.topicName ?? '' }))
     rtm.addEventListener('linkState', (event) => harness.links.push({
       currentState: event.currentState, previousState: event.previousState, operation: event.operation, isResumed: event.isResumed,
     }))
