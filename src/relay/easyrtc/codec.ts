@@ -67,7 +67,11 @@ export function attachEasyrtc(relay: Pick<Relay, 'io' | 'host' | 'logger' | 'htt
   relay.io.of(EASYRTC_NAMESPACE).on('connection', (socket) => {
     const conn = `${CONN_PREFIX}${socket.id}`
     const link = new EngineLink(conn, (c, frame) => relay.host.receive(c, frame))
-    const session = new EasyrtcSession({ link, iceServers, newEasyrtcid, now: Date.now, disconnect: () => socket.disconnect(true) })
+    const session = new EasyrtcSession({
+      link, iceServers, newEasyrtcid, now: Date.now,
+      disconnect: () => socket.disconnect(true),
+      onError: (error) => relay.logger.error({ err: error, conn }, 'easyrtc frame handling failed'),
+    })
     clients.set(conn, { socket, session, link })
 
     socket.on('easyrtcAuth', (msg: unknown, ack: unknown) => {

@@ -28,6 +28,8 @@ export interface SessionDeps {
   newEasyrtcid(): string
   now(): number
   disconnect(): void
+  /** A task that threw: a bug, reported rather than swallowed (its ack may be unanswered). */
+  onError(error: unknown): void
 }
 
 interface Room { joinTime: number; apiField: Record<string, ApiField> }
@@ -49,7 +51,7 @@ export class EasyrtcSession {
   constructor(private readonly deps: SessionDeps) {}
 
   run(task: () => Promise<void>): void {
-    this.queue = this.queue.then(task).catch(() => undefined) // a failed task has answered its ack already
+    this.queue = this.queue.then(task).catch((error: unknown) => this.deps.onError(error))
   }
 
   async authenticate(msg: unknown, ack: Ack): Promise<void> {
