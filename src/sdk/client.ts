@@ -119,6 +119,9 @@ export class RTM {
   async logout(): Promise<{ timestamp: number }> {
     await this.connection.logout()
     this.subscriptions.clear()
+    // The coordinator dropped our stream channels and metadata follows; a later login starts clean.
+    this.streams.forgetAll()
+    this.storage.forgetFollows()
     return { timestamp: Date.now() }
   }
 

@@ -98,6 +98,11 @@ export class StorageApi {
     return { ...result, userId }
   }
 
+  /** After logout: the coordinator dropped our follows; a later session makes its own. */
+  forgetFollows(): void {
+    this.followedUsers.clear()
+  }
+
   destroy(): void {
     this.unregister()
     this.core.wireHandlers.delete('storage')

@@ -99,3 +99,18 @@ describe('stream channels in the SDK', () => {
     expect(rtm.sent).toEqual([])
   })
 })
+
+describe('stream channels after logout', () => {
+  it('forgetAll leaves nothing to restore into a later session', async () => {
+    const rtm = core()
+    const streams = new StreamChannels(rtm as never)
+    const stage = streams.create('stage')
+    await stage.join()
+    await stage.joinTopic('ticks')
+    streams.forgetAll()
+    expect(stage.joined).toBe(false)
+    rtm.sent.length = 0
+    await rtm.restorers[0](false)
+    expect(rtm.sent).toEqual([])
+  })
+})

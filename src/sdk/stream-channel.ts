@@ -120,7 +120,8 @@ export class StreamChannel {
     return { timestamp: result.timestamp, channelName: this.channelName, topicName }
   }
 
-  private forget(): void {
+  /** @internal the coordinator no longer has us in this channel (leave, logout). */
+  forget(): void {
     this.state.join = null
     this.state.topics.clear()
     this.state.subscriptions.clear()
@@ -167,6 +168,12 @@ export class StreamChannels {
     if (last !== undefined && seq <= last) return false
     this.lastSeq.set(key, seq)
     return true
+  }
+
+  /** After logout: every channel counts as not joined, so nothing is restored into a later session. */
+  forgetAll(): void {
+    for (const channel of this.channels.values()) channel.forget()
+    this.lastSeq.clear()
   }
 
   destroy(): void {
