@@ -376,6 +376,25 @@ describe('a mixed room: EasyRTC and SDK clients together', () => {
   })
 })
 
+describe('signals in a mixed app', () => {
+  it('an SDK client and an EasyRTC client exchange offer and answer as webrtc:* user messages', async () => {
+    const name = nextApp()
+    const easy = raw()
+    await easy.auth({ applicationName: name })
+    const sdk = await client(relay, 'sdk-carol', {}, name)
+    sdkClients.push(sdk)
+    const messages = new Capture(sdk, 'message')
+    await sdk.publish(easy.easyrtcid, JSON.stringify({ type: 'offer', sdp: 'v=0 sdk' }), { channelType: 'USER', customType: 'webrtc:offer' })
+    expect(await easy.nextCmd((m) => m.msgType === 'offer')).toEqual({
+      msgType: 'offer', senderEasyrtcid: 'sdk-carol', easyrtcid: easy.easyrtcid, msgData: { type: 'offer', sdp: 'v=0 sdk' }, serverTime: expect.any(Number),
+    })
+    expect(await easy.emit('easyrtcCmd', { msgType: 'answer', targetEasyrtcid: 'sdk-carol', msgData: { type: 'answer', sdp: 'v=0 easy' } })).toEqual({ msgType: 'ack' })
+    const answer = await messages.next((e) => e.customType === 'webrtc:answer')
+    expect(answer).toMatchObject({ channelType: 'USER', publisher: easy.easyrtcid })
+    expect(JSON.parse(answer.message as string)).toEqual({ type: 'answer', sdp: 'v=0 easy' })
+  })
+})
+
 describe('large rooms', () => {
   it('above the INTERVAL threshold, joins reach members as batched clientListDelta updates', async () => {
     const small = await relayForTest({ engine: { intervalThreshold: 3, intervalMs: 100 } })
