@@ -343,7 +343,7 @@ describe('a mixed room: EasyRTC and SDK clients together', () => {
     await alice.connect(name)
     const sdk = await client(relay, 'sdk-bob', {}, name)
     sdkClients.push(sdk)
-    await sdk.presence.setState('default', 'MESSAGE', { mood: 'happy' }).catch(() => undefined) // cached until the join
+    await sdk.presence.setState('default', 'MESSAGE', { mood: 'happy' }) // cached until the join
     await sdk.subscribe('default', { withPresence: true })
     const list = await alice.occupantsOf('default', (o) => 'sdk-bob' in o)
     expect(list['sdk-bob']).toMatchObject({ easyrtcid: 'sdk-bob', presence: { show: 'chat', status: null }, apiField: { mood: { fieldName: 'mood', fieldValue: 'happy' } } })
