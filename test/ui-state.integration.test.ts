@@ -200,13 +200,13 @@ describe('signing in', () => {
     expect(app.form.error).toMatch(/^-10006 /)
   })
 
-  it('modes not built yet cannot be picked', async () => {
+  it('a mode this environment cannot run (tabs in Node) fails at once with the reason', async () => {
     const app = new AppState(memoryStorage(), '', { url: relay.url })
     app.form.userId = 'alice'
-    app.form.mode = 'mesh'
+    app.form.mode = 'tabs'
     await app.signIn()
     expect(app.session).toBeNull()
-    expect(app.form.error).toContain('not available')
+    expect(app.form.error).toContain('Web Locks')
   })
 
   it('?user= signs in straight away', async () => {

@@ -14,6 +14,8 @@ export interface TransportSettings {
  * PeerJS) on the first connect, so relay-mode pages and Node bots never pay for it.
  */
 export function createTransport(mode: TransportMode, settings: TransportSettings): Transport {
+  const missing = unsupported(mode)
+  if (missing) throw new Error(`${mode} mode needs ${missing}`)
   switch (mode) {
     case 'relay': return new SocketIoTransport(settings.url)
     case 'tabs': return new LazyTransport('tabs', async () => new (await import('./tabs')).TabsTransport(settings.appId))
@@ -23,6 +25,16 @@ export function createTransport(mode: TransportMode, settings: TransportSettings
       throw new Error(`unknown transport mode ${String(never)}`)
     }
   }
+}
+
+/** What this environment lacks for `mode` (Node, an insecure http:// page without Web Locks), or null. */
+function unsupported(mode: TransportMode): string | null {
+  const page = globalThis as { BroadcastChannel?: unknown; navigator?: { locks?: unknown }; indexedDB?: unknown; RTCPeerConnection?: unknown }
+  if (mode === 'tabs' && !(page.BroadcastChannel && page.navigator?.locks && page.indexedDB)) {
+    return 'a browser page with BroadcastChannel, IndexedDB and Web Locks (Web Locks need https:// or localhost)'
+  }
+  if (mode === 'mesh' && !(page.RTCPeerConnection && page.indexedDB)) return 'a browser with WebRTC data channels and IndexedDB'
+  return null
 }
 
 /** Creates the real transport when first needed; until then connect attempts wait for it. */
