@@ -55,6 +55,8 @@ try {
   await relay.close()
   if (!prebuilt) rmSync(outDir, { recursive: true, force: true })
 }
+// Vite 8's in-process build leaves native work that keeps the event loop alive; this script is done.
+process.exit(0)
 
 /** B clicks Accept as soon as the prompt renders, inside the page. */
 async function autoAccept(page: Page): Promise<void> {
