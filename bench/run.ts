@@ -1,11 +1,14 @@
 /**
  * `npm run bench` — relay benchmarks side by side with the floor and a peer (issue 6).
  *
- *   npm run bench                    every part, in order: floor, relay, peer, page, calls (~3–5 min on 2 cores)
+ *   npm run bench                    every part: relay (with the floor), peer, page, calls, tabs
+ *                                    (~4–5 min on an idle 2-core box; longer when the box is busy)
  *   npm run bench -- relay           one part (relay runs the floor too, alternating rounds: ratios need both)
  *   npm run bench -- floor peer      several parts
  *   npm run bench -- relay --profile also CPU-profile floor and relay under fan-out
- *                                    (bench/results/<server>-fanout.cpuprofile, top costs printed)
+ *                                    (bench/results/<server>-fanout.cpuprofile, top costs printed;
+ *                                    open the file in Chrome DevTools → Performance for the tree)
+ *   BENCH_ROUNDS=1 npm run bench -- relay   a quicker, noisier run
  *
  * Parts:
  *   floor  raw socket.io 4 server (bench/servers/floor.ts) doing the same jobs as the relay, alone
@@ -14,8 +17,11 @@
  *          logged in and subscribed (RSS/heap per connection, connect+login rate)
  *   peer   open-easyrtc 2.1.8's server (bench/servers/easyrtc.ts), the same messaging scenarios
  *   page   `vite build` into a temp folder: initial JS/CSS raw and gzip, lazy chunks
- *   calls  call setup time — a hook in bench/calls.ts
+ *   calls  call setup time, two Chromium tabs (bench/calls.ts)
+ *   tabs   tabs mode request→ack and failover (bench/tabs.ts)
  *
+ * Read the "server CPU µs per delivery / per session" rows first: on a shared box the
+ * throughput and latency figures move with whatever else runs; CPU per unit of work much less.
  * Every server runs in its own child process on a free 127.0.0.1 port; clients run in
  * BENCH_CLIENT_PROCESSES (default 2) child processes of light socket.io clients; messaging
  * figures are the best of BENCH_ROUNDS (default 3) rounds. Every phase
