@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Relay } from '../src/relay/server'
 import type { RTM } from '../src/sdk'
 import { Capture, client, relayForTest } from './helpers'
-import { expectCode } from './relay-control'
+import { dropSocketOf, expectCode, reconnected } from './relay-control'
 
 describe('locks through the SDK on a real relay', () => {
   let relay: Relay
@@ -93,6 +93,22 @@ describe('locks through the SDK on a real relay', () => {
     await events.next((e) => e.eventType === 'RELEASED')
     await waiting
     expect(await events.next((e) => e.eventType === 'ACQUIRED' && e.owner === 'bob')).toMatchObject({ lockName: 'mic' })
+  })
+
+  it('a waiter whose socket drops stays in line and still gets the lock', async () => {
+    const alice = await join('alice')
+    const bob = await join('bob')
+    await alice.lock.setLock('room', 'MESSAGE', 'mic', { ttl: 10 })
+    await alice.lock.acquireLock('room', 'MESSAGE', 'mic')
+    const waiting = bob.lock.acquireLock('room', 'MESSAGE', 'mic', { retry: true })
+    const back = reconnected(bob)
+    // A later request on bob's socket is answered after the wait was taken in: he is in line now.
+    await bob.lock.getLock('room', 'MESSAGE')
+    expect(dropSocketOf(relay, 'bob')).toBe(1)
+    await back
+    await alice.lock.releaseLock('room', 'MESSAGE', 'mic')
+    await waiting
+    expect((await alice.lock.getLock('room', 'MESSAGE')).lockDetails[0].owner).toBe('bob')
   })
 
   it('an owner who goes offline keeps the lock for its ttl, then it expires and the waiter gets it', async () => {
