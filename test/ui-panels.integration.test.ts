@@ -133,6 +133,8 @@ describe('issue 4 panel state over a real relay', () => {
     await pia.publish('slides', 'slide 2')
     await until(() => vic.feedOf('slides').length === 2)
     expect(vic.feedOf('slides').map((entry) => [entry.publisher, entry.publisherMeta, entry.text])).toEqual([['pia', 'laptop', 'slide 1'], ['pia', 'laptop', 'slide 2']])
+    // The publisher sees its own accepted messages in its feed too.
+    expect(pia.feedOf('slides').map((entry) => [entry.publisher, entry.text])).toEqual([['pia', 'slide 1'], ['pia', 'slide 2']])
 
     await pia.leaveTopic('slides')
     await until(() => vic.publishersOf('slides').length === 0)

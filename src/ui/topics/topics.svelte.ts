@@ -91,7 +91,10 @@ export class TopicsState {
 
   publish(topicName: string, text: string, customType = ''): Promise<void> {
     return this.#run(async () => {
-      await this.#require().publishTopicMessage(topicName, text, { customType: customType || undefined })
+      const { timestamp } = await this.#require().publishTopicMessage(topicName, text, { customType: customType || undefined })
+      // The coordinator does not echo our own messages; the feed shows what we sent once it was accepted.
+      const meta = this.#ownTopics.find((topic) => topic.topicName === topicName)?.meta ?? ''
+      this.#append(topicName, { publisher: this.rtm.userId, publisherMeta: meta, text, customType, publishTime: timestamp })
     })
   }
 
@@ -133,11 +136,14 @@ export class TopicsState {
   #receiveMessage(event: MessageEvent): void {
     if (event.channelType !== 'STREAM' || event.channelName !== this.channelName) return
     const meta = this.publishersOf(event.topicName).find((p) => p.publisherUserId === event.publisher)?.publisherMeta ?? ''
-    const entry: FeedEntry = {
-      id: this.#nextId++, publisher: event.publisher, publisherMeta: meta, customType: event.customType, publishTime: event.publishTime,
+    this.#append(event.topicName, {
+      publisher: event.publisher, publisherMeta: meta, customType: event.customType, publishTime: event.publishTime,
       text: typeof event.message === 'string' ? event.message : `${event.message.byteLength} bytes`,
-    }
-    this.#feeds = { ...this.#feeds, [event.topicName]: [...this.feedOf(event.topicName), entry].slice(-FEED_LIMIT) }
+    })
+  }
+
+  #append(topicName: string, entry: Omit<FeedEntry, 'id'>): void {
+    this.#feeds = { ...this.#feeds, [topicName]: [...this.feedOf(topicName), { id: this.#nextId++, ...entry }].slice(-FEED_LIMIT) }
   }
 
   #require(): StreamChannel {
