@@ -70,6 +70,8 @@ describe('stream channels in the SDK', () => {
     await stage.subscribeTopic('ticks', { users: ['carol'] })
     await stage.subscribeTopic('audio')
     await stage.unsubscribeTopic('ticks', { users: ['bob'] })
+    await stage.subscribeTopic('emptied', { users: ['dave'] })
+    await stage.unsubscribeTopic('emptied', { users: ['dave'] })
     streams.create('unjoined')
     rtm.sent.length = 0
 

@@ -116,7 +116,11 @@ export class StreamChannel {
     const result = await this.core.request('unsubscribeTopic', { channelName: this.channelName, topicName, ...options })
     const current = this.state.subscriptions.get(topicName)
     if (!options.users) this.state.subscriptions.delete(topicName)
-    else if (current) for (const user of options.users) current.delete(user)
+    else if (current) {
+      for (const user of options.users) current.delete(user)
+      // The coordinator drops a subscription with nobody left in it; so do we.
+      if (current.size === 0) this.state.subscriptions.delete(topicName)
+    }
     return { timestamp: result.timestamp, channelName: this.channelName, topicName }
   }
 
