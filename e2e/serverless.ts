@@ -9,10 +9,12 @@ import type { Harness } from './harness/sdk-harness'
  * plus the shared fixtures' relay (mesh mode's PeerJS broker).
  */
 export const test = base.extend<object, { harnessUrl: string }>({
-  harnessUrl: [async ({}, use) => {
+  harnessUrl: [async ({}, use, workerInfo) => {
     const server: ViteDevServer = await createServer({
       configFile: 'vite.config.ts',
       logLevel: 'error',
+      // One dependency cache per worker: two dev servers must not optimize into the same folder at once.
+      cacheDir: `node_modules/.vite-e2e-${workerInfo.workerIndex}`,
       server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
       // Pre-bundled up front: a dependency found later would reload every open page.
       optimizeDeps: { include: ['idb', 'zod', 'socket.io-client', 'peerjs'] },
