@@ -11,6 +11,9 @@ export const BEACON_MS = 1000
 /** Followers that all notice a frozen coordinator wait up to this long, so one steals first. */
 export const STEAL_JITTER_MS = 300
 
+/** After losing or failing a term, a seat waits this long before it stands for election again. */
+export const RETRY_ELECTION_MS = 250
+
 /** The IndexedDB database that holds an app's durable state in tabs mode. */
 export function tabsDatabaseName(appId: string): string {
   return `rtm-coordinator:${appId}`
@@ -41,6 +44,8 @@ export class TabCoordinator implements LocalHub {
   private endTerm: (() => void) | null = null
   private beacon: ReturnType<typeof setInterval> | null = null
   private stealing = false
+  /** The election term being served (a lock grant); a failure of an older request must not end it. */
+  private term: symbol | null = null
   private destroyed = false
 
   constructor(readonly appId: string) {
@@ -117,10 +122,16 @@ export class TabCoordinator implements LocalHub {
 
   /** Asks for the election lock; while granted, coordinates. */
   private runTerm(options: LockOptions): void {
-    navigator.locks.request(`coord:${this.appId}`, options, () => this.serve()).then(
+    const term = Symbol('term')
+    navigator.locks.request(`coord:${this.appId}`, options, () => this.serve(term)).then(
       () => this.afterTerm(),
-      // Aborted while waiting (we steal instead) or stolen from us while serving.
-      () => void this.stepDown('another tab took over').then(() => this.afterTerm()),
+      // Aborted while waiting (we steal instead), stolen from us while serving, or the store
+      // failed to open: step down (only if this term is the one serving), and stand again
+      // after a pause rather than in a tight loop.
+      () => {
+        const ending = this.term === term ? this.stepDown('another tab took over') : Promise.resolve()
+        void ending.then(() => setTimeout(() => this.afterTerm(), RETRY_ELECTION_MS))
+      },
     )
   }
 
@@ -129,9 +140,10 @@ export class TabCoordinator implements LocalHub {
     if (!this.destroyed && !this.isCoordinator && !(this.campaignAbort && !this.campaignAbort.signal.aborted)) this.campaign()
   }
 
-  private async serve(): Promise<void> {
+  private async serve(term: symbol): Promise<void> {
     this.stealing = false
     if (this.destroyed) return
+    this.term = term
     const ended = new Promise<void>((resolve) => { this.endTerm = resolve })
     const hosted = await HostedCoordinator.start(await IdbStore.open(tabsDatabaseName(this.appId)), {
       send: (targets, frame) => this.bus.post({ kind: 'frame', from: this.tabId, targets, frame }),
@@ -156,6 +168,7 @@ export class TabCoordinator implements LocalHub {
   private async stepDown(reason: string): Promise<void> {
     const end = this.endTerm
     this.endTerm = null
+    this.term = null
     if (this.beacon) clearInterval(this.beacon)
     this.beacon = null
     const hosted = this.hosted
