@@ -1,4 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 
@@ -24,7 +27,7 @@ export class ServerProcess {
   #nextReq = 1
   #tail = ''
 
-  private constructor(readonly kind: ServerKind, readonly url: string, child: ChildProcess) {
+  private constructor(readonly kind: ServerKind, readonly url: string, child: ChildProcess, private readonly dataDir: string) {
     this.#child = child
     const keep = (chunk: Buffer) => { this.#tail = (this.#tail + chunk.toString()).slice(-4000) }
     child.stdout?.on('data', keep)
@@ -38,13 +41,15 @@ export class ServerProcess {
 
   static async start(kind: ServerKind): Promise<ServerProcess> {
     const port = await freePort()
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production' }
+    // A fresh, empty durable store per server: never the project's data/, never state from a previous round.
+    const dataDir = mkdtempSync(join(tmpdir(), `bench-${kind}-data-`))
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production', DATA_DIR: dataDir }
     delete env.TOKEN_SECRET // open mode: the bench logs in without tokens
     const child = fork(SCRIPTS[kind], [], {
       cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       execArgv: ['--expose-gc', '--import', 'tsx', '--import', PROBE],
     })
-    const server = new ServerProcess(kind, `http://127.0.0.1:${port}`, child)
+    const server = new ServerProcess(kind, `http://127.0.0.1:${port}`, child, dataDir)
     await server.#waitHealthy()
     return server
   }
@@ -97,12 +102,14 @@ export class ServerProcess {
   }
 
   async stop(): Promise<void> {
-    if (this.#child.exitCode !== null) return
-    const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()))
-    this.#child.kill('SIGTERM')
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5000)
-    await exited
-    clearTimeout(timer)
+    if (this.#child.exitCode === null) {
+      const exited = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()))
+      this.#child.kill('SIGTERM')
+      const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5000)
+      await exited
+      clearTimeout(timer)
+    }
+    rmSync(this.dataDir, { recursive: true, force: true })
   }
 }
 
