@@ -14,7 +14,8 @@
  *   floor  raw socket.io 4 server (bench/servers/floor.ts) doing the same jobs as the relay, alone
  *   relay  our relay (src/relay/main.ts): publish→deliver latency to 1,000 subscribers, fan-out
  *          1→1,000 and 100 channels × 10, direct (user channel) round trip, 10,000 sessions
- *          logged in and subscribed (RSS/heap per connection, connect+login rate)
+ *          logged in and subscribed (RSS/heap per connection, connect+login rate), and a
+ *          join storm of 5,000 sessions into one channel
  *   peer   open-easyrtc 2.1.8's server (bench/servers/easyrtc.ts), the same messaging scenarios
  *   page   `vite build` into a temp folder: initial JS/CSS raw and gzip, lazy chunks
  *   calls  call setup time, two Chromium tabs (bench/calls.ts)
@@ -102,6 +103,7 @@ function summary(results: BenchResults): void {
   check('  server CPU per delivery 1→1,000, ours/floor', ratio(m(ours)?.fanout1000.serverCpuUsPerDelivery, m(floor)?.fanout1000.serverCpuUsPerDelivery), '≤ 1.25', (v) => v <= 1.25)
   check('  server CPU per delivery 100×10, ours/floor', ratio(m(ours)?.fanout100x10.serverCpuUsPerDelivery, m(floor)?.fanout100x10.serverCpuUsPerDelivery), '≤ 1.25', (v) => v <= 1.25)
   check(`RSS per connection at ${ours?.connections?.opened ?? '?'} sessions, KiB`, ours?.connections?.rssPerConnKiB, '≤ 20', (v) => v <= 20)
+  check(`join storm into one channel, CPU/session ours/floor (not an issue target)`, ratio(ours?.joinStorm?.serverCpuUsPerSession, floor?.joinStorm?.serverCpuUsPerSession), '≤ 1.5', (v) => v <= 1.5)
   check('latency p99 (each delivery), ours/peer', ratio(m(ours)?.latency.p99, m(peer)?.latency.p99), '< 1', (v) => v < 1)
   check('latency p99 (last delivery), ours/peer', ratio(m(ours)?.latency.lastP99, m(peer)?.latency.lastP99), '< 1', (v) => v < 1)
   check('fan-out 1→1,000, ours/peer', ratio(m(ours)?.fanout1000.perSecond, m(peer)?.fanout1000.perSecond), '> 1', (v) => v > 1)

@@ -200,3 +200,26 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
     new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms) }),
   ])
 }
+
+export const JOIN_STORM = 5000
+export interface JoinStormResult { sessions: number; failed: number; perSecond: number; serverCpuUsPerSession: number }
+
+/** Everyone joins one channel at once: shows a join cost that grows with the channel's size. */
+export async function runJoinStorm(kind: ServerKind, protocol: ProtocolName, log: Log): Promise<JoinStormResult> {
+  const server = await ServerProcess.start(kind)
+  const pool = new ClientPool(CLIENT_PROCESSES)
+  try {
+    log(`${kind}: join storm, ${JOIN_STORM.toLocaleString('en-US')} sessions into one channel`)
+    const cpuBefore = await server.cpuMs()
+    const users: BenchUser[] = Array.from({ length: JOIN_STORM }, (_, i) => ({ userId: `j${i}`, channels: ['storm'] }))
+    const report = await pool.open(server.url, protocol, users, 64)
+    const cpuMs = (await server.cpuMs()) - cpuBefore
+    return {
+      sessions: report.opened, failed: report.failed, perSecond: round(report.opened / (report.ms / 1000), 0),
+      serverCpuUsPerSession: round((cpuMs * 1000) / Math.max(1, report.opened), 0),
+    }
+  } finally {
+    await pool.stop()
+    await server.stop()
+  }
+}

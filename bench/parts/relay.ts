@@ -1,10 +1,10 @@
 import type { BenchContext, BenchPart } from '../lib/part'
 import { openFilesLimit, ratio, type Cell, type Table } from '../lib/report'
-import { bestOf, CLIENT_PROCESSES, CONNECTIONS, GROUPS, ROUNDS, runConnections, runMessaging, SUBSCRIBERS, type ConnectionsResult, type MessagingResult } from '../lib/scenarios'
+import { bestOf, CLIENT_PROCESSES, CONNECTIONS, GROUPS, JOIN_STORM, ROUNDS, runJoinStorm, type JoinStormResult, runConnections, runMessaging, SUBSCRIBERS, type ConnectionsResult, type MessagingResult } from '../lib/scenarios'
 import { summarizeProfile } from '../lib/profile'
 import type { ServerKind } from '../lib/servers'
 
-export interface ServerResults { messaging: MessagingResult; connections?: ConnectionsResult }
+export interface ServerResults { messaging: MessagingResult; connections?: ConnectionsResult; joinStorm?: JoinStormResult }
 /** The relay part's data: ours, and the floor measured in the same rounds (the ratios' denominator). */
 export interface RelayResults extends ServerResults { floor: ServerResults }
 
@@ -70,11 +70,11 @@ export const relayPart: BenchPart = {
     oursConns.push(await connections('relay', context))
     floorConns.push(await connections('floor', context))
     const fastest = (rounds: ConnectionsResult[]) => rounds.reduce((a, b) => (b.perSecond > a.perSecond ? b : a))
-    const floor: ServerResults = { messaging: messaging.floor, connections: fastest(floorConns) }
-    const ours: ServerResults = { messaging: messaging.relay, connections: fastest(oursConns) }
+    const floor: ServerResults = { messaging: messaging.floor, connections: fastest(floorConns), joinStorm: await runJoinStorm('floor', 'native', context.log) }
+    const ours: ServerResults = { messaging: messaging.relay, connections: fastest(oursConns), joinStorm: await runJoinStorm('relay', 'native', context.log) }
     printProfiles(['floor', 'relay'], context)
     context.print(messagingTable({ floor: floor.messaging, ours: ours.messaging }))
-    context.print(connectionsTable(floor.connections, ours.connections))
+    context.print(connectionsTable(floor, ours))
     const results: RelayResults = { ...ours, floor }
     return results
   },
@@ -119,10 +119,16 @@ export function cpuPerDelivery(fanout: MessagingResult['fanout1000']): number {
   return fanout.serverCpuUsPerDelivery
 }
 
-function connectionsTable(floor: ConnectionsResult | undefined, ours: ConnectionsResult | undefined): Table {
+function connectionsTable(floorResults: ServerResults, oursResults: ServerResults): Table {
+  const [floor, ours] = [floorResults.connections, oursResults.connections]
   const row = (label: string, pick: (c: ConnectionsResult) => number): Cell[] => {
     const a = ours && pick(ours)
     const b = floor && pick(floor)
+    return [label, b, a, ratio(a, b)]
+  }
+  const storm = (label: string, pick: (j: JoinStormResult) => number): Cell[] => {
+    const a = oursResults.joinStorm && pick(oursResults.joinStorm)
+    const b = floorResults.joinStorm && pick(floorResults.joinStorm)
     return [label, b, a, ratio(a, b)]
   }
   return {
@@ -136,6 +142,8 @@ function connectionsTable(floor: ConnectionsResult | undefined, ours: Connection
       row('heap per connection KiB', (c) => c.heapPerConnKiB),
       row('server RSS MiB', (c) => c.rssMiB),
       row('server heap MiB', (c) => c.heapMiB),
+      storm(`join storm: ${JOIN_STORM.toLocaleString('en-US')} into one channel /s`, (j) => j.perSecond),
+      storm('  server CPU µs per session', (j) => j.serverCpuUsPerSession),
     ],
     note: 'memory: the server process after two full GCs (probe over IPC), minus the same before the first connection. Target: ≤ 20 KiB RSS per connection.',
   }
