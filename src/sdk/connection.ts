@@ -6,8 +6,11 @@ import type { Link, Transport } from '../transport/transport'
 
 /** A request not answered within this time fails with the operation's timeout code. */
 export const REQUEST_TIMEOUT_MS = 10_000
-/** Reconnect backoff: doubles from the first to the last value, then stays. */
-export const RECONNECT_DELAYS_MS = [200, 500, 1000, 2000, 4000]
+/**
+ * Reconnect backoff, then the last value. The first retry is quick because a failover
+ * (a new coordinator tab) is usually ready within tens of milliseconds.
+ */
+export const RECONNECT_DELAYS_MS = [30, 250, 500, 1000, 2000, 4000]
 /** Seed 000 LinkStateEvent.isResumed: a link back within 2 minutes counts as resumed; later, SUSPENDED. */
 export const RESUME_WINDOW_MS = 120_000
 
