@@ -1,22 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { Relay } from '../src/relay/server'
-import type { RTM } from '../src/sdk'
-import { Capture, client, relayForTest } from './helpers'
+import { describe, expect, it } from 'vitest'
+import { Capture, relayPerTest } from './helpers'
 
 describe('two users on a real relay', () => {
-  let relay: Relay
-  const clients: RTM[] = []
-  const join = async (userId: string, config = {}) => {
-    const rtm = await client(relay, userId, config)
-    clients.push(rtm)
-    return rtm
-  }
-
-  beforeEach(async () => { relay = await relayForTest() })
-  afterEach(async () => {
-    for (const rtm of clients.splice(0)) rtm.release()
-    await relay.close()
-  })
+  const world = relayPerTest()
+  const join = world.join
 
   it('chat both ways in a message channel, with the session as publisher', async () => {
     const alice = await join('alice')
@@ -63,41 +50,32 @@ describe('two users on a real relay', () => {
 })
 
 describe('end-to-end payload encryption', () => {
+  const world = relayPerTest()
+
   it('peers with the same key read each other; the relay and keyless peers see only ciphertext', async () => {
-    const relay = await relayForTest()
     const salt = new Uint8Array(32).fill(7)
     const secure = { encryptionMode: 'AES_256_GCM' as const, cipherKey: 'correct horse battery staple', salt }
-    const alice = await client(relay, 'alice', secure)
-    const bob = await client(relay, 'bob', secure)
-    const eve = await client(relay, 'eve')
-    try {
-      const bobMessages = new Capture(bob, 'message')
-      const eveMessages = new Capture(eve, 'message')
-      const wire = new Capture(eve, 'frame')
-      await bob.subscribe('vault')
-      await eve.subscribe('vault')
-      await alice.publish('vault', 'the eagle has landed')
-      await alice.publish('vault', new Uint8Array([9, 8, 7]))
-      expect(await bobMessages.next((e) => e.message === 'the eagle has landed')).toMatchObject({ messageType: 'STRING', publisher: 'alice' })
-      const bytes = await bobMessages.next((e) => e.messageType === 'BINARY')
-      expect([...(bytes.message as Uint8Array)]).toEqual([9, 8, 7])
-      const atEve = await eveMessages.next()
-      expect(atEve.messageType).toBe('BINARY')
-      expect(new TextDecoder().decode(atEve.message as Uint8Array)).not.toContain('eagle')
-      expect(JSON.stringify(wire.seen)).not.toContain('eagle')
-    } finally {
-      for (const rtm of [alice, bob, eve]) rtm.release()
-      await relay.close()
-    }
+    const alice = await world.join('alice', secure)
+    const bob = await world.join('bob', secure)
+    const eve = await world.join('eve')
+    const bobMessages = new Capture(bob, 'message')
+    const eveMessages = new Capture(eve, 'message')
+    const wire = new Capture(eve, 'frame')
+    await bob.subscribe('vault')
+    await eve.subscribe('vault')
+    await alice.publish('vault', 'the eagle has landed')
+    await alice.publish('vault', new Uint8Array([9, 8, 7]))
+    expect(await bobMessages.next((e) => e.message === 'the eagle has landed')).toMatchObject({ messageType: 'STRING', publisher: 'alice' })
+    const bytes = await bobMessages.next((e) => e.messageType === 'BINARY')
+    expect([...(bytes.message as Uint8Array)]).toEqual([9, 8, 7])
+    const atEve = await eveMessages.next()
+    expect(atEve.messageType).toBe('BINARY')
+    expect(new TextDecoder().decode(atEve.message as Uint8Array)).not.toContain('eagle')
+    expect(JSON.stringify(wire.seen)).not.toContain('eagle')
   })
 
   it('a missing key or a salt of the wrong size fails login with -10020', async () => {
-    const relay = await relayForTest()
-    try {
-      await expect(client(relay, 'a', { encryptionMode: 'AES_128_GCM' })).rejects.toMatchObject({ errorCode: -10020 })
-      await expect(client(relay, 'b', { encryptionMode: 'AES_128_GCM', cipherKey: 'k', salt: new Uint8Array(5) })).rejects.toMatchObject({ errorCode: -10020 })
-    } finally {
-      await relay.close()
-    }
+    await expect(world.join('a', { encryptionMode: 'AES_128_GCM' })).rejects.toMatchObject({ errorCode: -10020 })
+    await expect(world.join('b', { encryptionMode: 'AES_128_GCM', cipherKey: 'k', salt: new Uint8Array(5) })).rejects.toMatchObject({ errorCode: -10020 })
   })
 })

@@ -1,4 +1,5 @@
 import pino from 'pino'
+import { afterEach, beforeEach } from 'vitest'
 import { startRelay, type Relay, type RelayOptions } from '../src/relay/server'
 import { RTM, type RTMConfig } from '../src/sdk'
 import type { RtmEventMap } from '../src/sdk/events'
@@ -46,5 +47,28 @@ export async function until(condition: () => boolean, timeoutMs = 10_000): Promi
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time')
     await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+/** A fresh relay for every test and the clients the test joins, all closed after it. */
+export function relayPerTest(options: RelayOptions = {}) {
+  let current: Relay | undefined
+  const clients: RTM[] = []
+  beforeEach(async () => { current = await relayForTest(options) })
+  afterEach(async () => {
+    for (const rtm of clients.splice(0)) rtm.release()
+    await current?.close()
+  })
+  const relay = () => {
+    if (!current) throw new Error('the relay runs only inside a test')
+    return current
+  }
+  return {
+    get relay() { return relay() },
+    async join(userId: string, config: RTMConfig = {}): Promise<RTM> {
+      const rtm = await client(relay(), userId, config)
+      clients.push(rtm)
+      return rtm
+    },
   }
 }

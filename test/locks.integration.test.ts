@@ -1,23 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { Relay } from '../src/relay/server'
-import type { RTM } from '../src/sdk'
-import { Capture, client, relayForTest } from './helpers'
+import { describe, expect, it } from 'vitest'
+import { Capture, relayPerTest } from './helpers'
 import { dropSocketOf, expectCode, reconnected } from './relay-control'
 
 describe('locks through the SDK on a real relay', () => {
-  let relay: Relay
-  const clients: RTM[] = []
-  const join = async (userId: string, config = {}) => {
-    const rtm = await client(relay, userId, config)
-    clients.push(rtm)
-    return rtm
-  }
-
-  beforeEach(async () => { relay = await relayForTest() })
-  afterEach(async () => {
-    for (const rtm of clients.splice(0)) rtm.release()
-    await relay.close()
-  })
+  const world = relayPerTest()
+  const join = world.join
 
   it('set, acquire, release and remove, seen by a subscriber withLock as SET, ACQUIRED, RELEASED, REMOVED', async () => {
     const alice = await join('alice')
@@ -104,7 +91,7 @@ describe('locks through the SDK on a real relay', () => {
     const back = reconnected(bob)
     // A later request on bob's socket is answered after the wait was taken in: he is in line now.
     await bob.lock.getLock('room', 'MESSAGE')
-    expect(dropSocketOf(relay, 'bob')).toBe(1)
+    expect(dropSocketOf(world.relay, 'bob')).toBe(1)
     await back
     await alice.lock.releaseLock('room', 'MESSAGE', 'mic')
     await waiting

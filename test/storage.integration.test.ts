@@ -1,23 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { Relay } from '../src/relay/server'
-import type { RTM } from '../src/sdk'
-import { Capture, client, relayForTest } from './helpers'
+import { describe, expect, it } from 'vitest'
+import { Capture, relayPerTest } from './helpers'
 import { expectCode } from './relay-control'
 
 describe('storage through the SDK on a real relay', () => {
-  let relay: Relay
-  const clients: RTM[] = []
-  const join = async (userId: string) => {
-    const rtm = await client(relay, userId)
-    clients.push(rtm)
-    return rtm
-  }
-
-  beforeEach(async () => { relay = await relayForTest() })
-  afterEach(async () => {
-    for (const rtm of clients.splice(0)) rtm.release()
-    await relay.close()
-  })
+  const world = relayPerTest()
+  const join = world.join
 
   it('channel metadata: set, get with revision, author and time, then update and remove', async () => {
     const alice = await join('alice')

@@ -1,23 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { Relay } from '../src/relay/server'
-import type { RTM } from '../src/sdk'
-import { Capture, client, relayForTest } from './helpers'
+import { describe, expect, it } from 'vitest'
+import { Capture, relayPerTest } from './helpers'
 import { dropSocketOf, reconnected } from './relay-control'
 
 describe('an ordered topic under reconnects', () => {
-  let relay: Relay
-  const clients: RTM[] = []
-  const join = async (userId: string) => {
-    const rtm = await client(relay, userId)
-    clients.push(rtm)
-    return rtm
-  }
-
-  beforeEach(async () => { relay = await relayForTest() })
-  afterEach(async () => {
-    for (const rtm of clients.splice(0)) rtm.release()
-    await relay.close()
-  })
+  const world = relayPerTest()
+  const join = world.join
 
   it('a subscriber gets one publisher\'s messages in send order, never twice, while both sockets drop', async () => {
     const alice = await join('alice')
@@ -41,10 +28,10 @@ describe('an ordered topic under reconnects', () => {
     // some of her publishes are applied but unanswered (the SDK resends those after reconnecting).
     burst(0)
     await messages.next((e) => Number(e.message) >= BATCH / 4)
-    expect(dropSocketOf(relay, 'bob')).toBe(1)
+    expect(dropSocketOf(world.relay, 'bob')).toBe(1)
     burst(BATCH)
     await sent[BATCH + BATCH / 4]
-    expect(dropSocketOf(relay, 'alice')).toBe(1)
+    expect(dropSocketOf(world.relay, 'alice')).toBe(1)
     burst(2 * BATCH)
     await Promise.all([bobBack, aliceBack, ...sent])
     await atAlice.publishTopicMessage('ticks', 'end')
