@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { RECONNECT_DELAYS_MS } from '../src/sdk/connection'
 import type { BenchPart } from './lib/part'
 import { percentile, round } from './lib/report'
 
@@ -50,7 +51,7 @@ export const tabsPart: BenchPart = {
         row('setChannelMetadata, follower (strict IndexedDB commit)', figures.followerMetadataWrite),
       ],
       note: `failover (coordinator tab closed → first request served by the new coordinator): p50 ${figures.failover.p50Ms} ms, max ${figures.failover.maxMs} ms over ${figures.failover.runs} runs. ` +
-        'Includes the SDK\'s first reconnect delay (200 ms). performance.now() is coarsened to 0.1 ms in pages.',
+        `Includes the SDK's first reconnect delay (${RECONNECT_DELAYS_MS[0]} ms). performance.now() is coarsened to 0.1 ms in pages.`,
     })
     return figures
   },
