@@ -101,6 +101,7 @@ export class AppEngine {
       tokenExpiresAt: context.tokenExpiresAt, tokenWarned: false,
     })
     this.byConn.set(conn, session)
+    this.presence.connectionChanged(session)
     return ok({
       userId: session.userId, resumeKey: session.resumeKey, resumed, presenceTimeout, heartbeatInterval,
       channels: [...session.memberships.values()].map((m) => ({ channelName: m.channel.name, channelType: m.channel.type })),
@@ -150,6 +151,7 @@ export class AppEngine {
     this.byConn.delete(conn)
     session.connId = null
     session.lostAt = now
+    this.presence.connectionChanged(session)
     this.locks.userOffline(session.userId, now)
   }
 
@@ -283,13 +285,7 @@ export class AppEngine {
     if (args.channelType !== ChannelType.MESSAGE) return rtmError('INVALID_CHANNEL_TYPE', op, 'publish goes to MESSAGE or USER channels; stream channels use publishTopicMessage')
     if (!isValidName(args.channelName)) return rtmError('INVALID_CHANNEL_NAME', op)
     const channel = this.presence.channels.get(`${ChannelType.MESSAGE}:${args.channelName}`)
-    if (channel) {
-      const to: ConnId[] = []
-      for (const member of channel.members.values()) {
-        if (member.connId && member.memberships.get(channel.key)?.withMessage) to.push(member.connId)
-      }
-      fx.send(to, event)
-    }
+    if (channel) fx.send(this.presence.connsWith(channel, 'withMessage'), event)
     return { channelName: args.channelName }
   }
 

@@ -21,14 +21,8 @@ export const ANSWER_LATER: Outcome = Object.freeze({ answerLater: true })
 
 /** Connected members of a channel that asked for one kind of event. */
 export function listenersOf(presence: Presence, type: number, name: string, flag: keyof MemberOptions): ConnId[] {
-  const key = channelKey(type, name)
-  const channel = presence.channels.get(key)
-  const to: ConnId[] = []
-  if (!channel) return to
-  for (const member of channel.members.values()) {
-    if (member.connId && member.memberships.get(key)?.[flag]) to.push(member.connId)
-  }
-  return to
+  const channel = presence.channels.get(channelKey(type, name))
+  return channel ? presence.connsWith(channel, flag) : []
 }
 
 /** One part of a durable key: escaped so that names containing '/' cannot collide. */

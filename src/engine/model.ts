@@ -50,6 +50,13 @@ export interface Channel {
   members: Map<string, Session>
   /** Presence changes gathered while the channel is in INTERVAL mode. */
   pending: PendingInterval | null
+  /** Members not in beQuiet, kept up to date so that a join costs the same in a channel of any size. */
+  visibleCount: number
+  /**
+   * Connection ids of connected members that set an option (withMessage, withPresence, …), built on
+   * demand and dropped on any change of membership, options or connection (Presence keeps it right).
+   */
+  connsWith: Partial<Record<keyof MemberOptions, ConnId[]>>
 }
 
 export function channelKey(type: number, name: string): string {

@@ -34,13 +34,15 @@ export class Presence {
     const key = channelKey(type, name)
     let channel = this.channels.get(key)
     if (!channel) {
-      channel = { key, type, name, members: new Map(), pending: null }
+      channel = { key, type, name, members: new Map(), pending: null, visibleCount: 0, connsWith: {} }
       this.channels.set(key, channel)
     }
     const existing = session.memberships.get(key)
+    channel.connsWith = {}
     if (existing) {
       const wasQuiet = existing.beQuiet
       Object.assign(existing, options)
+      if (wasQuiet !== options.beQuiet) channel.visibleCount += options.beQuiet ? -1 : 1
       if (wasQuiet && !options.beQuiet) this.announce(channel, 'REMOTE_JOIN', session, fx, now)
       if (!wasQuiet && options.beQuiet) this.announce(channel, 'REMOTE_LEAVE', session, fx, now)
     } else {
@@ -49,6 +51,7 @@ export class Presence {
       const membership: Membership = { ...options, channel, states }
       session.memberships.set(key, membership)
       channel.members.set(session.userId, session)
+      if (!options.beQuiet) channel.visibleCount++
       if (!options.beQuiet) this.announce(channel, 'REMOTE_JOIN', session, fx, now)
     }
     if (options.withPresence && session.connId) {
@@ -65,9 +68,29 @@ export class Presence {
     const channel = membership.channel
     session.memberships.delete(key)
     channel.members.delete(session.userId)
+    channel.connsWith = {}
+    if (!membership.beQuiet) channel.visibleCount--
     if (!membership.beQuiet) this.announce(channel, cause, session, fx, now)
     this.onExit?.(session, channel, fx, now)
     if (channel.members.size === 0) this.channels.delete(key)
+  }
+
+  /** The session's connection went away or came back (connId changed): its channels' cached lists are stale. */
+  connectionChanged(session: Session): void {
+    for (const membership of session.memberships.values()) membership.channel.connsWith = {}
+  }
+
+  /** Connection ids of the channel's connected members that set `flag`; shared, do not mutate. */
+  connsWith(channel: Channel, flag: keyof MemberOptions): ConnId[] {
+    let conns = channel.connsWith[flag]
+    if (!conns) {
+      conns = []
+      for (const member of channel.members.values()) {
+        if (member.connId && member.memberships.get(channel.key)?.[flag]) conns.push(member.connId)
+      }
+      channel.connsWith[flag] = conns
+    }
+    return conns
   }
 
   setState(session: Session, type: number, name: string, states: Record<string, string>, fx: Effects, now: number, op: string): RtmErrorInfo | null {
@@ -189,12 +212,9 @@ export class Presence {
   }
 
   private listeners(channel: Channel, except: string | null): ConnId[] {
-    const to: ConnId[] = []
-    for (const member of channel.members.values()) {
-      if (member.userId === except || !member.connId) continue
-      if (member.memberships.get(channel.key)?.withPresence) to.push(member.connId)
-    }
-    return to
+    const all = this.connsWith(channel, 'withPresence')
+    const skip = except === null ? null : channel.members.get(except)?.connId
+    return skip ? all.filter((conn) => conn !== skip) : all
   }
 
   private visibleStates(channel: Channel): UserState[] {
@@ -207,9 +227,7 @@ export class Presence {
   }
 
   private visibleCount(channel: Channel): number {
-    let count = 0
-    for (const member of channel.members.values()) if (!member.memberships.get(channel.key)?.beQuiet) count++
-    return count
+    return channel.visibleCount
   }
 
   private event(channel: Channel, type: keyof typeof PresenceEventType, publisher: string, now: number): PresenceEvent {
