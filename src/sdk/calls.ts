@@ -1,4 +1,5 @@
-import { CALL_ERRORS, SessionState, type CallErrorName, type CallServerMessage, type IceCandidateValue, type SdpValue, type SessionStateName } from '../protocol/calls'
+import { CALL_ERRORS, SessionState, type CallErrorName, type SessionStateName } from '../protocol/call-codes'
+import type { CallServerMessage, IceCandidateValue, SdpValue } from '../protocol/calls'
 import { nameOf } from '../protocol/enums'
 import type { ServerEvent } from '../protocol/events'
 import type { RTM } from './client'

@@ -1,0 +1,31 @@
+/**
+ * Seed 002's call states and error table: plain values without zod, so that the page's
+ * SDK (which only reads them) does not pull the relay's zod schemas into its bundle.
+ * `./calls` re-exports all of it.
+ */
+
+/** Seed 002 "Clu": a client's state in the list. */
+export const ClientCallState = { WAIT: 1, CALLING: 2 } as const
+/** Seed 002 "Ssu": a session's state. */
+export const SessionState = { NEW: 1, PENDING: 2, ACTIVE: 3, CLOSED: 4 } as const
+export type ClientCallStateValue = (typeof ClientCallState)[keyof typeof ClientCallState]
+export type SessionStateValue = (typeof SessionState)[keyof typeof SessionState]
+export type SessionStateName = keyof typeof SessionState
+
+/**
+ * Seed 002 links an error-code page that is not part of the seed; this is our table.
+ * Every error reaches only the sender as `{cmd:'error', code, message}` and changes nothing.
+ */
+export const CALL_ERRORS = {
+  MALFORMED_FRAME: [1001, 'malformed frame: not a JSON object of a known cmd with the required fields'],
+  NO_SID: [1002, 'register first with {cmd:"sId"}'],
+  SID_TAKEN: [1003, 'that sId is held by another client'],
+  UNKNOWN_OPPONENT: [1004, 'no client has that sId'],
+  SELF_TARGET: [1005, 'opponentId is your own sId'],
+  OPPONENT_BUSY: [1006, 'the opponent is in another call'],
+  BUSY: [1007, 'you are in a call'],
+  UNKNOWN_SESSION: [1008, 'no open session has that sessionId'],
+  NOT_A_PARTY: [1009, 'you are not a party of that session'],
+  WRONG_STATE: [1010, 'this cmd is not allowed in the session state or for your role'],
+} as const satisfies Record<string, readonly [number, string]>
+export type CallErrorName = keyof typeof CALL_ERRORS
