@@ -19,6 +19,7 @@ import { openAppAs } from '../e2e/calls-page'
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CALLS = Number(process.env.BENCH_CALLS ?? 12)
 const WARMUP = 1
+const CLOSE_LIMIT_MS = 4_000
 
 // BENCH_STATIC_DIR: measure an already built page instead of building this checkout.
 const prebuilt = process.env.BENCH_STATIC_DIR
@@ -51,8 +52,11 @@ try {
   }
   console.log(JSON.stringify({ calls: CALLS, warmup: WARMUP, samples }))
 } finally {
-  await browser.close()
-  await relay.close()
+  // Bounded: a browser or relay that will not close must not keep the bench waiting.
+  await Promise.race([
+    Promise.allSettled([browser.close(), relay.close()]),
+    new Promise((resolve) => setTimeout(resolve, CLOSE_LIMIT_MS).unref()),
+  ])
   if (!prebuilt) rmSync(outDir, { recursive: true, force: true })
 }
 // Vite 8's in-process build leaves native work that keeps the event loop alive; this script is done.

@@ -16,6 +16,8 @@ const NETNS_RUN = fileURLToPath(new URL('../scripts/netns-run', import.meta.url)
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 /** The whole part gives up after this long (build + ~13 calls take ~15 s here). */
 const TIMEOUT_MS = 180_000
+/** How long the driver may take to close its browser and relay after printing its result. */
+const CLEANUP_GRACE_MS = 5_000
 
 interface Sample { connectedMs: number; firstFrameMs: number }
 
@@ -49,19 +51,61 @@ export const callsPart: BenchPart = {
   },
 }
 
+/**
+ * Runs the driver and resolves with its JSON result line as soon as it is printed (or when
+ * the driver exits), never waiting for stdout to close: a leftover Chromium helper can hold
+ * the pipe open long after the driver is gone. The driver leads its own process group, so
+ * whatever it leaves behind is ended with it.
+ */
 function runDriver(): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NETNS_RUN, [process.execPath, '--import', 'tsx', DRIVER], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(NETNS_RUN, [process.execPath, '--import', 'tsx', DRIVER], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk })
-    child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk).slice(-4000) })
-    const timer = setTimeout(() => child.kill('SIGTERM'), TIMEOUT_MS)
-    child.on('close', (code) => {
+    let result: string | null = null
+    let exited = false
+    const endGroup = (signal: NodeJS.Signals) => {
+      try { process.kill(-child.pid!, signal) } catch { /* the group is already gone */ }
+    }
+    const finish = (error: Error | null) => {
       clearTimeout(timer)
-      const line = stdout.trim().split('\n').findLast((l) => l.startsWith('{'))
-      if (code === 0 && line) resolve(line)
-      else reject(new Error(`calls driver failed (exit ${code}): ${stderr || stdout}`))
+      child.stdout.destroy()
+      child.stderr.destroy()
+      if (error) reject(error)
+      else resolve(result!)
+      // Let the driver close its browser and relay itself; end what is still there after that.
+      if (exited) endGroup('SIGKILL')
+      else setTimeout(() => endGroup('SIGKILL'), CLEANUP_GRACE_MS).unref()
+    }
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (result !== null) return
+      stdout += chunk
+      const line = stdout.split('\n').slice(0, -1).find(isResultLine)
+      if (line) {
+        result = line
+        finish(null)
+      }
+    })
+    child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk).slice(-4000) })
+    const timer = setTimeout(() => endGroup('SIGKILL'), TIMEOUT_MS)
+    child.on('exit', (code, signal) => {
+      exited = true
+      if (result !== null) return endGroup('SIGKILL')
+      const line = stdout.split('\n').find(isResultLine)
+      if (line) {
+        result = line
+        return finish(null)
+      }
+      finish(new Error(`calls driver failed (${signal ?? `exit ${code}`}${signal === 'SIGKILL' ? `, timed out after ${TIMEOUT_MS / 1000} s` : ''}): ${stderr || stdout}`))
     })
   })
+}
+
+function isResultLine(line: string): boolean {
+  if (!line.startsWith('{')) return false
+  try {
+    return Array.isArray((JSON.parse(line) as { samples?: unknown }).samples)
+  } catch {
+    return false
+  }
 }
