@@ -41,8 +41,9 @@ export class CoordinatorHost {
   /** An untrusted frame from a connection. Never throws. */
   receive(conn: ConnId, raw: unknown): void {
     this.options.trace?.('in', conn, raw)
-    const call = callRequestFrameSchema.safeParse(raw)
-    if (call.success) return this.inOrder(conn, () => this.call(conn, call.data.args, call.data.id))
+    // Most frames are not calls: check op before paying for a failed call-schema parse.
+    const call = (raw as { op?: unknown } | null)?.op === 'call' ? callRequestFrameSchema.safeParse(raw) : null
+    if (call?.success) return this.inOrder(conn, () => this.call(conn, call.data.args, call.data.id))
     const parsed = parseRequestFrame(raw)
     if (!parsed.ok) {
       if (parsed.id !== null) this.reply(conn, parsed.id, { ok: false, error: rtmError('INVALID_PARAMETER', parsed.op, parsed.reason) })

@@ -113,7 +113,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
             else native.push(conn)
           }
         }
-        if (native.length === 1) io.to(native[0]).emit('f', frame)
+        // One recipient: its socket directly, skipping the room lookup and broadcast machinery.
+        if (native.length === 1) io.sockets.sockets.get(native[0])?.emit('f', frame)
         else if (native.length > 1) io.to(native).emit('f', frame) // encoded once, written to every socket
       },
       close(conn, reason) {
