@@ -20,7 +20,7 @@ export class LockApi {
     core.wireHandlers.set('lock', (event: ServerEvent) => core.emit('lock', toLockEvent(event as WireLockEvent)))
   }
 
-  /** Creates a lock or changes its TTL (seconds, [10, 300]). */
+  /** Creates a lock with a TTL (seconds, [10, 300]); one that exists already fails with -14004 LOCK_ALREADY_EXIST. */
   setLock(channelName: string, channelType: ChannelTypeName, lockName: string, options: { ttl?: number } = {}): Promise<Done> {
     return this.call('setLock', channelName, channelType, lockName, options)
   }
