@@ -275,7 +275,7 @@ describe('the SDK call client in Node (signaling without media)', () => {
     expect(seen.call?.at(-1)).toMatchObject({ state: 'CLOSED', endReason: 'declined' })
 
     // A refused request rejects with the call code.
-    await expect(calls.notify('nobody', 't', null)).rejects.toMatchObject({ errorCode: CALL_ERRORS.UNKNOWN_OPPONENT[0] })
+    await expect(calls.notify('nobody', 't', null)).rejects.toMatchObject({ errorCode: CALL_ERRORS.UNKNOWN_OPPONENT[0], name: 'UNKNOWN_OPPONENT' })
   })
 
   it('asks for a chosen sId and reports SID_TAKEN', async () => {
@@ -283,7 +283,7 @@ describe('the SDK call client in Node (signaling without media)', () => {
     const rtm = await client(relay, 'dave')
     const calls = new CallClient(rtm, { sId: 'taken' })
     cleanup.push(() => { calls.destroy(); rtm.release() })
-    await expect(calls.start()).rejects.toMatchObject({ errorCode: CALL_ERRORS.SID_TAKEN[0] })
+    await expect(calls.start()).rejects.toMatchObject({ errorCode: CALL_ERRORS.SID_TAKEN[0], name: 'SID_TAKEN' })
     expect(calls.sId).toBeNull()
   })
 

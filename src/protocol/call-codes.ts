@@ -29,3 +29,8 @@ export const CALL_ERRORS = {
   WRONG_STATE: [1010, 'this cmd is not allowed in the session state or for your role'],
 } as const satisfies Record<string, readonly [number, string]>
 export type CallErrorName = keyof typeof CALL_ERRORS
+
+/** The table's name for a code, or UNKNOWN for a code it does not have (a newer server's). */
+export function callErrorName(code: number): CallErrorName | 'UNKNOWN' {
+  return (Object.keys(CALL_ERRORS) as CallErrorName[]).find((name) => CALL_ERRORS[name][0] === code) ?? 'UNKNOWN'
+}

@@ -1,4 +1,4 @@
-import { CALL_ERRORS, SessionState, type CallErrorName, type SessionStateName } from '../protocol/call-codes'
+import { callErrorName, SessionState, type CallErrorName, type SessionStateName } from '../protocol/call-codes'
 import type { CallServerMessage, IceCandidateValue, SdpValue } from '../protocol/calls'
 import { nameOf } from '../protocol/enums'
 import type { ServerEvent } from '../protocol/events'
@@ -211,7 +211,7 @@ export class CallClient {
     let waiter!: (msg: CallServerMessage) => boolean
     const promise = new Promise<CallServerMessage>((resolve, reject) => {
       waiter = (msg) => {
-        if (msg.cmd === 'error') reject({ error: true, errorCode: msg.code, reason: msg.message, operation: 'call' })
+        if (msg.cmd === 'error') reject({ error: true, errorCode: msg.code, name: callErrorName(msg.code), reason: msg.message, operation: 'call' })
         else if (match(msg)) resolve(msg)
         else return false
         return true
@@ -268,10 +268,8 @@ export class CallClient {
         return
       case 'notify':
         return this.events.emit('notify', { from: msg.sId, type: msg.type, data: msg.data })
-      case 'error': {
-        const name = (Object.keys(CALL_ERRORS) as CallErrorName[]).find((key) => CALL_ERRORS[key][0] === msg.code) ?? 'UNKNOWN'
-        return this.events.emit('error', { code: msg.code, name, message: msg.message })
-      }
+      case 'error':
+        return this.events.emit('error', { code: msg.code, name: callErrorName(msg.code), message: msg.message })
     }
   }
 
