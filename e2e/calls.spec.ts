@@ -86,6 +86,19 @@ test('tab A calls tab B, B accepts: both see the other’s video, the ICE exchan
   expect(await a.getByTestId('calls-local-video').evaluate((v: HTMLVideoElement) => (v.srcObject as MediaStream).getAudioTracks()[0].enabled)).toBe(true)
 })
 
+test('a call rings whichever panel is open: B on Chat sees who calls and goes to Calls to answer', async ({ context, baseURL }) => {
+  const { a, b, alice, bob } = await twoTabs(context, baseURL!, 'ringing')
+  await b.getByTestId('tab-chat').click()
+  await peerRow(a, bob).getByTestId('calls-call').click()
+  await expect(b.getByTestId('calls-ringing')).toContainText(alice)
+  await expect(b.getByTestId('tab-calls').locator('.badge')).toHaveText('1')
+  await b.getByTestId('calls-ringing-open').click()
+  await expect(b.getByTestId('calls-incoming')).toContainText(alice)
+  await expect(b.getByTestId('calls-ringing')).toHaveCount(0)
+  await b.getByTestId('calls-reject').click()
+  await expect(b.getByTestId('tab-calls').locator('.badge')).toHaveCount(0)
+})
+
 test('hanging up closes the call on both sides and stops every track', async ({ context, baseURL }) => {
   const { a, b, bob } = await twoTabs(context, baseURL!, 'stop')
   await ring(a, b, bob)

@@ -30,6 +30,8 @@ export class Session {
   readonly presence: PresenceState
   readonly direct: DirectMessages
   readonly log: EventLog
+  /** Who is calling while a call rings here (the Calls panel sets it), so every tab can show it. */
+  incomingCaller = $state<string | null>(null)
   #link = $state<LinkStateName>('IDLE')
   #linkChange = $state<Pick<LinkStateEvent, 'operation' | 'reason' | 'reasonCode' | 'isResumed' | 'timestamp'> | null>(null)
   /** Whether a direct conversation (rather than a channel) is on screen. */
