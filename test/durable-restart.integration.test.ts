@@ -105,4 +105,43 @@ describe('a relay restart with the SQLite store in DATA_DIR', () => {
     await alice.storage.setUserMetadata([{ key: 'status', value: 'back' }])
     expect((await storage.next((e) => e.eventType === 'SET')).data.metadata.status.value).toBe('back')
   })
+
+  it('after a restart, a subscriber back before its publisher hears the publisher once it returns, and every follow is restored', async () => {
+    const first = await start()
+    const alice = await join('alice')
+    const bob = await join('bob')
+    const atAlice = alice.createStreamChannel('stage')
+    const atBob = bob.createStreamChannel('stage')
+    await atAlice.join()
+    await atBob.join()
+    await atAlice.joinTopic('slides')
+    await atBob.subscribeTopic('slides', { users: ['alice'] })
+    // More follows than the 10 metadata calls a second allowed: following is not rate limited.
+    for (let i = 0; i < 15; i++) await bob.storage.subscribeUserMetadata(`fan${i}`)
+    alice.release() // gone when the relay comes back; she returns later as a new client
+
+    const back = reconnected(bob)
+    const port = first.port
+    await first.close()
+    relay = null
+    await start(port)
+    expect((await back).unrestoredChannels).toEqual([])
+
+    const topics = new Capture(bob, 'topic')
+    const messages = new Capture(bob, 'message')
+    const storage = new Capture(bob, 'storage')
+    const aliceAgain = await join('alice')
+    const stage = aliceAgain.createStreamChannel('stage')
+    await stage.join()
+    await stage.joinTopic('slides')
+    await topics.next((e) => e.eventType === 'REMOTE_JOIN' && e.publisher === 'alice')
+    // bob subscribed again before the event reached us; one round trip of his makes sure it is done.
+    await bob.presence.getUserChannels('bob')
+    await stage.publishTopicMessage('slides', 'back again')
+    expect(await messages.next()).toMatchObject({ channelType: 'STREAM', topicName: 'slides', publisher: 'alice', message: 'back again' })
+
+    const fan = await join('fan14')
+    await fan.storage.setUserMetadata([{ key: 'hello', value: 'bob' }])
+    expect(await storage.next((e) => e.eventType === 'SET')).toMatchObject({ channelName: 'fan14', channelType: 'USER' })
+  })
 })

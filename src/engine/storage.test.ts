@@ -197,6 +197,15 @@ describe('channel metadata', () => {
     w.now += 1
     w.ok('a', setCh([{ key: 'k', value: 'v' }]))
   })
+
+  it('following users is not rate limited: a reconnect restores every follow at once', () => {
+    const w = new TestWorld()
+    w.login('a', 'alice')
+    for (let i = 0; i < 3 * RATE_LIMIT_CALLS; i++) w.ok('a', { op: 'subscribeUserMetadata', args: { userId: `user${i}` } })
+    for (let i = 0; i < RATE_LIMIT_CALLS; i++) w.ok('a', { op: 'unsubscribeUserMetadata', args: { userId: `user${i}` } })
+    for (let i = 0; i < RATE_LIMIT_CALLS; i++) w.ok('a', getCh())
+    expect(w.code('a', getCh())).toBe(-10021)
+  })
 })
 
 describe('user metadata', () => {

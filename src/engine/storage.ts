@@ -51,7 +51,9 @@ export class Storage {
 
   handle(session: Session, request: StorageRequest, fx: Effects, now: number): Outcome {
     const op = request.op
-    const limited = this.rateLimit(session.userId, op, now)
+    // Following a user moves no data, and a reconnect restores up to 100 follows at once.
+    const counted = op !== 'subscribeUserMetadata' && op !== 'unsubscribeUserMetadata'
+    const limited = counted ? this.rateLimit(session.userId, op, now) : null
     if (limited) return limited
     switch (op) {
       case 'getChannelMetadata': {

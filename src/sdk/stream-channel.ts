@@ -33,6 +33,12 @@ interface ChannelState {
   topics: Map<string, JoinTopicOptions>
   /** Subscribed publishers per topic; `null` = "any publishers" (no `users` list). */
   subscriptions: Map<string, Set<string> | null>
+  /**
+   * Publishers of a restored subscription that were not back in the channel yet (a
+   * coordinator restart brings everyone back in no set order), per topic: subscribed
+   * again when they join the topic.
+   */
+  awaiting: Map<string, Set<string>>
 }
 
 /**
@@ -48,7 +54,7 @@ interface ChannelState {
  */
 export class StreamChannel {
   /** @internal */
-  readonly state: ChannelState = { join: null, topics: new Map(), subscriptions: new Map() }
+  readonly state: ChannelState = { join: null, topics: new Map(), subscriptions: new Map(), awaiting: new Map() }
 
   /** @internal use `rtm.createStreamChannel(name)` */
   constructor(readonly channelName: string, private readonly core: Core, private readonly onRelease: (channel: StreamChannel) => void) {}
@@ -115,9 +121,14 @@ export class StreamChannel {
   async unsubscribeTopic(topicName: string, options: TopicOptions = {}): Promise<Done & { topicName: string }> {
     const result = await this.core.request('unsubscribeTopic', { channelName: this.channelName, topicName, ...options })
     const current = this.state.subscriptions.get(topicName)
-    if (!options.users) this.state.subscriptions.delete(topicName)
-    else if (current) {
-      for (const user of options.users) current.delete(user)
+    if (!options.users) {
+      this.state.subscriptions.delete(topicName)
+      this.state.awaiting.delete(topicName)
+    } else if (current) {
+      for (const user of options.users) {
+        current.delete(user)
+        this.state.awaiting.get(topicName)?.delete(user)
+      }
       // The coordinator drops a subscription with nobody left in it; so do we.
       if (current.size === 0) this.state.subscriptions.delete(topicName)
     }
@@ -129,6 +140,7 @@ export class StreamChannel {
     this.state.join = null
     this.state.topics.clear()
     this.state.subscriptions.clear()
+    this.state.awaiting.clear()
   }
 }
 
@@ -191,7 +203,19 @@ export class StreamChannels {
     if (wire.eventType === TopicEventType.REMOTE_JOIN || wire.eventType === TopicEventType.REMOTE_LEAVE) {
       for (const topic of wire.topicInfos) this.lastSeq.delete(orderKey(wire.channelName, topic.topicName, wire.publisher))
     }
+    if (wire.eventType === TopicEventType.REMOTE_JOIN) this.resubscribeAwaited(wire)
     this.core.emit('topic', toTopicEvent(wire))
+  }
+
+  /** A publisher we could not subscribe to on restore has joined a topic: subscribe now. */
+  private resubscribeAwaited(wire: WireTopicEvent): void {
+    const awaiting = this.channels.get(wire.channelName)?.state.awaiting
+    for (const { topicName } of wire.topicInfos) {
+      if (!awaiting?.get(topicName)?.delete(wire.publisher)) continue
+      const users = [wire.publisher]
+      // Sent before the event reaches the app, so a request the app sends after it is answered later.
+      void this.core.request('subscribeTopic', { channelName: wire.channelName, topicName, users }).catch(() => undefined)
+    }
   }
 
   private async restore(resumed: boolean): Promise<string[]> {
@@ -199,14 +223,17 @@ export class StreamChannels {
     const unrestored: string[] = []
     const send = (op: string, args: Record<string, unknown>) => this.core.connection.requestNow(op, args)
     for (const channel of this.channels.values()) {
-      const { join, topics, subscriptions } = channel.state
+      const { join, topics, subscriptions, awaiting } = channel.state
       if (!join) continue
+      awaiting.clear()
       for (const key of [...this.lastSeq.keys()]) if (key.startsWith(`${channel.channelName}\u0000`)) this.lastSeq.delete(key)
       try {
         await send('joinStream', { ...join, channelName: channel.channelName })
         for (const [topicName, options] of topics) await send('joinTopic', toWireJoinTopic(channel.channelName, topicName, options))
         for (const [topicName, users] of subscriptions) {
-          await send('subscribeTopic', { channelName: channel.channelName, topicName, ...(users ? { users: [...users] } : {}) })
+          const result = await send('subscribeTopic', { channelName: channel.channelName, topicName, ...(users ? { users: [...users] } : {}) })
+          const failed = (result.failedUsers ?? []) as string[]
+          if (failed.length) awaiting.set(topicName, new Set(failed))
         }
       } catch {
         unrestored.push(channel.channelName)
