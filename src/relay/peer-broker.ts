@@ -5,6 +5,12 @@ import type { Relay } from './server'
 
 /** Where the PeerJS broker lives; browsers use `{ host, port, path: PEERJS_PATH }`. */
 export const PEERJS_PATH = '/peerjs'
+/**
+ * A peer whose heartbeats (PeerJS sends one every 5 s from the page's JavaScript) stop this
+ * long loses its id: a frozen coordinator browser keeps its socket open, so this is what
+ * frees `<appId>-coordinator` for the next claim.
+ */
+export const PEER_ALIVE_TIMEOUT_MS = 15_000
 
 /**
  * The PeerJS broker for mesh mode (DESIGN.md "The relay's endpoints"): brokers WebRTC
@@ -22,7 +28,7 @@ export function attachPeerBroker(relay: Relay): { close(): void } {
     path: '/',
     // Ids are per app and short-lived; a dead peer's id is freed fast so a new coordinator can claim it.
     expire_timeout: 5000,
-    alive_timeout: 60_000,
+    alive_timeout: PEER_ALIVE_TIMEOUT_MS,
     allow_discovery: false,
     createWebSocketServer: (options) => {
       sockets = new WebSocketServer({ noServer: true, path: options.path })
