@@ -17,6 +17,12 @@ export interface HostOptions {
   newId?: () => string
   /** Sees every frame in and out (logging, the UI's signal view). */
   trace?: (direction: 'in' | 'out', conn: ConnId | ConnId[], frame: unknown) => void
+  /**
+   * A commit failed. The engine already applied those writes and cannot take them back, so
+   * from then on the host answers every request with STORAGE_OPERATION_FAILED and delivers
+   * nothing; its owner should stop it and let a new coordinator load the store.
+   */
+  onStoreFailure?: (error: unknown) => void
 }
 
 /**
@@ -30,6 +36,8 @@ export class CoordinatorHost {
   /** Outputs are delivered in engine order; one carrying writes holds back the rest until durable. */
   private delivery: Promise<void> = Promise.resolve()
   private deliveryBacklog = 0
+  /** Set once a commit failed: memory is ahead of the store, so nothing more leaves this host. */
+  private storeFailure: { error: unknown } | null = null
 
   constructor(private readonly options: HostOptions) {}
 
@@ -49,6 +57,7 @@ export class CoordinatorHost {
       if (parsed.id !== null) this.reply(conn, parsed.id, { ok: false, error: rtmError('INVALID_PARAMETER', parsed.op, parsed.reason) })
       return
     }
+    if (this.storeFailure) return this.reply(conn, parsed.id, this.storeFailedReply(parsed.request.op))
     const queued = this.connQueues.get(conn)
     if (!queued && parsed.request.op !== 'login' && parsed.request.op !== 'renewToken') {
       this.process(conn, parsed.id, parsed.request)
@@ -69,11 +78,11 @@ export class CoordinatorHost {
   }
 
   disconnected(conn: ConnId): void {
-    this.apply(this.options.coordinator.disconnect(conn, this.options.now()))
+    if (!this.storeFailure) this.apply(this.options.coordinator.disconnect(conn, this.options.now()))
   }
 
   tick(): void {
-    this.apply(this.options.coordinator.tick(this.options.now()))
+    if (!this.storeFailure) this.apply(this.options.coordinator.tick(this.options.now()))
   }
 
   /** Resolves when every accepted output has been committed and delivered. */
@@ -82,6 +91,7 @@ export class CoordinatorHost {
   }
 
   private call(conn: ConnId, raw: unknown, id?: number): void {
+    if (this.storeFailure) return id === undefined ? undefined : this.reply(conn, id, this.storeFailedReply('call'))
     const newId = this.options.newId ?? randomId
     const handled = this.options.coordinator.call(conn, parseCallMessage(raw), { newId: newId() }, this.options.now())
     this.apply(handled, id === undefined ? undefined : conn, id)
@@ -132,14 +142,28 @@ export class CoordinatorHost {
     this.deliveryBacklog++
     const writes = output.writes
     this.delivery = this.delivery
-      .then(() => (writes.length ? this.options.store.commit(writes) : undefined))
-      .then(deliver, (error: unknown) => {
-        // Not durable → not acknowledged: the client sees the failure and may retry.
-        if ('reply' in output && conn !== undefined && id !== undefined) {
-          this.reply(conn, id, { ok: false, error: rtmError('STORAGE_OPERATION_FAILED', 'commit', String(error)) })
-        }
+      .then(async () => {
+        // Whatever was decided after a lost write may have seen it: none of it leaves.
+        if (this.storeFailure) return false
+        if (writes.length) await this.options.store.commit(writes)
+        return true
+      })
+      .catch((error: unknown) => {
+        this.storeFailure = { error }
+        this.options.onStoreFailure?.(error)
+        return false
+      })
+      .then((durable) => {
+        if (durable) return deliver()
+        // Not durable → not acknowledged: the client sees the failure.
+        if ('reply' in output && output.reply && conn !== undefined && id !== undefined) this.reply(conn, id, this.storeFailedReply('commit'))
       })
       .finally(() => { this.deliveryBacklog-- })
+  }
+
+  private storeFailedReply(operation: string): Handled['reply'] {
+    const reason = `the coordinator could not store a write (${String(this.storeFailure?.error)}) and is stopping; reconnect to its successor`
+    return { ok: false, error: rtmError('STORAGE_OPERATION_FAILED', operation, reason) }
   }
 
   private reply(conn: ConnId, id: number, reply: Handled['reply']): void {

@@ -1,6 +1,6 @@
 import type { ConnId } from '../engine/effects'
 import type { ServerFrame } from '../protocol/events'
-import { CoordinatorHost } from './coordinator-host'
+import { CoordinatorHost, type HostOptions } from './coordinator-host'
 import type { DurableStore, TokenVerifier } from './ports'
 import { ReplayingCoordinator } from './replaying-coordinator'
 
@@ -43,15 +43,16 @@ export class HostedCoordinator {
     this.ticker = setInterval(() => host.tick(), BROWSER_TICK_MS)
   }
 
-  static async start(store: DurableStore, remoteSink: RemoteSink, trace?: (direction: 'in' | 'out', conn: ConnId | ConnId[], frame: unknown) => void): Promise<HostedCoordinator> {
+  /** `onStoreFailure`: a commit failed and the host stopped answering (CoordinatorHost); step down so another term loads the store. */
+  static async start(store: DurableStore, remoteSink: RemoteSink, options: Pick<HostOptions, 'trace' | 'onStoreFailure'> = {}): Promise<HostedCoordinator> {
     let hosted: HostedCoordinator | null = null
     const host = new CoordinatorHost({
+      ...options,
       coordinator: new ReplayingCoordinator(),
       store,
       verifier: openVerifier,
       now: Date.now,
       newResumeKey: randomKey,
-      trace,
       sink: {
         send: (to, frame) => hosted?.send(to, frame),
         close: (conn, reason) => hosted?.closeConn(conn, reason),

@@ -175,7 +175,7 @@ export class MeshSeat implements LocalHub {
         const [peer, link] = conn.split('/')
         if (entry && peer && link) entry.bus.post({ kind: 'close', from: this.coordinatorPeerId, to: peer, link, reason })
       },
-    })
+    }, { onStoreFailure: () => { if (this.claim === claim) void this.stepDown('the coordinator browser could not store a write') } })
     if (this.claim !== claim || this.destroyed) return void hosted.stop('stepped down')
     this.hosted = hosted
     this.store = store

@@ -151,7 +151,7 @@ export class TabCoordinator implements LocalHub {
         const [peer, link] = conn.split('/')
         if (peer && link) this.bus.post({ kind: 'close', from: this.tabId, to: peer, link, reason })
       },
-    })
+    }, { onStoreFailure: () => { if (this.term === term) void this.stepDown('the coordinator tab could not store a write') } })
     if (this.endTerm === null) {
       // Stolen or destroyed while loading the store.
       await hosted.stop('another tab took over')

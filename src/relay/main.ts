@@ -12,6 +12,7 @@ const relay = await startRelay({
   tokenSecret: process.env.TOKEN_SECRET || undefined,
   staticDir,
   store: await SqliteStore.open(dataDir),
+  onStoreFailure: () => process.exit(1),
 })
 relay.logger.info({ dataDir }, 'durable store (metadata, locks)')
 

@@ -30,6 +30,13 @@ export interface RelayOptions {
   store?: DurableStore
   engine?: Partial<EngineConfig>
   logger?: Logger
+  /**
+   * Runs after the relay closed itself because the store failed a commit (disk full, I/O
+   * error): from that failure on it refused every request, since its memory was ahead of
+   * the disk. `npm start` then exits with status 1, so a supervisor restarts it from what
+   * is on disk and clients reconnect there.
+   */
+  onStoreFailure?: (error: unknown) => void
 }
 
 /**
@@ -102,6 +109,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     verifier: options.tokenSecret ? jwtVerifier(options.tokenSecret) : openMode,
     now: Date.now,
     newResumeKey: () => randomBytes(18).toString('base64url'),
+    onStoreFailure(error) {
+      logger.fatal({ err: error }, 'a store commit failed; the relay stops rather than serve state it could not keep')
+      // Closed once the requests in flight have their refusals, not before.
+      void host.settled().then(() => relay.close()).then(() => options.onStoreFailure?.(error))
+    },
     sink: {
       send(to, frame) {
         let native = to
