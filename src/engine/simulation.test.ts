@@ -108,7 +108,12 @@ class Simulation {
     if (previous) this.apply(this.coordinator.disconnect(previous, this.now))
     this.conns.set(userId, conn)
     this.resumeKeys.set(userId, String(handled.reply.result.resumeKey))
-    if (!handled.reply.result.resumed) this.forgetReceived(userId)
+    if (!handled.reply.result.resumed) {
+      this.forgetReceived(userId)
+      // A resend is exactly-once within a session only (README: at least once when the
+      // session is lost), so the 'resend' step only replays requests of the current session.
+      this.lastPublish.delete(userId)
+    }
     if (userId === WATCHER) {
       this.send(WATCHER, { op: 'subscribe', args: { channelName: 'room', withLock: true, withMetadata: true } })
       for (const lock of this.coordinator.app('app')?.locks.snapshotAll() ?? []) this.heard.set(lock.lockName, lock.owner)
@@ -282,7 +287,7 @@ describe('engine simulation (fast-check)', () => {
         for (const step of steps) sim.run(step)
         sim.checkDurable()
       }),
-      { numRuns: 300 },
+      { numRuns: Number(process.env.SIMULATION_RUNS ?? 300) },
     )
   })
 })
