@@ -1,5 +1,5 @@
 import { ChannelType, MessageQos, MessageType, TopicEventType } from '../protocol/enums'
-import { rtmError } from '../protocol/errors'
+import { isRtmError, rtmError, type RtmErrorInfo } from '../protocol/errors'
 import type { TopicInfo } from '../protocol/events'
 import type { StreamOp } from '../protocol/feature-requests'
 import type { ArgsOf, Request } from '../protocol/requests'
@@ -134,21 +134,9 @@ export class Streams {
     const meta = args.meta ?? ''
     const metaBytes = byteLength(meta)
     if (metaBytes > MAX_TOPIC_META_BYTES) return rtmError('CHANNEL_INVALID_TOPIC_META', op, `topic meta is ${metaBytes} bytes; at most ${MAX_TOPIC_META_BYTES}`)
-    const topics = this.topics.get(channelName) ?? new Map<string, Topic>()
-    const existing = topics.get(topicName)?.publishers.get(session.userId)
-    if (!existing) {
-      const joined = [...topics.values()].filter((topic) => topic.publishers.has(session.userId)).length
-      if (joined >= MAX_JOINED_TOPICS) return rtmError('CHANNEL_EXCEED_TOPIC_LIMITATION', op, `at most ${MAX_JOINED_TOPICS} joined topics per stream channel`)
-      if (!topics.has(topicName) && topics.size >= MAX_TOPICS_PER_CHANNEL) {
-        return rtmError('CHANNEL_JOIN_TOPIC_FAILED', op, `stream channel "${channelName}" already has ${MAX_TOPICS_PER_CHANNEL} topics`)
-      }
-    }
-    this.topics.set(channelName, topics)
-    let topic = topics.get(topicName)
-    if (!topic) {
-      topic = { name: topicName, publishers: new Map(), subscriptions: new Map() }
-      topics.set(topicName, topic)
-    }
+    const topic = this.topicFor(session, channelName, topicName, 'publishers', op)
+    if (isRtmError(topic)) return topic
+    const existing = topic.publishers.get(session.userId)
     const qos = args.qos ?? MessageQos.UNORDERED
     const priority = args.priority ?? 4
     if (existing) {
@@ -202,21 +190,9 @@ export class Streams {
     const { channelName, topicName, users } = args
     if (!isValidName(topicName)) return rtmError('CHANNEL_INVALID_TOPIC_NAME', op, 'topic names are 1–64 printable ASCII characters')
     if (users && users.length === 0) return rtmError('CHANNEL_INVALID_USER_LIST', op, 'users is empty; leave it out to subscribe to every publisher')
-    const topics = this.topics.get(channelName) ?? new Map<string, Topic>()
-    const current = topics.get(topicName)?.subscriptions.get(session.userId)
-    if (!current) {
-      const subscribed = [...topics.values()].filter((topic) => topic.subscriptions.has(session.userId)).length
-      if (subscribed >= MAX_SUBSCRIBED_TOPICS) return rtmError('CHANNEL_EXCEED_TOPIC_LIMITATION', op, `at most ${MAX_SUBSCRIBED_TOPICS} subscribed topics per stream channel`)
-      if (!topics.has(topicName) && topics.size >= MAX_TOPICS_PER_CHANNEL) {
-        return rtmError('CHANNEL_JOIN_TOPIC_FAILED', op, `stream channel "${channelName}" already has ${MAX_TOPICS_PER_CHANNEL} topics`)
-      }
-    }
-    this.topics.set(channelName, topics)
-    let topic = topics.get(topicName)
-    if (!topic) {
-      topic = { name: topicName, publishers: new Map(), subscriptions: new Map() }
-      topics.set(topicName, topic)
-    }
+    const topic = this.topicFor(session, channelName, topicName, 'subscriptions', op)
+    if (isRtmError(topic)) return topic
+    const current = topic.subscriptions.get(session.userId)
     const subscription = current ?? { session, publishers: new Set<string>(), followsAll: false }
     const wanted = users ?? [...topic.publishers.keys()].filter((user) => user !== session.userId)
     if (!users) subscription.followsAll = true
@@ -243,6 +219,30 @@ export class Streams {
     }
     topic.subscriptions.set(session.userId, subscription)
     return { channelName, topicName, succeedUsers, failedUsers }
+  }
+
+  /**
+   * The topic a join (`publishers`) or subscribe (`subscriptions`) works on, created when
+   * new; refused when the user would be in too many topics that way, or the channel would
+   * have too many topics.
+   */
+  private topicFor(session: Session, channelName: string, topicName: string, role: 'publishers' | 'subscriptions', op: string): Topic | RtmErrorInfo {
+    const topics = this.topics.get(channelName) ?? new Map<string, Topic>()
+    if (!topics.get(topicName)?.[role].has(session.userId)) {
+      const [max, doing] = role === 'publishers' ? [MAX_JOINED_TOPICS, 'joined'] : [MAX_SUBSCRIBED_TOPICS, 'subscribed']
+      const count = [...topics.values()].filter((topic) => topic[role].has(session.userId)).length
+      if (count >= max) return rtmError('CHANNEL_EXCEED_TOPIC_LIMITATION', op, `at most ${max} ${doing} topics per stream channel`)
+      if (!topics.has(topicName) && topics.size >= MAX_TOPICS_PER_CHANNEL) {
+        return rtmError('CHANNEL_JOIN_TOPIC_FAILED', op, `stream channel "${channelName}" already has ${MAX_TOPICS_PER_CHANNEL} topics`)
+      }
+    }
+    this.topics.set(channelName, topics)
+    let topic = topics.get(topicName)
+    if (!topic) {
+      topic = { name: topicName, publishers: new Map(), subscriptions: new Map() }
+      topics.set(topicName, topic)
+    }
+    return topic
   }
 
   private removePublisher(channelName: string, topic: Topic, session: Session, fx: Effects, now: number): void {
