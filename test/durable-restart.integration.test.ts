@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Relay } from '../src/relay/server'
 import type { RTM } from '../src/sdk'
 import { SqliteStore } from '../src/store/sqlite-store'
-import { Capture, client, relayForTest } from './helpers'
+import { aliceToBobOnStage, Capture, client, relayForTest } from './helpers'
 import { reconnected } from './relay-control'
 
 describe('a relay restart with the SQLite store in DATA_DIR', () => {
@@ -82,12 +82,7 @@ describe('a relay restart with the SQLite store in DATA_DIR', () => {
     const first = await start()
     const alice = await join('alice')
     const bob = await join('bob')
-    const atAlice = alice.createStreamChannel('stage')
-    const atBob = bob.createStreamChannel('stage')
-    await atAlice.join()
-    await atBob.join()
-    await atAlice.joinTopic('slides', { meta: 'presenter', qos: 'ORDERED' })
-    await atBob.subscribeTopic('slides', { users: ['alice'] })
+    const { atAlice } = await aliceToBobOnStage(alice, bob, 'slides', { meta: 'presenter', qos: 'ORDERED' })
     await bob.storage.subscribeUserMetadata('alice')
 
     const back = Promise.all([reconnected(alice), reconnected(bob)])
@@ -110,12 +105,7 @@ describe('a relay restart with the SQLite store in DATA_DIR', () => {
     const first = await start()
     const alice = await join('alice')
     const bob = await join('bob')
-    const atAlice = alice.createStreamChannel('stage')
-    const atBob = bob.createStreamChannel('stage')
-    await atAlice.join()
-    await atBob.join()
-    await atAlice.joinTopic('slides')
-    await atBob.subscribeTopic('slides', { users: ['alice'] })
+    const { atAlice } = await aliceToBobOnStage(alice, bob, 'slides')
     // More follows than the 10 metadata calls a second allowed: following is not rate limited.
     for (let i = 0; i < 15; i++) await bob.storage.subscribeUserMetadata(`fan${i}`)
     alice.release() // gone when the relay comes back; she returns later as a new client

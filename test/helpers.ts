@@ -2,6 +2,7 @@ import pino from 'pino'
 import { afterEach, beforeEach } from 'vitest'
 import { startRelay, type Relay, type RelayOptions } from '../src/relay/server'
 import { RTM, type RTMConfig } from '../src/sdk'
+import type { JoinTopicOptions } from '../src/sdk/stream-channel'
 import type { RtmEventMap } from '../src/sdk/events'
 
 /** A real relay on a free loopback port, quiet unless LOG_LEVEL says otherwise. */
@@ -39,6 +40,17 @@ export async function client(relay: Relay | string, userId: string, config: RTMC
   const rtm = new RTM(appId, userId, { url: typeof relay === 'string' ? relay : relay.url, ...config })
   await rtm.login()
   return rtm
+}
+
+/** Both join stream channel `stage`; alice publishes in `topic` and bob subscribes to her there. */
+export async function aliceToBobOnStage(alice: RTM, bob: RTM, topic: string, options: JoinTopicOptions = {}) {
+  const atAlice = alice.createStreamChannel('stage')
+  const atBob = bob.createStreamChannel('stage')
+  await atAlice.join()
+  await atBob.join()
+  await atAlice.joinTopic(topic, options)
+  await atBob.subscribeTopic(topic, { users: [alice.userId] })
+  return { atAlice, atBob }
 }
 
 /** Waits until `condition` holds, polling on the event loop (for state that has no event). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Capture, relayPerTest } from './helpers'
+import { aliceToBobOnStage, Capture, relayPerTest } from './helpers'
 import { dropSocketOf, reconnected } from './relay-control'
 
 describe('an ordered topic under reconnects', () => {
@@ -9,12 +9,7 @@ describe('an ordered topic under reconnects', () => {
   it('a subscriber gets one publisher\'s messages in send order, never twice, while both sockets drop', async () => {
     const alice = await join('alice')
     const bob = await join('bob')
-    const atAlice = alice.createStreamChannel('stage')
-    const atBob = bob.createStreamChannel('stage')
-    await atAlice.join()
-    await atBob.join()
-    await atAlice.joinTopic('ticks', { qos: 'ORDERED' })
-    await atBob.subscribeTopic('ticks', { users: ['alice'] })
+    const { atAlice } = await aliceToBobOnStage(alice, bob, 'ticks', { qos: 'ORDERED' })
     const messages = new Capture(bob, 'message')
 
     const BATCH = 300

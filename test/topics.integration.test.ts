@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Capture, relayPerTest } from './helpers'
+import { aliceToBobOnStage, Capture, relayPerTest } from './helpers'
 import { expectCode } from './relay-control'
 
 describe('stream channels and topics through the SDK on a real relay', () => {
@@ -90,12 +90,7 @@ describe('stream channels and topics through the SDK on a real relay', () => {
   it('binary topic messages arrive as bytes', async () => {
     const alice = await join('alice')
     const bob = await join('bob')
-    const atAlice = alice.createStreamChannel('stage')
-    const atBob = bob.createStreamChannel('stage')
-    await atAlice.join()
-    await atBob.join()
-    await atAlice.joinTopic('bin')
-    await atBob.subscribeTopic('bin', { users: ['alice'] })
+    const { atAlice } = await aliceToBobOnStage(alice, bob, 'bin')
     const messages = new Capture(bob, 'message')
     await atAlice.publishTopicMessage('bin', new Uint8Array([0, 1, 255]))
     const event = await messages.next()
