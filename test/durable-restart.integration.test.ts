@@ -105,7 +105,7 @@ describe('a relay restart with the SQLite store in DATA_DIR', () => {
     const first = await start()
     const alice = await join('alice')
     const bob = await join('bob')
-    const { atAlice } = await aliceToBobOnStage(alice, bob, 'slides')
+    await aliceToBobOnStage(alice, bob, 'slides')
     // More follows than the 10 metadata calls a second allowed: following is not rate limited.
     for (let i = 0; i < 15; i++) await bob.storage.subscribeUserMetadata(`fan${i}`)
     alice.release() // gone when the relay comes back; she returns later as a new client

@@ -1,5 +1,6 @@
 import type { ConnId } from '../engine/effects'
 import type { ServerFrame } from '../protocol/events'
+import type { LocalHub } from '../transport/in-process'
 import { CoordinatorHost, type HostOptions } from './coordinator-host'
 import type { DurableStore, TokenVerifier } from './ports'
 import { ReplayingCoordinator } from './replaying-coordinator'
@@ -133,6 +134,30 @@ export class HostedCoordinator {
     } else if (this.remote.delete(conn)) {
       this.remoteSink.close(conn, reason)
     }
+  }
+}
+
+/**
+ * A page that may coordinate (a tab, a mesh browser): while it hosts the coordinator, its
+ * own SDK reaches it over in-process links (LocalHub).
+ */
+export abstract class CoordinatorSeat implements LocalHub {
+  protected hosted: HostedCoordinator | null = null
+
+  get isCoordinator(): boolean {
+    return this.hosted !== null && !this.hosted.isStopped
+  }
+
+  attach(link: LocalLink): ConnId | null {
+    return this.isCoordinator ? this.hosted!.attachLocal(link) : null
+  }
+
+  receive(conn: ConnId, frame: unknown): void {
+    this.hosted?.receive(conn, frame)
+  }
+
+  detach(conn: ConnId): void {
+    this.hosted?.detach(conn)
   }
 }
 

@@ -1,10 +1,8 @@
 import { Peer, type DataConnection, type PeerError } from 'peerjs'
-import type { ServerFrame } from '../protocol/events'
 import { linkConnId, parseEnvelope, type Envelope } from '../protocol/peer-envelope'
 import { IdbStore } from '../store/idb-store'
 import type { EnvelopeBus } from '../transport/follower-link'
-import type { LocalHub } from '../transport/in-process'
-import { HostedCoordinator } from './hosted-coordinator'
+import { CoordinatorSeat, HostedCoordinator } from './hosted-coordinator'
 import { ReplicatingStore, type Replica } from './replicating-store'
 
 /** A browser that lost its coordinator tries to claim the coordinator id at most this often. */
@@ -36,15 +34,13 @@ export function meshDatabaseName(appId: string): string {
  * claim wins. The coordinator replicates every commit to the followers before it
  * acknowledges, so the next coordinator serves the same durable state.
  */
-export class MeshSeat implements LocalHub {
+export class MeshSeat extends CoordinatorSeat {
   readonly peerId: string
   readonly coordinatorPeerId: string
   private readonly options: ConstructorParameters<typeof Peer>[1]
   private readonly self: Peer
   private readonly selfReady: Promise<void>
   private claim: Peer | null = null
-  private hosted: HostedCoordinator | null = null
-  private store: ReplicatingStore | null = null
   private replica: Promise<IdbStore> | null = null
   private replicaWrites: Promise<void> = Promise.resolve()
   private synced = false
@@ -56,6 +52,7 @@ export class MeshSeat implements LocalHub {
   readonly firstClaim = new Promise<void>((resolve) => { this.claimSettled = resolve })
 
   constructor(readonly appId: string, brokerUrl: string) {
+    super()
     this.peerId = `${appId}-${randomId()}`
     this.coordinatorPeerId = `${appId}-coordinator`
     // No ICE servers: the default ones are public hosts (FACTS.md); peers reach each other directly.
@@ -68,10 +65,6 @@ export class MeshSeat implements LocalHub {
     this.self.on('disconnected', () => { if (!this.destroyed) this.self.reconnect() })
     this.self.on('error', () => undefined) // per-call errors are handled where they happen
     this.tryClaim()
-  }
-
-  get isCoordinator(): boolean {
-    return this.hosted !== null && !this.hosted.isStopped
   }
 
   describe(): string {
@@ -117,19 +110,6 @@ export class MeshSeat implements LocalHub {
     if (this.destroyed || this.isCoordinator) return
     const delay = this.synced || !this.everLinked ? 0 : UNSYNCED_CLAIM_DELAY_MS
     setTimeout(() => this.tryClaim(), delay)
-  }
-
-  // LocalHub: this browser's own SDK when it coordinates.
-  attach(link: { deliver(frame: ServerFrame): void; close(reason: string): void }): string | null {
-    return this.isCoordinator ? this.hosted!.attachLocal(link) : null
-  }
-
-  receive(conn: string, frame: unknown): void {
-    this.hosted?.receive(conn, frame)
-  }
-
-  detach(conn: string): void {
-    this.hosted?.detach(conn)
   }
 
   async destroy(): Promise<void> {
@@ -178,7 +158,6 @@ export class MeshSeat implements LocalHub {
     }, { onStoreFailure: () => { if (this.claim === claim) void this.stepDown('the coordinator browser could not store a write') } })
     if (this.claim !== claim || this.destroyed) return void hosted.stop('stepped down')
     this.hosted = hosted
-    this.store = store
     this.claimSettled()
     claim.on('connection', (connection) => {
       connection.once('open', () => this.serveConnection(hosted, store, links, connection))
@@ -252,7 +231,6 @@ export class MeshSeat implements LocalHub {
     this.claim = null
     const hosted = this.hosted
     this.hosted = null
-    this.store = null
     claim?.destroy()
     if (hosted) {
       // The replica store is shared with follower duty; reopen it when needed.

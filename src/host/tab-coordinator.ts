@@ -1,10 +1,8 @@
-import type { ServerFrame } from '../protocol/events'
 import { linkConnId, parseEnvelope, type Envelope } from '../protocol/peer-envelope'
 import { IdbStore } from '../store/idb-store'
 import { broadcastBus, tabsChannelName } from '../transport/broadcast-channel'
 import type { EnvelopeBus } from '../transport/follower-link'
-import type { LocalHub } from '../transport/in-process'
-import { HostedCoordinator } from './hosted-coordinator'
+import { CoordinatorSeat, HostedCoordinator } from './hosted-coordinator'
 
 /** The coordinator re-announces itself this often (late tabs, lost messages). */
 export const BEACON_MS = 1000
@@ -30,12 +28,11 @@ export function tabsDatabaseName(appId: string): string {
  * granted exactly when that tab dies (FACTS.md). A frozen coordinator keeps its lock, so
  * followers that hear nothing from it steal the lock.
  */
-export class TabCoordinator implements LocalHub {
+export class TabCoordinator extends CoordinatorSeat {
   readonly tabId = randomId()
   /** The seat that coordinates, as far as this tab knows (itself included). */
   coordinatorId: string | null = null
   private epoch = 0
-  private hosted: HostedCoordinator | null = null
   private readonly bus: EnvelopeBus
   private readonly listeners = new Set<() => void>()
   private readonly watchedTabs = new Map<string, AbortController>()
@@ -49,6 +46,7 @@ export class TabCoordinator implements LocalHub {
   private destroyed = false
 
   constructor(readonly appId: string) {
+    super()
     const locks = globalThis.navigator?.locks
     if (!locks || typeof BroadcastChannel === 'undefined') throw new Error('tabs mode needs the Web Locks API and BroadcastChannel (a browser page)')
     // Held for the life of this seat: others learn of our death when they are granted it.
@@ -59,10 +57,6 @@ export class TabCoordinator implements LocalHub {
     this.bus.listen((raw) => this.onEnvelope(raw))
     this.bus.post({ kind: 'who', from: this.tabId })
     this.campaign()
-  }
-
-  get isCoordinator(): boolean {
-    return this.hosted !== null && !this.hosted.isStopped
   }
 
   /** Called when the coordinator changes (or becomes unknown). */
@@ -88,19 +82,6 @@ export class TabCoordinator implements LocalHub {
       this.campaignAbort?.abort()
       this.runTerm({ steal: true })
     }, Math.random() * STEAL_JITTER_MS)
-  }
-
-  // LocalHub: this tab's own SDK when it coordinates.
-  attach(link: { deliver(frame: ServerFrame): void; close(reason: string): void }): string | null {
-    return this.isCoordinator ? this.hosted!.attachLocal(link) : null
-  }
-
-  receive(conn: string, frame: unknown): void {
-    this.hosted?.receive(conn, frame)
-  }
-
-  detach(conn: string): void {
-    this.hosted?.detach(conn)
   }
 
   async destroy(): Promise<void> {
