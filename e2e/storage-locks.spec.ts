@@ -22,6 +22,8 @@ test.describe('metadata and locks between two browsers', () => {
   test('metadata edited in one browser appears in the other; a stale edit shows the CAS conflict', async ({ browser, relayUrl }) => {
     const alice = await openPanel(browser, relayUrl, 'alice', 'metadata')
     const bob = await openPanel(browser, relayUrl, 'bob', 'metadata')
+    // The panel opens on the channel everyone starts in.
+    await expect(alice.getByTestId('metadata-panel')).toContainText('Channel lobby')
     for (const page of [alice, bob]) {
       await page.getByTestId('metadata-target').fill('design-review')
       await page.getByTestId('metadata-open').click()
@@ -56,6 +58,7 @@ test.describe('metadata and locks between two browsers', () => {
     // Users of their own: the same user id signing in elsewhere would take over the session.
     const alice = await openPanel(browser, relayUrl, 'lena', 'locks')
     const bob = await openPanel(browser, relayUrl, 'omar', 'locks')
+    await expect(alice.getByTestId('locks-set')).toBeVisible() // opened on the starting channel
     for (const page of [alice, bob]) {
       await page.getByTestId('locks-channel').fill('studio')
       await page.getByTestId('locks-open').click()
