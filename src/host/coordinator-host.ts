@@ -20,7 +20,8 @@ export interface HostOptions {
   /**
    * A commit failed. The engine already applied those writes and cannot take them back, so
    * from then on the host answers every request with STORAGE_OPERATION_FAILED and delivers
-   * nothing; its owner should stop it and let a new coordinator load the store.
+   * nothing. Runs once the requests in flight have their refusals; the owner should stop
+   * the host and let a new coordinator load the store.
    */
   onStoreFailure?: (error: unknown) => void
 }
@@ -150,7 +151,7 @@ export class CoordinatorHost {
       })
       .catch((error: unknown) => {
         this.storeFailure = { error }
-        this.options.onStoreFailure?.(error)
+        void this.settled().then(() => this.options.onStoreFailure?.(error))
         return false
       })
       .then((durable) => {

@@ -44,7 +44,7 @@ export class HostedCoordinator {
     this.ticker = setInterval(() => host.tick(), BROWSER_TICK_MS)
   }
 
-  /** `onStoreFailure`: a commit failed and the host stopped answering (CoordinatorHost); step down so another term loads the store. */
+  /** `onStoreFailure`: a commit failed and the host refuses everything (CoordinatorHost); step down so another term loads the store. */
   static async start(store: DurableStore, remoteSink: RemoteSink, options: Pick<HostOptions, 'trace' | 'onStoreFailure'> = {}): Promise<HostedCoordinator> {
     let hosted: HostedCoordinator | null = null
     const host = new CoordinatorHost({

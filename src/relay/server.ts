@@ -111,8 +111,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     newResumeKey: () => randomBytes(18).toString('base64url'),
     onStoreFailure(error) {
       logger.fatal({ err: error }, 'a store commit failed; the relay stops rather than serve state it could not keep')
-      // Closed once the requests in flight have their refusals, not before.
-      void host.settled().then(() => relay.close()).then(() => options.onStoreFailure?.(error))
+      void relay.close().then(() => options.onStoreFailure?.(error))
     },
     sink: {
       send(to, frame) {
