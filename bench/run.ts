@@ -2,7 +2,7 @@
  * `npm run bench` — relay benchmarks side by side with the floor and a peer (issue 6).
  *
  *   npm run bench                    every part: relay (with the floor), peer, page, calls, tabs
- *                                    (~4–5 min on an idle 2-core box; longer when the box is busy)
+ *                                    (3–5 min on an idle 2-core box; longer when the box is busy)
  *   npm run bench -- relay           one part (relay runs the floor too, alternating rounds: ratios need both)
  *   npm run bench -- floor peer      several parts
  *   npm run bench -- relay --profile also CPU-profile floor and relay under fan-out
