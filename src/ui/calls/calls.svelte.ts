@@ -1,5 +1,5 @@
 import { CallClient, type CallClientOptions, type CallInfo, type CandidateInfo, type ConnectionState, type RTM, type SignalingState } from '../../sdk'
-import { describeError } from '../shared/errors'
+import { Actions } from '../shared/actions.svelte'
 
 /** A state the ICE panel lists, with when it was reached (ms since the call started ringing). */
 export interface StateChange<S> { state: S; detail: string; at: number }
@@ -28,7 +28,7 @@ export class CallsState {
   #audioOn = $state(true)
   #videoOn = $state(true)
   #now = $state(Date.now())
-  #error = $state<string | null>(null)
+  readonly #actions = new Actions()
   #callStartedAt = 0
   readonly #timer: ReturnType<typeof setInterval>
   readonly #offs: (() => void)[]
@@ -46,7 +46,7 @@ export class CallsState {
       c.on('remoteCandidate', (candidate) => { this.#remoteCandidates.push(candidate) }),
       c.on('connectionState', ({ state, rtc }) => { this.#connection.push({ state, detail: rtc, at: this.#elapsed() }) }),
       c.on('signalingState', ({ state, sdp }) => { this.#signaling.push({ state, detail: sdp ?? '', at: this.#elapsed() }) }),
-      c.on('error', ({ code, name, message }) => { this.#error = `${code} ${name}: ${message}` }),
+      c.on('error', ({ code, name, message }) => { this.#actions.show(`${code} ${name}: ${message}`) }),
     ]
     this.#timer = setInterval(() => { if (this.#call?.startedAt) this.#now = Date.now() }, DURATION_TICK_MS)
   }
@@ -67,7 +67,7 @@ export class CallsState {
   get signalingState(): SignalingState | null { return this.#signaling.at(-1)?.state ?? null }
   get audioOn(): boolean { return this.#audioOn }
   get videoOn(): boolean { return this.#videoOn }
-  get error(): string | null { return this.#error }
+  get error(): string | null { return this.#actions.error }
 
   /** Seconds since the call was accepted, or null before. */
   get durationSeconds(): number | null {
@@ -76,23 +76,23 @@ export class CallsState {
   }
 
   start(): Promise<void> {
-    return this.#run(async () => { await this.client.start() })
+    return this.#actions.run(async () => { await this.client.start() })
   }
 
   callPeer(sId: string): Promise<void> {
-    return this.#run(async () => { await this.client.call(sId) })
+    return this.#actions.run(async () => { await this.client.call(sId) })
   }
 
   accept(): Promise<void> {
-    return this.#run(() => this.client.accept())
+    return this.#actions.run(() => this.client.accept())
   }
 
   reject(): Promise<void> {
-    return this.#run(() => this.client.reject())
+    return this.#actions.run(() => this.client.reject())
   }
 
   hangUp(): Promise<void> {
-    return this.#run(() => this.client.hangUp())
+    return this.#actions.run(() => this.client.hangUp())
   }
 
   toggleAudio(): void {
@@ -125,7 +125,7 @@ export class CallsState {
       this.#remoteCandidates = []
       this.#connection = []
       this.#signaling = this.#signaling.slice(-1)
-      this.#error = null
+      this.#actions.show(null)
     }
     this.#call = call
     this.#now = Date.now()
@@ -133,14 +133,5 @@ export class CallsState {
 
   #elapsed(): number {
     return this.#callStartedAt ? Date.now() - this.#callStartedAt : 0
-  }
-
-  async #run(action: () => Promise<void>): Promise<void> {
-    this.#error = null
-    try {
-      await action()
-    } catch (error) {
-      this.#error = describeError(error)
-    }
   }
 }

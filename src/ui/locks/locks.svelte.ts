@@ -1,6 +1,6 @@
 import type { LockEvent, PresenceEvent, RTM } from '../../sdk'
-import { describeError } from '../shared/errors'
 import { subscribeForPanels } from '../shared/channel'
+import { Actions } from '../shared/actions.svelte'
 
 export interface LockRow {
   lockName: string
@@ -27,8 +27,7 @@ export class LocksState {
   #locks = $state<Record<string, LockRow>>({})
   #waiting = $state<string[]>([])
   #now = $state(Date.now())
-  #error = $state<string | null>(null)
-  #busy = $state(false)
+  readonly #actions = new Actions()
   readonly #timer: ReturnType<typeof setInterval>
   readonly #off: () => void
 
@@ -50,8 +49,8 @@ export class LocksState {
   get locks(): LockRow[] { return Object.values(this.#locks).sort((a, b) => a.lockName.localeCompare(b.lockName)) }
   /** Locks we asked for with retry and are still waiting in line for. */
   get waiting(): string[] { return this.#waiting }
-  get error(): string | null { return this.#error }
-  get busy(): boolean { return this.#busy }
+  get error(): string | null { return this.#actions.error }
+  get busy(): boolean { return this.#actions.busy }
   get me(): string { return this.rtm.userId }
 
   /** At most this many seconds until an offline owner's lock frees itself; null while the owner is online. */
@@ -60,7 +59,7 @@ export class LocksState {
   }
 
   open(channelName: string): Promise<void> {
-    return this.#run(async () => {
+    return this.#actions.run(async () => {
       this.#channelName = channelName.trim()
       this.#locks = {}
       await subscribeForPanels(this.rtm, this.#channelName)
@@ -140,21 +139,9 @@ export class LocksState {
   }
 
   #call(action: (channelName: string) => Promise<unknown>, blocking = true): Promise<void> {
-    return this.#run(async () => {
+    return this.#actions.run(async () => {
       if (!this.#channelName) throw new Error('open a channel first')
       await action(this.#channelName)
     }, blocking)
-  }
-
-  async #run(action: () => Promise<void>, blocking = true): Promise<void> {
-    if (blocking) this.#busy = true
-    this.#error = null
-    try {
-      await action()
-    } catch (error) {
-      this.#error = describeError(error)
-    } finally {
-      if (blocking) this.#busy = false
-    }
   }
 }

@@ -1,6 +1,6 @@
 import type { MetadataDetail, MetadataItem, RTM, StorageEvent } from '../../sdk'
-import { describeError } from '../shared/errors'
 import { subscribeForPanels } from '../shared/channel'
+import { Actions } from '../shared/actions.svelte'
 
 /** Whose metadata the panel edits: a message channel's or a user's. */
 export type MetadataTarget = { kind: 'CHANNEL'; channelName: string } | { kind: 'USER'; userId: string }
@@ -16,8 +16,7 @@ export class MetadataState {
   #target = $state<MetadataTarget | null>(null)
   #items = $state<Record<string, MetadataDetail>>({})
   #majorRevision = $state(-1)
-  #error = $state<string | null>(null)
-  #busy = $state(false)
+  readonly #actions = new Actions()
   readonly #off: () => void
 
   constructor(private readonly rtm: RTM) {
@@ -28,15 +27,15 @@ export class MetadataState {
 
   get target(): MetadataTarget | null { return this.#target }
   get majorRevision(): number { return this.#majorRevision }
-  get error(): string | null { return this.#error }
-  get busy(): boolean { return this.#busy }
+  get error(): string | null { return this.#actions.error }
+  get busy(): boolean { return this.#actions.busy }
   get rows(): MetadataRow[] {
     return Object.entries(this.#items).map(([key, detail]) => ({ key, ...detail })).sort((a, b) => a.key.localeCompare(b.key))
   }
 
   /** Starts following a target: subscribes for live events and loads the current items. */
   open(target: MetadataTarget): Promise<void> {
-    return this.#run(async () => {
+    return this.#actions.run(async () => {
       await this.#unfollow()
       this.#target = target
       this.#items = {}
@@ -69,7 +68,7 @@ export class MetadataState {
   }
 
   reload(): Promise<void> {
-    return this.#run(() => this.#load())
+    return this.#actions.run(() => this.#load())
   }
 
   destroy(): void {
@@ -111,22 +110,10 @@ export class MetadataState {
   }
 
   #write(action: (target: MetadataTarget) => Promise<void>): Promise<void> {
-    return this.#run(async () => {
+    return this.#actions.run(async () => {
       const target = this.#target
       if (!target) throw new Error('open a channel or a user first')
       await action(target)
     })
-  }
-
-  async #run(action: () => Promise<void>): Promise<void> {
-    this.#busy = true
-    this.#error = null
-    try {
-      await action()
-    } catch (error) {
-      this.#error = describeError(error)
-    } finally {
-      this.#busy = false
-    }
   }
 }

@@ -1,5 +1,5 @@
 import type { MessageEvent, PublisherInfo, RTM, StreamChannel, TopicEvent } from '../../sdk'
-import { describeError } from '../shared/errors'
+import { Actions } from '../shared/actions.svelte'
 
 /** One message heard in a topic, with what its publisher said about itself when joining. */
 export interface FeedEntry {
@@ -28,8 +28,7 @@ export class TopicsState {
   #ownTopics = $state<OwnTopic[]>([])
   #subscribed = $state<Record<string, string[]>>({})
   #feeds = $state<Record<string, FeedEntry[]>>({})
-  #error = $state<string | null>(null)
-  #busy = $state(false)
+  readonly #actions = new Actions()
   #nextId = 1
   readonly #offTopic: () => void
   readonly #offMessage: () => void
@@ -45,8 +44,8 @@ export class TopicsState {
 
   get channelName(): string | null { return this.#channel?.channelName ?? null }
   get joined(): boolean { return this.#channel !== null }
-  get error(): string | null { return this.#error }
-  get busy(): boolean { return this.#busy }
+  get error(): string | null { return this.#actions.error }
+  get busy(): boolean { return this.#actions.busy }
   get ownTopics(): OwnTopic[] { return this.#ownTopics }
   /** Every topic of the channel that has publishers, and ours. */
   get topicNames(): string[] {
@@ -58,7 +57,7 @@ export class TopicsState {
   isPublisher(topicName: string): boolean { return this.#ownTopics.some((topic) => topic.topicName === topicName) }
 
   join(channelName: string): Promise<void> {
-    return this.#run(async () => {
+    return this.#actions.run(async () => {
       if (this.#channel) await this.#channel.release()
       this.#reset()
       const channel = this.rtm.createStreamChannel(channelName.trim())
@@ -68,7 +67,7 @@ export class TopicsState {
   }
 
   leave(): Promise<void> {
-    return this.#run(async () => {
+    return this.#actions.run(async () => {
       await this.#channel?.release()
       this.#channel = null
       this.#reset()
@@ -76,21 +75,21 @@ export class TopicsState {
   }
 
   joinTopic(topicName: string, meta: string, qos: OwnTopic['qos']): Promise<void> {
-    return this.#run(async () => {
+    return this.#actions.run(async () => {
       await this.#require().joinTopic(topicName.trim(), { meta, qos })
       this.#ownTopics = [...this.#ownTopics.filter((topic) => topic.topicName !== topicName.trim()), { topicName: topicName.trim(), meta, qos }]
     })
   }
 
   leaveTopic(topicName: string): Promise<void> {
-    return this.#run(async () => {
+    return this.#actions.run(async () => {
       await this.#require().leaveTopic(topicName)
       this.#ownTopics = this.#ownTopics.filter((topic) => topic.topicName !== topicName)
     })
   }
 
   publish(topicName: string, text: string, customType = ''): Promise<void> {
-    return this.#run(async () => {
+    return this.#actions.run(async () => {
       const { timestamp } = await this.#require().publishTopicMessage(topicName, text, { customType: customType || undefined })
       // The coordinator does not echo our own messages; the feed shows what we sent once it was accepted.
       const meta = this.#ownTopics.find((topic) => topic.topicName === topicName)?.meta ?? ''
@@ -100,15 +99,15 @@ export class TopicsState {
 
   /** Subscribes to the picked publishers; those the coordinator refused are reported. */
   subscribe(topicName: string, users: string[]): Promise<void> {
-    return this.#run(async () => {
+    return this.#actions.run(async () => {
       const result = await this.#require().subscribeTopic(topicName, { users })
       this.#subscribed = { ...this.#subscribed, [topicName]: [...new Set([...this.subscribedTo(topicName), ...result.succeedUsers])] }
-      if (result.failedUsers.length > 0) this.#error = `could not subscribe to ${result.failedUsers.join(', ')}`
+      if (result.failedUsers.length > 0) this.#actions.show(`could not subscribe to ${result.failedUsers.join(', ')}`)
     })
   }
 
   unsubscribe(topicName: string, users: string[]): Promise<void> {
-    return this.#run(async () => {
+    return this.#actions.run(async () => {
       await this.#require().unsubscribeTopic(topicName, { users })
       this.#subscribed = { ...this.#subscribed, [topicName]: this.subscribedTo(topicName).filter((user) => !users.includes(user)) }
     })
@@ -156,17 +155,5 @@ export class TopicsState {
     this.#ownTopics = []
     this.#subscribed = {}
     this.#feeds = {}
-  }
-
-  async #run(action: () => Promise<void>): Promise<void> {
-    this.#busy = true
-    this.#error = null
-    try {
-      await action()
-    } catch (error) {
-      this.#error = describeError(error)
-    } finally {
-      this.#busy = false
-    }
   }
 }
