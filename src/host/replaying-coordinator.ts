@@ -26,6 +26,7 @@ export class ReplayingCoordinator extends Coordinator {
   private readonly remembered = new Map<string, Map<number, Reply>>()
   /** clientKey → last request time; NaN for replies restored from the store (set at the first tick). */
   private readonly lastActive = new Map<string, number>()
+  private readonly clientKeys = new WeakMap<object, string>()
 
   override login(conn: ConnId, args: ArgsOf<'login'>, context: LoginContext, now: number): Handled {
     const adopted = args.resumeKey && args.resumeKey.length >= 16 ? { ...context, newResumeKey: args.resumeKey } : context
@@ -91,7 +92,14 @@ export class ReplayingCoordinator extends Coordinator {
   private clientKey(conn: ConnId): string | null {
     const who = this.userOf(conn)
     const session = who ? this.app(who.appId)?.byConn.get(conn) : undefined
-    return who && session ? JSON.stringify([who.appId, who.userId, session.resumeKey]) : null
+    if (!who || !session) return null
+    // Asked on every request (publishes too, on the relay): built once per session.
+    let key = this.clientKeys.get(session)
+    if (key === undefined) {
+      key = JSON.stringify([who.appId, who.userId, session.resumeKey])
+      this.clientKeys.set(session, key)
+    }
+    return key
   }
 }
 

@@ -8,6 +8,7 @@ import { Server as SocketServer } from 'socket.io'
 import { Coordinator } from '../engine/coordinator'
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../engine/app-engine'
 import { CoordinatorHost } from '../host/coordinator-host'
+import { ReplayingCoordinator } from '../host/replaying-coordinator'
 import { MemoryStore, type DurableStore } from '../host/ports'
 import type { ConnId } from '../engine/effects'
 import type { ServerFrame } from '../protocol/events'
@@ -70,7 +71,8 @@ export interface Relay {
 export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const logger = options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' })
   const startedAt = Date.now()
-  const coordinator = new Coordinator({ ...DEFAULT_ENGINE_CONFIG, ...options.engine })
+  // Remembers the reply of every write with the write: a request resent after a restart is answered, not applied again.
+  const coordinator = new ReplayingCoordinator({ ...DEFAULT_ENGINE_CONFIG, ...options.engine })
   const store = options.store ?? new MemoryStore()
   const serveStatic = options.staticDir && existsSync(options.staticDir)
     ? sirv(options.staticDir, { single: true, etag: true, gzip: true })
