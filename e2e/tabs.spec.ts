@@ -40,6 +40,13 @@ async function received(page: Page): Promise<string[]> {
   return page.evaluate(() => harness.messages.map((message) => `${message.publisher}:${message.message}`))
 }
 
+async function lobbyMetadata(page: Page): Promise<Record<string, string>> {
+  return page.evaluate(async () => {
+    const { metadata } = await harness.rtm!.storage.getChannelMetadata('lobby', 'MESSAGE')
+    return Object.fromEntries(Object.entries(metadata).map(([key, item]) => [key, item.value]))
+  })
+}
+
 test.describe('tabs mode', () => {
   test('three tabs elect one coordinator, see each other and chat', async ({ browser, harnessUrl }) => {
     const context = await browser.newContext()
@@ -138,6 +145,32 @@ test.describe('tabs mode', () => {
       await context.close()
     })
   }
+
+  test('the app database is deleted under the coordinator (site data cleared): the next write is refused, every tab goes on from what is on disk', async ({ browser, harnessUrl }) => {
+    const context = await browser.newContext()
+    const appId = `tabs-deleted-${Date.now()}`
+    const pages = await threeTabs(context, harnessUrl, appId)
+    const coordinator = await coordinatorPage(pages)
+    const [writer, deleter] = pages.filter((page) => page !== coordinator)
+    await writer.evaluate(() => harness.rtm!.storage.setChannelMetadata('lobby', 'MESSAGE', [{ key: 'plan', value: 'v1' }]))
+
+    // Completes once the coordinator's connection gave way (IndexedDB versionchange).
+    await deleter.evaluate((name) => new Promise<void>((resolve, reject) => {
+      const request = indexedDB.deleteDatabase(name)
+      request.onsuccess = () => resolve()
+      request.onerror = () => reject(request.error)
+    }), `rtm-coordinator:${appId}`)
+    const refused = await writer.evaluate(() => harness.rtm!.storage.setChannelMetadata('lobby', 'MESSAGE', [{ key: 'plan', value: 'v2' }])
+      .then(() => 'stored', (error: { errorCode?: number }) => String(error.errorCode)))
+    expect(refused).toBe('-12001')
+
+    // The coordinator stepped down; a new term loaded the (now empty) database, and every tab reconnected to it.
+    await coordinatorPage(pages)
+    for (const page of pages) await expect.poll(() => lobbyMetadata(page)).toEqual({})
+    await writer.evaluate(() => harness.rtm!.storage.setChannelMetadata('lobby', 'MESSAGE', [{ key: 'plan', value: 'v3' }]))
+    for (const page of pages) await expect.poll(() => lobbyMetadata(page)).toEqual({ plan: 'v3' })
+    await context.close()
+  })
 
   test('a frozen coordinator (JavaScript paused) is detected by heartbeats and replaced; when it wakes it follows', async ({ browser, harnessUrl }) => {
     const context = await browser.newContext()

@@ -218,7 +218,14 @@ export class MeshSeat extends CoordinatorSeat {
       else await copy.commit(entries)
       this.synced = true
       bus.post({ kind: 'replicated', from: this.peerId, to: this.coordinatorPeerId, seq: envelope.seq })
-    }).catch(() => undefined) // not confirmed: the coordinator drops us as a replica and we resync on the next link
+    }).catch(() => {
+      // Not confirmed: the coordinator drops us as a replica and we resync on the next link,
+      // into a database opened anew (the browser may have closed this one under us).
+      this.synced = false
+      const stale = this.replica
+      this.replica = null
+      void stale?.then((store) => store.close(), () => undefined)
+    })
   }
 
   private openReplica(): Promise<IdbStore> {

@@ -1,4 +1,4 @@
-import { deleteDB, openDB, type IDBPDatabase } from 'idb'
+import { openDB, type IDBPDatabase } from 'idb'
 import type { Write } from '../engine/effects'
 import type { DurableStore } from '../host/ports'
 
@@ -20,6 +20,12 @@ const VERSION = 1
 export class IdbStore implements DurableStore {
   private db: IDBPDatabase | null
   private closed = false
+  /**
+   * The browser closed our connection: the database was deleted or upgraded elsewhere, or
+   * the site's data cleared. What it holds may no longer be what we wrote, so this store
+   * refuses to go on; its owner fails over and a new store is opened on what is there.
+   */
+  private lost = false
 
   private constructor(private readonly name: string, db: IDBPDatabase) {
     this.db = db
@@ -66,22 +72,18 @@ export class IdbStore implements DurableStore {
     this.db = null
   }
 
-  /** Deletes an app's database (tests, "forget everything" in the UI). */
-  static async destroy(name: string): Promise<void> {
-    await deleteDB(name)
-  }
-
   private async database(operation: string): Promise<IDBPDatabase> {
     if (this.closed) throw new Error(`IdbStore.${operation}: the store is closed`)
-    // Closed for another tab's upgrade or by the browser: open again on demand.
-    this.db ??= await IdbStore.connect(this.name, () => this)
+    if (this.lost || !this.db) throw new Error(`IdbStore.${operation}: the browser closed database "${this.name}" (deleted, upgraded elsewhere or site data cleared)`)
     return this.db
   }
 
   private static connect(name: string, owner: () => IdbStore | null): Promise<IDBPDatabase> {
     const forget = () => {
       const store = owner()
-      if (store) store.db = null
+      if (!store) return
+      store.db = null
+      store.lost = true
     }
     return openDB(name, VERSION, {
       upgrade(db) {
