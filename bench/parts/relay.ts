@@ -10,7 +10,8 @@ export interface RelayResults extends ServerResults { floor: ServerResults }
 
 const CLIENTS_NOTE = `floor and ours: best of ${ROUNDS} alternating rounds (BENCH_ROUNDS), fresh server each; peer: 1 round (its join storm takes ~40 s). ` +
   `clients: ${CLIENT_PROCESSES} client processes of light socket.io 4 clients (engine.io over raw ws, no socket.io-client); ` +
-  'the box is shared: clients and server compete for the same cores, so read the ratios, and the server CPU columns.'
+  'the box is shared: clients and server compete for the same cores, so read the ratios, and the server CPU columns. ' +
+  'The latency and direct phases start after a full GC in the server (one phase\'s garbage is not paid in the next one\'s p99).'
 
 /** Sessions this box can hold: every connection is a descriptor in the server and in a client process. */
 function connectionTarget(log: (line: string) => void): number {
