@@ -1,6 +1,7 @@
 import type { MessageEvent, RTM } from '../../sdk'
 import { describeError } from '../shared/errors'
 import { subscribeForPanels } from '../shared/channel'
+import { Actions } from '../shared/actions.svelte'
 import { appendCapped, toChatMessage, type ChatMessage } from './messages'
 
 /** A message channel we are subscribed to. */
@@ -29,8 +30,7 @@ export class ChannelsState {
   #channels = $state<ChatChannel[]>([])
   #active = $state<string | null>(null)
   /** Failures that belong to no channel (e.g. a join refused). */
-  #error = $state<string | null>(null)
-  #busy = $state(false)
+  readonly #actions = new Actions()
   /** False while a direct conversation covers the channel view (messages then count as unread). */
   #viewing = $state(true)
   #nextId = 1
@@ -46,49 +46,39 @@ export class ChannelsState {
   get names(): string[] { return this.#channels.map((channel) => channel.name) }
   get activeName(): string | null { return this.#active }
   get active(): ChatChannel | null { return this.#channels.find((channel) => channel.name === this.#active) ?? null }
-  get error(): string | null { return this.#error }
-  get busy(): boolean { return this.#busy }
+  get error(): string | null { return this.#actions.error }
+  get busy(): boolean { return this.#actions.busy }
   get viewing(): boolean { return this.#viewing }
   set viewing(value: boolean) { this.#viewing = value }
 
   /** Subscribes (with presence) and opens the channel; joining one we are in just opens it. */
   async join(rawName: string): Promise<boolean> {
     const name = rawName.trim()
-    this.#error = null
     if (!name) {
-      this.#error = 'Enter a channel name.'
+      this.#actions.show('Enter a channel name.')
       return false
     }
     if (this.#find(name)) {
+      this.#actions.show(null)
       this.open(name)
       return true
     }
-    this.#busy = true
-    try {
+    await this.#actions.run(async () => {
       await subscribeForPanels(this.rtm, name)
       if (!this.#find(name)) this.#channels.push({ name, messages: [], unread: 0, error: null })
       this.open(name)
       await this.hooks.joined?.(name)
-      return true
-    } catch (error) {
-      this.#error = describeError(error)
-      return false
-    } finally {
-      this.#busy = false
-    }
+    })
+    return this.#actions.error === null
   }
 
   async leave(name: string): Promise<void> {
-    this.#error = null
-    try {
+    await this.#actions.run(async () => {
       await this.rtm.unsubscribe(name)
-    } catch (error) {
-      this.#error = describeError(error)
-      return
-    }
-    this.#channels = this.#channels.filter((channel) => channel.name !== name)
-    if (this.#active === name) this.#active = this.#channels[0]?.name ?? null
-    this.hooks.left?.(name)
+      this.#channels = this.#channels.filter((channel) => channel.name !== name)
+      if (this.#active === name) this.#active = this.#channels[0]?.name ?? null
+      this.hooks.left?.(name)
+    }, false)
   }
 
   open(name: string): void {
