@@ -4,44 +4,11 @@ import { join as joinPath } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { Relay } from '../src/relay/server'
 import type { RTM } from '../src/sdk'
-import type { Write } from '../src/engine/effects'
 import type { DurableStore } from '../src/host/ports'
 import { SqliteStore } from '../src/store/sqlite-store'
+import { HeldCommitStore } from './held-commit-store'
 import { aliceToBobOnStage, Capture, client, relayForTest } from './helpers'
 import { reconnected } from './relay-control'
-
-/** The real SQLite store, where the test can hold one commit after it is durable (the ack not yet sent). */
-class HeldCommitStore implements DurableStore {
-  private hold: { durable: () => void; release: Promise<void> } | null = null
-
-  constructor(private readonly disk: SqliteStore) {}
-
-  /** The next commit lands on disk, then waits for `release`; `durable` resolves when it is on disk. */
-  holdNextCommit(): { durable: Promise<void>; release: () => void } {
-    let durable!: () => void
-    let release!: () => void
-    const durablePromise = new Promise<void>((resolve) => { durable = resolve })
-    this.hold = { durable, release: new Promise<void>((resolve) => { release = resolve }) }
-    return { durable: durablePromise, release }
-  }
-
-  load(): Promise<Write[]> {
-    return this.disk.load()
-  }
-
-  async commit(writes: Write[]): Promise<void> {
-    await this.disk.commit(writes)
-    const hold = this.hold
-    this.hold = null
-    if (!hold) return
-    hold.durable()
-    await hold.release
-  }
-
-  close(): Promise<void> {
-    return this.disk.close()
-  }
-}
 
 describe('a relay restart with the SQLite store in DATA_DIR', () => {
   let dataDir: string
@@ -177,10 +144,10 @@ describe('a relay restart with the SQLite store in DATA_DIR', () => {
     await alice.storage.setChannelMetadata('room', 'MESSAGE', [{ key: 'plan', value: 'v1' }])
     const before = await alice.storage.getChannelMetadata('room', 'MESSAGE')
 
-    const held = disk.holdNextCommit()
+    const held = disk.holdNextCommit('durable')
     // Compare-and-set on the revision read: applied a second time, it would be refused as stale.
     const write = alice.storage.setChannelMetadata('room', 'MESSAGE', [{ key: 'plan', value: 'v2', revision: before.metadata.plan.revision }])
-    await held.durable
+    await held.reached
     const closing = first.close() // sockets dropped and the port closed at once; the ack is never sent
     held.release()
     await closing

@@ -2,49 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join as joinPath } from 'node:path'
 import { afterEach, expect, it } from 'vitest'
-import type { Write } from '../src/engine/effects'
-import type { DurableStore } from '../src/host/ports'
 import type { Relay } from '../src/relay/server'
 import type { RTM } from '../src/sdk'
 import { SqliteStore } from '../src/store/sqlite-store'
+import { HeldCommitStore } from './held-commit-store'
 import { Capture, client, relayForTest, until } from './helpers'
 import { expectCode, reconnected } from './relay-control'
-
-/**
- * The relay's real SQLite store with one fault the test switches on: the next commit
- * waits until the test lets it go, then fails as a full disk would.
- */
-class FaultyDisk implements DurableStore {
-  private fault: { entered: () => void; fail: Promise<void> } | null = null
-
-  constructor(private readonly disk: SqliteStore) {}
-
-  /** Arms the fault; resolves `entered` when the commit is in flight, and fails it when `fail` is called. */
-  failNextCommit(): { entered: Promise<void>; fail: () => void } {
-    let entered!: () => void
-    let fail!: () => void
-    const enteredPromise = new Promise<void>((resolve) => { entered = resolve })
-    this.fault = { entered, fail: new Promise<void>((resolve) => { fail = resolve }) }
-    return { entered: enteredPromise, fail }
-  }
-
-  load(): Promise<Write[]> {
-    return this.disk.load()
-  }
-
-  async commit(writes: Write[]): Promise<void> {
-    const fault = this.fault
-    if (!fault) return this.disk.commit(writes)
-    this.fault = null
-    fault.entered()
-    await fault.fail
-    throw new Error('SQLITE_FULL: database or disk is full')
-  }
-
-  close(): Promise<void> {
-    return this.disk.close()
-  }
-}
 
 const dataDir = mkdtempSync(joinPath(tmpdir(), 'relay-fault-'))
 const relays: Relay[] = []
@@ -56,7 +19,7 @@ afterEach(async () => {
 })
 
 it('a failed commit: the write is refused, nothing decided after it leaves the relay, the relay stops, and a restart serves what is on disk', async () => {
-  const disk = new FaultyDisk(await SqliteStore.open(dataDir))
+  const disk = new HeldCommitStore(await SqliteStore.open(dataDir))
   const failures: unknown[] = []
   const first = await relayForTest({ store: disk, onStoreFailure: (error) => failures.push(error) })
   relays.push(first)
@@ -68,15 +31,15 @@ it('a failed commit: the write is refused, nothing decided after it leaves the r
   await alice.storage.setChannelMetadata('room', 'MESSAGE', [{ key: 'plan', value: 'v1' }])
   await events.next((event) => event.eventType === 'SET')
 
-  const fault = disk.failNextCommit()
+  const fault = disk.holdNextCommit('disk-full')
   const lostWrite = alice.storage.setChannelMetadata('room', 'MESSAGE', [{ key: 'plan', value: 'v2' }])
-  await fault.entered
+  await fault.reached
   // bob reads while the write is in flight; the relay has handled his frame once our listener (after its own) runs.
   const bobSocket = [...first.io.sockets.sockets.values()].find((socket) => first.coordinator.userOf(socket.id)?.userId === 'bob')!
   const bobAsked = new Promise((resolve) => bobSocket.once('f', resolve))
   const bobRead = bob.storage.getChannelMetadata('room', 'MESSAGE')
   await bobAsked
-  fault.fail()
+  fault.release()
 
   await expectCode(lostWrite, -12001, /could not store a write/)
   // The read was answered from memory that held v2: it is refused, not delivered.
