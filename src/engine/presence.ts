@@ -166,7 +166,7 @@ export class Presence {
   getChannelList(): { channelName: string; occupancy: number }[] {
     const list: { channelName: string; occupancy: number }[] = []
     for (const channel of this.channels.values()) {
-      if (channel.type === ChannelType.MESSAGE) list.push({ channelName: channel.name, occupancy: this.visibleCount(channel) })
+      if (channel.type === ChannelType.MESSAGE) list.push({ channelName: channel.name, occupancy: channel.visibleCount })
     }
     return list
   }
@@ -182,7 +182,7 @@ export class Presence {
         leave: usersOf(pending.leave),
         timeout: usersOf(pending.timeout),
         userStateList: [...pending.states].map(([userId, states]) => ({ userId, states })),
-        totalOccupancy: this.visibleCount(channel),
+        totalOccupancy: channel.visibleCount,
       }
       fx.send(this.listeners(channel, null), { ...this.event(channel, 'INTERVAL', '', now), interval: detail })
     }
@@ -190,7 +190,7 @@ export class Presence {
 
   private announce(channel: Channel, type: 'REMOTE_JOIN' | LeaveCause | 'REMOTE_STATE_CHANGED', subject: Session, fx: Effects, now: number): void {
     const states = subject.memberships.get(channel.key)?.states ?? {}
-    if (this.visibleCount(channel) > this.config.intervalThreshold || channel.pending) {
+    if (channel.visibleCount > this.config.intervalThreshold || channel.pending) {
       const pending = (channel.pending ??= {
         join: new Set(), leave: new Set(), timeout: new Set(), states: new Map(), flushAt: now + this.config.intervalMs,
       })
@@ -224,10 +224,6 @@ export class Presence {
       if (membership && !membership.beQuiet) list.push({ userId: member.userId, states: { ...membership.states } })
     }
     return list
-  }
-
-  private visibleCount(channel: Channel): number {
-    return channel.visibleCount
   }
 
   private event(channel: Channel, type: keyof typeof PresenceEventType, publisher: string, now: number): PresenceEvent {
