@@ -3,7 +3,7 @@ import type { ServerFrame } from '../protocol/events'
 import { CoordinatorHost } from './coordinator-host'
 import { openVerifier } from './hosted-coordinator'
 import { MemoryStore } from './ports'
-import { REPLY_PREFIX, ReplayingCoordinator } from './replaying-coordinator'
+import { REPLY_PREFIX, ReplayingCoordinator, resumeKeyDigest } from './replaying-coordinator'
 
 /**
  * A failover in miniature: coordinator A commits a write but dies before its ack reaches
@@ -21,13 +21,16 @@ function coordinatorOn(store: MemoryStore, keys: string[], clock = { now: 1_000_
     sink: { send: (to, frame) => out.push({ to, frame }), close: () => undefined },
   })
   const request = async (conn: string, id: number, op: string, args: Record<string, unknown>) => {
+    const from = out.length
     host.receive(conn, { t: 'req', id, op, args })
-    await host.settled()
-    await Promise.resolve()
-    await host.settled()
-    const reply = out.findLast((entry) => entry.frame.t === 'res' && entry.frame.id === id && entry.to.includes(conn))
-    if (!reply) throw new Error(`no reply to ${op} #${id}`)
-    return reply.frame as Extract<ServerFrame, { t: 'res' }>
+    // The reply leaves after the commit and the delivery chain: wait for it, not for a count of ticks.
+    for (let round = 0; round < 100; round++) {
+      await host.settled()
+      const reply = out.slice(from).find((entry) => entry.frame.t === 'res' && entry.frame.id === id && entry.to.includes(conn))
+      if (reply) return reply.frame as Extract<ServerFrame, { t: 'res' }>
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    throw new Error(`no reply to ${op} #${id}`)
   }
   return { host, out, request }
 }
@@ -107,5 +110,19 @@ describe('replies of applied writes survive a change of coordinator', () => {
     // The newest stay: the first six ids (2–7) were dropped.
     expect(remembered.some((key) => key.endsWith('\u00002'))).toBe(false)
     expect(remembered.some((key) => key.endsWith('\u000071'))).toBe(true)
+  })
+
+  it('stores a digest of the resume key in reply keys, never the key itself (it is a session secret)', async () => {
+    const store = new MemoryStore()
+    const a = coordinatorOn(store, ['secret-resume-key-of-alice'])
+    await a.host.start()
+    const resumeKey = resumeKeyOf(await a.request('a1', 1, 'login', { appId: 'app', userId: 'alice' }))
+    expect((await a.request('a1', 2, 'setChannelMetadata', write('v1'))).ok).toBe(true)
+    const replyKeys = [...store.entries.keys()].filter((key) => key.startsWith(REPLY_PREFIX))
+    expect(replyKeys).toHaveLength(1)
+    expect(replyKeys[0]).toContain(resumeKeyDigest(resumeKey))
+    expect(JSON.stringify([...store.entries])).not.toContain(resumeKey)
+    // SHA-256, the same in Node and in browsers (tabs and mesh coordinators).
+    expect(resumeKeyDigest('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
   })
 })

@@ -1,3 +1,5 @@
+import { sha256 } from '@noble/hashes/sha2.js'
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import { Coordinator, type Handled } from '../engine/coordinator'
 import type { LoginContext, Reply } from '../engine/app-engine'
 import type { ConnId, Output, Write } from '../engine/effects'
@@ -96,11 +98,22 @@ export class ReplayingCoordinator extends Coordinator {
     // Asked on every request (publishes too, on the relay): built once per session.
     let key = this.clientKeys.get(session)
     if (key === undefined) {
-      key = JSON.stringify([who.appId, who.userId, session.resumeKey])
+      key = JSON.stringify([who.appId, who.userId, resumeKeyDigest(session.resumeKey)])
       this.clientKeys.set(session, key)
     }
     return key
   }
+}
+
+/**
+ * The resume key is a bearer secret (it takes over a live session), and reply keys are
+ * written to disk, IndexedDB and every mesh follower: store its SHA-256, never the key.
+ * Synchronous and pure JS because the engine is synchronous and this runs in browsers
+ * too; no salt is needed since resume keys are random (≥ 16 characters). Replies stored
+ * under plain keys by older versions no longer match and are deleted when idle.
+ */
+export function resumeKeyDigest(resumeKey: string): string {
+  return bytesToHex(sha256(utf8ToBytes(resumeKey)))
 }
 
 function replyKey(client: string, id: number): string {

@@ -1,4 +1,4 @@
-import type { LockEvent, PresenceEvent, RTM } from '../../sdk'
+import type { LockDetail, LockEvent, PresenceEvent, RTM } from '../../sdk'
 import { subscribeForPanels } from '../shared/channel'
 import { Actions } from '../shared/actions.svelte'
 
@@ -24,7 +24,8 @@ export const COUNTDOWN_MS = 250
  */
 export class LocksState {
   #channelName = $state<string | null>(null)
-  #locks = $state<Record<string, LockRow>>({})
+  // lockName → row; a Map so any name is an ordinary key (`__proto__` in a plain object is not). Replaced, never mutated.
+  #locks = $state.raw<ReadonlyMap<string, LockRow>>(new Map())
   #waiting = $state<string[]>([])
   #now = $state(Date.now())
   readonly #actions = new Actions()
@@ -41,12 +42,12 @@ export class LocksState {
       rtm.removeEventListener('presence', onPresence)
     }
     this.#timer = setInterval(() => {
-      if (Object.values(this.#locks).some((lock) => lock.releasesAt !== null)) this.#now = Date.now()
+      if ([...this.#locks.values()].some((lock) => lock.releasesAt !== null)) this.#now = Date.now()
     }, COUNTDOWN_MS)
   }
 
   get channelName(): string | null { return this.#channelName }
-  get locks(): LockRow[] { return Object.values(this.#locks).sort((a, b) => a.lockName.localeCompare(b.lockName)) }
+  get locks(): LockRow[] { return [...this.#locks.values()].sort((a, b) => a.lockName.localeCompare(b.lockName)) }
   /** Locks we asked for with retry and are still waiting in line for. */
   get waiting(): string[] { return this.#waiting }
   get error(): string | null { return this.#actions.error }
@@ -61,10 +62,10 @@ export class LocksState {
   open(channelName: string): Promise<void> {
     return this.#actions.run(async () => {
       this.#channelName = channelName.trim()
-      this.#locks = {}
+      this.#locks = new Map()
       await subscribeForPanels(this.rtm, this.#channelName)
       const { lockDetails } = await this.rtm.lock.getLock(this.#channelName, 'MESSAGE')
-      this.#locks = Object.fromEntries(lockDetails.map((d) => [d.lockName, { lockName: d.lockName, owner: d.owner, ttl: d.ttl, releasesAt: null }]))
+      this.#locks = rowsOf(lockDetails)
     })
   }
 
@@ -105,17 +106,17 @@ export class LocksState {
   #receiveLock(event: LockEvent): void {
     if (event.channelType !== 'MESSAGE' || event.channelName !== this.#channelName) return
     if (event.eventType === 'SNAPSHOT') {
-      this.#locks = Object.fromEntries(event.snapshot.map((d) => [d.lockName, { lockName: d.lockName, owner: d.owner, ttl: d.ttl, releasesAt: null }]))
+      this.#locks = rowsOf(event.snapshot)
       return
     }
-    const current = this.#locks[event.lockName] ?? { lockName: event.lockName, owner: '', ttl: event.ttl, releasesAt: null }
-    const next = { ...this.#locks }
+    const current = this.#locks.get(event.lockName) ?? { lockName: event.lockName, owner: '', ttl: event.ttl, releasesAt: null }
+    const next = new Map(this.#locks)
     switch (event.eventType) {
-      case 'REMOVED': delete next[event.lockName]; break
-      case 'SET': next[event.lockName] = { ...current, ttl: event.ttl || current.ttl }; break
-      case 'ACQUIRED': next[event.lockName] = { ...current, owner: event.owner, releasesAt: null }; break
+      case 'REMOVED': next.delete(event.lockName); break
+      case 'SET': next.set(event.lockName, { ...current, ttl: event.ttl || current.ttl }); break
+      case 'ACQUIRED': next.set(event.lockName, { ...current, owner: event.owner, releasesAt: null }); break
       case 'RELEASED':
-      case 'EXPIRED': next[event.lockName] = { ...current, owner: '', releasesAt: null }; break
+      case 'EXPIRED': next.set(event.lockName, { ...current, owner: '', releasesAt: null }); break
     }
     this.#locks = next
   }
@@ -125,11 +126,11 @@ export class LocksState {
     if (event.channelType !== 'MESSAGE' || event.channelName !== this.#channelName) return
     const gone = event.eventType === 'REMOTE_LEAVE' || event.eventType === 'REMOTE_TIMEOUT'
     if (!gone && event.eventType !== 'REMOTE_JOIN') return
-    const next = { ...this.#locks }
+    const next = new Map(this.#locks)
     let changed = false
-    for (const lock of Object.values(next)) {
+    for (const lock of this.#locks.values()) {
       if (lock.owner !== event.publisher) continue
-      next[lock.lockName] = { ...lock, releasesAt: gone ? Date.now() + lock.ttl * 1000 : null }
+      next.set(lock.lockName, { ...lock, releasesAt: gone ? Date.now() + lock.ttl * 1000 : null })
       changed = true
     }
     if (changed) {
@@ -144,4 +145,8 @@ export class LocksState {
       await action(this.#channelName)
     }, blocking)
   }
+}
+
+function rowsOf(details: LockDetail[]): Map<string, LockRow> {
+  return new Map(details.map((d) => [d.lockName, { lockName: d.lockName, owner: d.owner, ttl: d.ttl, releasesAt: null }]))
 }

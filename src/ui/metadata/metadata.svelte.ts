@@ -14,7 +14,8 @@ export interface MetadataRow extends MetadataDetail { key: string }
  */
 export class MetadataState {
   #target = $state<MetadataTarget | null>(null)
-  #items = $state<Record<string, MetadataDetail>>({})
+  // Item key → detail. A Map, so keys any user may write (`__proto__`, `constructor`) are ordinary keys; replaced, never mutated.
+  #items = $state.raw<ReadonlyMap<string, MetadataDetail>>(new Map())
   #majorRevision = $state(-1)
   readonly #actions = new Actions()
   readonly #off: () => void
@@ -30,7 +31,7 @@ export class MetadataState {
   get error(): string | null { return this.#actions.error }
   get busy(): boolean { return this.#actions.busy }
   get rows(): MetadataRow[] {
-    return Object.entries(this.#items).map(([key, detail]) => ({ key, ...detail })).sort((a, b) => a.key.localeCompare(b.key))
+    return [...this.#items].map(([key, detail]) => ({ key, ...detail })).sort((a, b) => a.key.localeCompare(b.key))
   }
 
   /** Starts following a target: subscribes for live events and loads the current items. */
@@ -38,7 +39,7 @@ export class MetadataState {
     return this.#actions.run(async () => {
       await this.#unfollow()
       this.#target = target
-      this.#items = {}
+      this.#items = new Map()
       this.#majorRevision = -1
       if (target.kind === 'CHANNEL') await subscribeForPanels(this.rtm, target.channelName)
       else await this.rtm.storage.subscribeUserMetadata(target.userId)
@@ -84,12 +85,12 @@ export class MetadataState {
       : event.storageType === 'USER' && event.channelName === target.userId
     if (!matches) return
     const { metadata, majorRevision } = event.data
-    if (event.eventType === 'SNAPSHOT') this.#items = { ...metadata }
+    if (event.eventType === 'SNAPSHOT') this.#items = new Map(Object.entries(metadata))
     else if (event.eventType === 'REMOVE') {
-      const next = { ...this.#items }
-      for (const key of Object.keys(metadata)) delete next[key]
+      const next = new Map(this.#items)
+      for (const key of Object.keys(metadata)) next.delete(key)
       this.#items = next
-    } else this.#items = { ...this.#items, ...metadata }
+    } else this.#items = new Map([...this.#items, ...Object.entries(metadata)])
     this.#majorRevision = majorRevision
   }
 
@@ -99,7 +100,7 @@ export class MetadataState {
     const result = target.kind === 'CHANNEL'
       ? await this.rtm.storage.getChannelMetadata(target.channelName, 'MESSAGE')
       : await this.rtm.storage.getUserMetadata({ userId: target.userId })
-    this.#items = { ...result.metadata }
+    this.#items = new Map(Object.entries(result.metadata))
     this.#majorRevision = result.majorRevision
   }
 

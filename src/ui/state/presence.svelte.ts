@@ -7,7 +7,8 @@ export interface Occupant { userId: string; states: Record<string, string> }
 /** The presence state key the app uses for a person's status line. */
 export const STATUS_KEY = 'status'
 
-type Roster = Record<string, Record<string, string>>
+/** userId → states. Maps, not plain objects: user ids such as `__proto__` or `constructor` are ordinary names here. */
+type Roster = Map<string, Record<string, string>>
 
 /**
  * Who is in each subscribed message channel and what state they set, kept from presence
@@ -15,7 +16,8 @@ type Roster = Record<string, Record<string, string>>
  * status is set on every channel we are in (and on channels we join later).
  */
 export class PresenceState {
-  #rosters = $state<Record<string, Roster>>({})
+  // Replaced, never mutated: each change builds new maps, which is what the runes track.
+  #rosters = $state.raw<ReadonlyMap<string, Roster>>(new Map())
   #myStatus = $state('')
   #error = $state<string | null>(null)
   readonly #off: () => void
@@ -31,8 +33,8 @@ export class PresenceState {
 
   /** The people in a channel, ourselves first, then by name. */
   occupants(channelName: string): Occupant[] {
-    const roster = this.#rosters[channelName] ?? {}
-    return Object.entries(roster)
+    const roster = this.#rosters.get(channelName) ?? new Map<string, Record<string, string>>()
+    return [...roster]
       .map(([userId, states]) => ({ userId, states }))
       .sort((a, b) => Number(b.userId === this.rtm.userId) - Number(a.userId === this.rtm.userId) || a.userId.localeCompare(b.userId))
   }
@@ -40,13 +42,13 @@ export class PresenceState {
   /** Everyone but us who is in at least one of our channels (the people a DM can reach). */
   readonly others = $derived.by(() => {
     const people = new Set<string>()
-    for (const roster of Object.values(this.#rosters)) for (const userId of Object.keys(roster)) people.add(userId)
+    for (const roster of this.#rosters.values()) for (const userId of roster.keys()) people.add(userId)
     people.delete(this.rtm.userId)
     return [...people].sort((a, b) => a.localeCompare(b))
   })
 
   isOnline(userId: string): boolean {
-    return Object.values(this.#rosters).some((roster) => userId in roster)
+    return [...this.#rosters.values()].some((roster) => roster.has(userId))
   }
 
   /** Sets our status on every channel we are in; an empty text removes it. */
@@ -67,13 +69,17 @@ export class PresenceState {
     else if (this.#myStatus) await this.rtm.presence.removeState(channelName, 'MESSAGE', { states: [STATUS_KEY] })
     else return
     // The coordinator does not echo our own state change back to us.
-    const roster = this.#rosters[channelName]
-    if (roster) roster[this.rtm.userId] = status ? { ...roster[this.rtm.userId], [STATUS_KEY]: status } : withoutStatus(roster[this.rtm.userId])
+    const me = this.rtm.userId
+    if (!this.#rosters.has(channelName)) return
+    this.#change(channelName, (roster) => roster.set(me, status ? { ...roster.get(me), [STATUS_KEY]: status } : withoutStatus(roster.get(me))))
   }
 
   /** We left the channel: its roster is no longer ours to show. */
   forget(channelName: string): void {
-    delete this.#rosters[channelName]
+    if (!this.#rosters.has(channelName)) return
+    const rosters = new Map(this.#rosters)
+    rosters.delete(channelName)
+    this.#rosters = rosters
   }
 
   destroy(): void {
@@ -85,23 +91,24 @@ export class PresenceState {
     const name = event.channelName
     switch (event.eventType) {
       case 'SNAPSHOT':
-        this.#rosters[name] = Object.fromEntries((event.snapshot ?? []).map((user) => [user.userId, { ...user.states }]))
+        this.#rosters = new Map(this.#rosters).set(name, new Map((event.snapshot ?? []).map((user) => [user.userId, { ...user.states }])))
         return
       case 'REMOTE_JOIN':
       case 'REMOTE_STATE_CHANGED':
-        this.#roster(name)[event.publisher] = { ...event.stateChanged }
+        this.#change(name, (roster) => roster.set(event.publisher, { ...event.stateChanged }))
         return
       case 'REMOTE_LEAVE':
       case 'REMOTE_TIMEOUT':
-        delete this.#roster(name)[event.publisher]
+        this.#change(name, (roster) => roster.delete(event.publisher))
         return
       case 'INTERVAL': {
         const interval = event.interval
         if (!interval) return
-        const roster = this.#roster(name)
-        for (const userId of interval.join.users) roster[userId] ??= {}
-        for (const userId of [...interval.leave.users, ...interval.timeout.users]) delete roster[userId]
-        for (const user of interval.userStateList) roster[user.userId] = { ...user.states }
+        this.#change(name, (roster) => {
+          for (const userId of interval.join.users) if (!roster.has(userId)) roster.set(userId, {})
+          for (const userId of [...interval.leave.users, ...interval.timeout.users]) roster.delete(userId)
+          for (const user of interval.userStateList) roster.set(user.userId, { ...user.states })
+        })
         return
       }
       case 'ERROR_OUT_OF_SERVICE':
@@ -114,8 +121,11 @@ export class PresenceState {
     }
   }
 
-  #roster(channelName: string): Roster {
-    return (this.#rosters[channelName] ??= {})
+  /** Applies `edit` to a copy of a channel's roster (created if missing) and publishes the copy. */
+  #change(channelName: string, edit: (roster: Roster) => void): void {
+    const roster = new Map(this.#rosters.get(channelName))
+    edit(roster)
+    this.#rosters = new Map(this.#rosters).set(channelName, roster)
   }
 }
 

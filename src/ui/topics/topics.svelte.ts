@@ -24,10 +24,11 @@ export const FEED_LIMIT = 200
  */
 export class TopicsState {
   #channel = $state<StreamChannel | null>(null)
-  #publishers = $state<Record<string, PublisherInfo[]>>({})
+  // Keyed by topic name. Maps, so any name is an ordinary key (`__proto__` in a plain object is not); replaced, never mutated.
+  #publishers = $state.raw<ReadonlyMap<string, PublisherInfo[]>>(new Map())
   #ownTopics = $state<OwnTopic[]>([])
-  #subscribed = $state<Record<string, string[]>>({})
-  #feeds = $state<Record<string, FeedEntry[]>>({})
+  #subscribed = $state.raw<ReadonlyMap<string, string[]>>(new Map())
+  #feeds = $state.raw<ReadonlyMap<string, FeedEntry[]>>(new Map())
   readonly #actions = new Actions()
   #nextId = 1
   readonly #offTopic: () => void
@@ -49,11 +50,11 @@ export class TopicsState {
   get ownTopics(): OwnTopic[] { return this.#ownTopics }
   /** Every topic of the channel that has publishers, and ours. */
   get topicNames(): string[] {
-    return [...new Set([...Object.keys(this.#publishers), ...this.#ownTopics.map((topic) => topic.topicName)])].sort()
+    return [...new Set([...this.#publishers.keys(), ...this.#ownTopics.map((topic) => topic.topicName)])].sort()
   }
-  publishersOf(topicName: string): PublisherInfo[] { return this.#publishers[topicName] ?? [] }
-  subscribedTo(topicName: string): string[] { return this.#subscribed[topicName] ?? [] }
-  feedOf(topicName: string): FeedEntry[] { return this.#feeds[topicName] ?? [] }
+  publishersOf(topicName: string): PublisherInfo[] { return this.#publishers.get(topicName) ?? [] }
+  subscribedTo(topicName: string): string[] { return this.#subscribed.get(topicName) ?? [] }
+  feedOf(topicName: string): FeedEntry[] { return this.#feeds.get(topicName) ?? [] }
   isPublisher(topicName: string): boolean { return this.#ownTopics.some((topic) => topic.topicName === topicName) }
 
   join(channelName: string): Promise<void> {
@@ -101,7 +102,7 @@ export class TopicsState {
   subscribe(topicName: string, users: string[]): Promise<void> {
     return this.#actions.run(async () => {
       const result = await this.#require().subscribeTopic(topicName, { users })
-      this.#subscribed = { ...this.#subscribed, [topicName]: [...new Set([...this.subscribedTo(topicName), ...result.succeedUsers])] }
+      this.#subscribed = new Map(this.#subscribed).set(topicName, [...new Set([...this.subscribedTo(topicName), ...result.succeedUsers])])
       if (result.failedUsers.length > 0) this.#actions.show(`could not subscribe to ${result.failedUsers.join(', ')}`)
     })
   }
@@ -109,7 +110,7 @@ export class TopicsState {
   unsubscribe(topicName: string, users: string[]): Promise<void> {
     return this.#actions.run(async () => {
       await this.#require().unsubscribeTopic(topicName, { users })
-      this.#subscribed = { ...this.#subscribed, [topicName]: this.subscribedTo(topicName).filter((user) => !users.includes(user)) }
+      this.#subscribed = new Map(this.#subscribed).set(topicName, this.subscribedTo(topicName).filter((user) => !users.includes(user)))
     })
   }
 
@@ -121,13 +122,13 @@ export class TopicsState {
 
   #receiveTopic(event: TopicEvent): void {
     if (event.channelName !== this.channelName) return
-    const next: Record<string, PublisherInfo[]> = event.eventType === 'SNAPSHOT' ? {} : { ...this.#publishers }
+    const next = new Map(event.eventType === 'SNAPSHOT' ? [] : this.#publishers)
     for (const topic of event.topicInfos) {
       const named = topic.publishers.length > 0 ? topic.publishers.map((p) => p.publisherUserId) : [event.publisher]
-      const kept = (next[topic.topicName] ?? []).filter((p) => !named.includes(p.publisherUserId))
+      const kept = (next.get(topic.topicName) ?? []).filter((p) => !named.includes(p.publisherUserId))
       const publishers = event.eventType === 'REMOTE_LEAVE' ? kept : [...kept, ...topic.publishers]
-      if (publishers.length > 0) next[topic.topicName] = publishers
-      else delete next[topic.topicName]
+      if (publishers.length > 0) next.set(topic.topicName, publishers)
+      else next.delete(topic.topicName)
     }
     this.#publishers = next
   }
@@ -142,7 +143,7 @@ export class TopicsState {
   }
 
   #append(topicName: string, entry: Omit<FeedEntry, 'id'>): void {
-    this.#feeds = { ...this.#feeds, [topicName]: [...this.feedOf(topicName), { id: this.#nextId++, ...entry }].slice(-FEED_LIMIT) }
+    this.#feeds = new Map(this.#feeds).set(topicName, [...this.feedOf(topicName), { id: this.#nextId++, ...entry }].slice(-FEED_LIMIT))
   }
 
   #require(): StreamChannel {
@@ -151,9 +152,9 @@ export class TopicsState {
   }
 
   #reset(): void {
-    this.#publishers = {}
+    this.#publishers = new Map()
     this.#ownTopics = []
-    this.#subscribed = {}
-    this.#feeds = {}
+    this.#subscribed = new Map()
+    this.#feeds = new Map()
   }
 }
