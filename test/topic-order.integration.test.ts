@@ -3,7 +3,9 @@ import { aliceToBobOnStage, Capture, relayPerTest } from './helpers'
 import { dropSocketOf, reconnected } from './relay-control'
 
 describe('an ordered topic under reconnects', () => {
-  const world = relayPerTest()
+  // A burst of 900 publishes: this is about order across drops, not the rate limits (tested in limits tests).
+  const unlimited = { perSecond: 100_000, burst: 100_000 }
+  const world = relayPerTest({ requestRate: unlimited, engine: { publishRate: unlimited } })
   const join = world.join
 
   it('a subscriber gets one publisher\'s messages in send order, never twice, while both sockets drop', async () => {

@@ -6,6 +6,7 @@ import { Effects, type ConnId, type Write } from './effects'
 import { Locks, type LockRequest } from './locks'
 import type { Session } from './model'
 import { Presence, type PresenceConfig } from './presence'
+import { PUBLISH_RATE, RESUBSCRIBE_RATE, bucketFor, rateExceeded, type Rate } from './rate-limit'
 import { REVISION_KEY, Storage, type StorageRequest } from './storage'
 import { Streams, type StreamRequest } from './streams'
 import { byteLength, isValidName } from './validate'
@@ -28,9 +29,14 @@ export const REPLY_CACHE_SIZE = 64
 /** Message channels one user may subscribe to (-11005). */
 export const MAX_SUBSCRIPTIONS = 50
 
-export interface EngineConfig extends PresenceConfig {}
+export interface EngineConfig extends PresenceConfig {
+  /** Publishes per user (message, user and topic channels). */
+  publishRate: Rate
+  /** Subscribing again to a subscribed channel (options change, SNAPSHOT resent). */
+  resubscribeRate: Rate
+}
 
-export const DEFAULT_ENGINE_CONFIG: EngineConfig = { intervalThreshold: 50, intervalMs: 1000 }
+export const DEFAULT_ENGINE_CONFIG: EngineConfig = { intervalThreshold: 50, intervalMs: 1000, publishRate: PUBLISH_RATE, resubscribeRate: RESUBSCRIBE_RATE }
 
 export type Reply = { ok: true; result: Record<string, unknown> } | { ok: false; error: RtmErrorInfo }
 
@@ -52,7 +58,7 @@ export class AppEngine {
   readonly locks: Locks
   readonly storage: Storage
 
-  constructor(readonly appId: string, config: EngineConfig = DEFAULT_ENGINE_CONFIG) {
+  constructor(readonly appId: string, private readonly config: EngineConfig = DEFAULT_ENGINE_CONFIG) {
     this.presence = new Presence(config)
     const context = { presence: this.presence, sessions: this.sessions, answerLater: this.answerLater.bind(this) }
     this.streams = new Streams(context, this.entered.bind(this))
@@ -91,6 +97,7 @@ export class AppEngine {
         userId: args.userId, connId: null, resumeKey: context.newResumeKey,
         presenceTimeoutMs: 0, heartbeatMs: 0, lastSeen: now, lostAt: null,
         tokenExpiresAt: null, tokenWarned: false, memberships: new Map(), cachedStates: new Map(), replies: new Map(),
+        publishRate: bucketFor(this.config.publishRate), resubscribeRate: bucketFor(this.config.resubscribeRate),
       }
       this.sessions.set(session.userId, session)
     }
@@ -201,6 +208,9 @@ export class AppEngine {
         if (!session.memberships.has(key) && subscribed >= MAX_SUBSCRIPTIONS) {
           return rtmError('CHANNEL_INSTANCE_EXCEED_LIMITATION', op, `at most ${MAX_SUBSCRIPTIONS} subscribed message channels`)
         }
+        if (session.memberships.has(key) && !session.resubscribeRate.take(now)) {
+          return rtmError('CHANNEL_SUBSCRIBE_TOO_FREQUENT', op, `already subscribed to "${channelName}"; subscribing again (which resends the member list) is allowed ${this.config.resubscribeRate.perSecond} time(s) per second`)
+        }
         this.presence.enter(session, ChannelType.MESSAGE, channelName, {
           withMessage: options.withMessage ?? true,
           withPresence: options.withPresence ?? true,
@@ -247,7 +257,10 @@ export class AppEngine {
       }
       case 'getChannelList':
         return { channels: this.presence.getChannelList() }
-      case 'joinStream': case 'leaveStream': case 'joinTopic': case 'leaveTopic': case 'publishTopicMessage':
+      case 'publishTopicMessage':
+        if (!session.publishRate.take(now)) return rateExceeded(op, 'messages', this.config.publishRate)
+        return this.streams.handle(session, request, id, fx, now)
+      case 'joinStream': case 'leaveStream': case 'joinTopic': case 'leaveTopic':
       case 'subscribeTopic': case 'unsubscribeTopic':
         return this.streams.handle(session, request satisfies StreamRequest, id, fx, now)
       case 'setChannelMetadata': case 'getChannelMetadata': case 'updateChannelMetadata': case 'removeChannelMetadata':
@@ -265,6 +278,7 @@ export class AppEngine {
 
   private publish(session: Session, args: ArgsOf<'publish'>, fx: Effects, now: number): Handled {
     const op = 'publish'
+    if (!session.publishRate.take(now)) return rateExceeded(op, 'messages', this.config.publishRate)
     const customType = args.customType ?? ''
     if (customType.length > MAX_CUSTOM_TYPE_LENGTH) return rtmError('CHANNEL_CUSTOM_TYPE_LENGTH_OVERFLOW', op, `customType has ${customType.length} characters; at most ${MAX_CUSTOM_TYPE_LENGTH}`)
     const size = byteLength(args.message)

@@ -3,10 +3,11 @@ import type { ServerEvent } from '../protocol/events'
 import type { Request } from '../protocol/requests'
 import { Coordinator, type Handled } from './coordinator'
 import type { Output } from './effects'
+import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from './app-engine'
 
 /** A fake world: one coordinator, a clock we move by hand, and every delivered event per connection. */
-function world(config = { intervalThreshold: 50, intervalMs: 1000 }) {
-  const coordinator = new Coordinator(config)
+function world(config: Partial<EngineConfig> = {}) {
+  const coordinator = new Coordinator({ ...DEFAULT_ENGINE_CONFIG, ...config })
   let now = 1_000_000
   let nextId = 1
   let nextKey = 1

@@ -14,6 +14,8 @@ import { isValidName } from './validate'
  */
 export const LOCK_TTL_RANGE = [10, 300] as const
 export const MAX_LOCKS_PER_CHANNEL = 64
+/** Lock definitions of one app across its channels: each is a durable row (ours, not the seed's). */
+export const MAX_LOCKS_PER_APP = 1000
 export const MAX_WAITERS_PER_LOCK = 256
 
 export type LockRequest = Extract<Request, { op: LockOp }>
@@ -40,6 +42,7 @@ interface StoredLock { channelType: 1 | 2; channelName: string; lockName: string
 export class Locks {
   /** channel key → lock name → lock. */
   private readonly channels = new Map<string, Map<string, Lock>>()
+  private count = 0
 
   constructor(private readonly ctx: EngineContext) {}
 
@@ -64,6 +67,8 @@ export class Locks {
       const locks = this.channels.get(key) ?? new Map<string, Lock>()
       if (locks.has(lockName)) return rtmError('LOCK_ALREADY_EXIST', op, `lock "${lockName}" already exists; remove it first to change its ttl`)
       if (locks.size >= MAX_LOCKS_PER_CHANNEL) return rtmError('LOCK_OPERATION_FAILED', op, `at most ${MAX_LOCKS_PER_CHANNEL} locks per channel`)
+      if (this.count >= MAX_LOCKS_PER_APP) return rtmError('LOCK_OPERATION_FAILED', op, `this app has ${MAX_LOCKS_PER_APP} locks, the most it may have; remove some first`)
+      this.count++
       const lock: Lock = { channelType, channelName, lockName, ttl, owner: '', ownerOfflineSince: null, waiters: [] }
       locks.set(lockName, lock)
       this.channels.set(key, locks)
@@ -101,6 +106,7 @@ export class Locks {
         return done
       case 'removeLock': {
         this.channels.get(key)?.delete(lockName)
+        this.count--
         if (this.channels.get(key)?.size === 0) this.channels.delete(key)
         for (const waiter of lock.waiters) this.ctx.answerLater(waiter.session, waiter.requestId, failure(lock, 'LOCK_NOT_AVAILABLE', `lock "${lockName}" was removed`), fx)
         lock.waiters = []
@@ -169,6 +175,7 @@ export class Locks {
     if (!stored) return
     const key = channelKey(stored.channelType, stored.channelName)
     const locks = this.channels.get(key) ?? new Map<string, Lock>()
+    if (!locks.has(stored.lockName)) this.count++
     locks.set(stored.lockName, { ...stored, ownerOfflineSince: null, waiters: [] })
     this.channels.set(key, locks)
   }

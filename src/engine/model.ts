@@ -1,4 +1,5 @@
 import type { ConnId } from './effects'
+import type { TokenBucket } from './rate-limit'
 
 /** A logged-in user of one app. Outlives its connection for `presenceTimeoutMs` (resume). */
 export interface Session {
@@ -17,6 +18,10 @@ export interface Session {
   memberships: Map<string, Membership>
   /** setState on a channel the user is not in yet (seed 000: applied when joining). */
   cachedStates: Map<string, Record<string, string>>
+  /** Message and topic publishes (PUBLISH_RATE); a flood is refused with -10021, not fanned out. */
+  publishRate: TokenBucket
+  /** Subscribing again to a subscribed channel resends its SNAPSHOT (RESUBSCRIBE_RATE, -11020). */
+  resubscribeRate: TokenBucket
   /** Recent replies by request id: a request resent after a reconnect is answered, not applied twice. */
   replies: Map<number, { ok: boolean; result?: Record<string, unknown>; error?: unknown }>
 }

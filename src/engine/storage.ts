@@ -24,13 +24,15 @@ export const MAX_ITEMS_PER_CALL = 256
 export const RATE_LIMIT_CALLS = 10
 export const RATE_LIMIT_WINDOW_MS = 1000
 export const MAX_FOLLOWED_USERS = 100
+/** Keys and values of all of an app's metadata sets: the store cannot grow without bound (ours, not the seed's). */
+export const MAX_APP_METADATA_BYTES = 16 * 1024 * 1024
 
 export type StorageRequest = Extract<Request, { op: StorageOp }>
 type WriteOp = 'set' | 'update' | 'remove'
 type WriteArgs = ArgsOf<'setChannelMetadata'> | ArgsOf<'setUserMetadata'>
 
 /** One metadata set: a channel's or a user's. */
-interface MetadataSet { majorRevision: number; items: Map<string, MetadataDetail> }
+interface MetadataSet { majorRevision: number; items: Map<string, MetadataDetail>; bytes: number }
 interface Target { storageType: 1 | 2; channelType: number; name: string; storeKey: string }
 
 /**
@@ -41,6 +43,8 @@ interface Target { storageType: 1 | 2; channelType: number; name: string; storeK
  */
 export class Storage {
   private readonly sets = new Map<string, MetadataSet>()
+  /** Bytes of keys and values across `sets` (MAX_APP_METADATA_BYTES). */
+  private totalBytes = 0
   /** Followed user → sessions following them. */
   private readonly followers = new Map<string, Set<Session>>()
   /** userId → times of recent storage calls (sliding window). */
@@ -129,7 +133,10 @@ export class Storage {
     }
     const stored = entry.value as { majorRevision: number; items: Record<string, MetadataDetail> } | null
     if (!stored) return
-    this.sets.set(entry.key, { majorRevision: stored.majorRevision, items: new Map(Object.entries(stored.items)) })
+    const items = new Map(Object.entries(stored.items))
+    const bytes = setBytes(items)
+    this.totalBytes += bytes - (this.sets.get(entry.key)?.bytes ?? 0)
+    this.sets.set(entry.key, { majorRevision: stored.majorRevision, items, bytes })
     this.revision = Math.max(this.revision, stored.majorRevision)
   }
 
@@ -174,7 +181,8 @@ export class Storage {
     }
 
     const next = new Map(current?.items ?? [])
-    const touched: Record<string, MetadataDetail> = {}
+    // Keys are users' text: `__proto__` must stay a key, not set a prototype.
+    const touched: Record<string, MetadataDetail> = Object.create(null)
     const revision = this.revision + 1
     if (kind === 'remove') {
       for (const key of items.length > 0 ? items.map((item) => item.key) : [...next.keys()]) {
@@ -188,18 +196,22 @@ export class Storage {
         touched[item.key] = detail
       }
       if (next.size > MAX_ITEMS_PER_SET) return rtmError('STORAGE_METADATA_ITEM_EXCEED_LIMITATION', op, `a metadata set holds at most ${MAX_ITEMS_PER_SET} items`)
-      let bytes = 0
-      for (const [key, detail] of next) bytes += byteLength(key) + byteLength(detail.value)
-      if (bytes > MAX_SET_BYTES) return rtmError('STORAGE_METADATA_LENGTH_OVERFLOW', op, `a metadata set holds at most ${MAX_SET_BYTES} bytes of keys and values`)
+    }
+    const bytes = setBytes(next)
+    if (bytes > MAX_SET_BYTES) return rtmError('STORAGE_METADATA_LENGTH_OVERFLOW', op, `a metadata set holds at most ${MAX_SET_BYTES} bytes of keys and values`)
+    const totalBytes = this.totalBytes + bytes - (current?.bytes ?? 0)
+    if (totalBytes > MAX_APP_METADATA_BYTES && bytes > (current?.bytes ?? 0)) {
+      return rtmError('STORAGE_METADATA_LENGTH_OVERFLOW', op, `this app's metadata is full (at most ${MAX_APP_METADATA_BYTES} bytes of keys and values in all); remove some first`)
     }
 
     this.revision = revision
+    this.totalBytes = totalBytes
     fx.write(REVISION_KEY, revision)
     if (next.size === 0) {
       this.sets.delete(target.storeKey)
       fx.write(target.storeKey, null)
     } else {
-      this.sets.set(target.storeKey, { majorRevision: revision, items: next })
+      this.sets.set(target.storeKey, { majorRevision: revision, items: next, bytes })
       fx.write(target.storeKey, { majorRevision: revision, items: Object.fromEntries(next) })
     }
     const type = kind === 'set' ? 'SET' : kind === 'update' ? 'UPDATE' : 'REMOVE'
@@ -243,6 +255,12 @@ export class Storage {
     this.calls.set(userId, recent)
     return null
   }
+}
+
+function setBytes(items: Map<string, MetadataDetail>): number {
+  let bytes = 0
+  for (const [key, detail] of items) bytes += byteLength(key) + byteLength(detail.value)
+  return bytes
 }
 
 /** Durable key of the app's revision counter. */

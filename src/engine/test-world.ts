@@ -1,6 +1,6 @@
 import type { ServerEvent } from '../protocol/events'
 import type { Request } from '../protocol/requests'
-import type { Reply } from './app-engine'
+import { DEFAULT_ENGINE_CONFIG, type Reply } from './app-engine'
 import { Coordinator, type Handled } from './coordinator'
 import type { Output, Write } from './effects'
 
@@ -25,7 +25,7 @@ export class TestWorld {
   readonly resumeKeys = new Map<string, string>()
 
   constructor(entries: Write[] = []) {
-    this.coordinator = new Coordinator({ intervalThreshold: 50, intervalMs: 1000 })
+    this.coordinator = new Coordinator(DEFAULT_ENGINE_CONFIG)
     this.coordinator.restore(entries)
   }
 
