@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { MetadataData } from '../protocol/events'
 import {
-  MAX_FOLLOWED_USERS, MAX_ITEMS_PER_CALL, MAX_ITEMS_PER_SET, MAX_KEY_BYTES, MAX_SET_BYTES, MAX_VALUE_BYTES, RATE_LIMIT_CALLS,
+  MAX_APP_METADATA_BYTES, MAX_FOLLOWED_USERS, MAX_ITEMS_PER_CALL, MAX_ITEMS_PER_SET, MAX_KEY_BYTES, MAX_SET_BYTES, MAX_VALUE_BYTES, RATE_LIMIT_CALLS,
 } from './storage'
 import { Coordinator } from './coordinator'
 import { TestWorld } from './test-world'
@@ -301,5 +301,19 @@ describe('durable keys per app', () => {
     restored.restore([...store].map(([key, value]) => ({ key, value })))
     expect(restored.app('one')!.storage.dump()['meta/c/1/room'].metadata.app.value).toBe('one')
     expect(restored.app('one/two')!.storage.dump()['meta/c/1/room'].metadata.app.value).toBe('one/two')
+  })
+})
+
+describe('the app-wide metadata quota', () => {
+  it('refuses a write that would take the app past MAX_APP_METADATA_BYTES (-12006), and takes writes again after a removal', () => {
+    const w = world()
+    const fullSet = (prefix: string) => Array.from({ length: MAX_SET_BYTES / MAX_VALUE_BYTES - 1 }, (_, i) => ({ key: `${prefix}${i}`, value: 'v'.repeat(MAX_VALUE_BYTES) }))
+    const perSet = (MAX_SET_BYTES / MAX_VALUE_BYTES - 1) * MAX_VALUE_BYTES
+    const sets = Math.floor(MAX_APP_METADATA_BYTES / perSet)
+    for (let i = 0; i < sets; i++) w.ok('a', setCh(fullSet('k'), {}, `ch${i}`))
+    expect(w.code('a', setCh(fullSet('k'), {}, 'one-more'))).toBe(-12006)
+    // Removing is always allowed; then there is room again.
+    w.ok('a', { op: 'removeChannelMetadata', args: { channelName: 'ch0', channelType: 1 } })
+    w.ok('a', setCh(fullSet('k'), {}, 'one-more'))
   })
 })
