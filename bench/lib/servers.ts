@@ -45,6 +45,8 @@ export class ServerProcess {
     const dataDir = mkdtempSync(join(tmpdir(), `bench-${kind}-data-`))
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'production', DATA_DIR: dataDir }
     delete env.TOKEN_SECRET // open mode: the bench logs in without tokens
+    // The bench measures capacity: one loopback address holds every client and one publisher floods.
+    Object.assign(env, { REQUEST_RATE: '1000000/1000000', PUBLISH_RATE: '1000000/1000000', MAX_CONNECTIONS_PER_ADDRESS: '0' })
     const child = fork(SCRIPTS[kind], [], {
       cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       execArgv: ['--expose-gc', '--import', 'tsx', '--import', PROBE],

@@ -1,5 +1,8 @@
+import type { CallIdentity } from '../engine/calls'
 import type { Coordinator, Handled } from '../engine/coordinator'
 import type { ConnId, Output } from '../engine/effects'
+import { bucketFor, rateExceeded, type Rate, type TokenBucket } from '../engine/rate-limit'
+import { MAX_FRAME_DEPTH, checkShape } from '../protocol/bounds'
 import { callRequestFrameSchema, parseCallMessage } from '../protocol/calls'
 import { rtmError } from '../protocol/errors'
 import type { ServerFrame } from '../protocol/events'
@@ -24,7 +27,17 @@ export interface HostOptions {
    * the host and let a new coordinator load the store.
    */
   onStoreFailure?: (error: unknown) => void
+  /** Requests per connection (default REQUEST_RATE); over it a request is answered -10021 and not run. */
+  requestRate?: Rate
+  /**
+   * A bug surfaced while handling one connection's input or delivering to one recipient.
+   * The host contains it (that input or that delivery is lost, nothing else) and reports it here.
+   */
+  onError?: (error: unknown, conn: ConnId | null) => void
 }
+
+/** Requests per connection, any op (ours): a client cannot make the coordinator do unbounded work. */
+export const REQUEST_RATE: Rate = { perSecond: 100, burst: 200 }
 
 /**
  * Runs the pure coordinator for real: validates frames, verifies tokens, commits durable
@@ -39,6 +52,7 @@ export class CoordinatorHost {
   private deliveryBacklog = 0
   /** Set once a commit failed: memory is ahead of the store, so nothing more leaves this host. */
   private storeFailure: { error: unknown } | null = null
+  private readonly requestRates = new Map<ConnId, TokenBucket>()
 
   constructor(private readonly options: HostOptions) {}
 
@@ -49,9 +63,25 @@ export class CoordinatorHost {
 
   /** An untrusted frame from a connection. Never throws. */
   receive(conn: ConnId, raw: unknown): void {
+    try {
+      this.receiveFrame(conn, raw)
+    } catch (error) {
+      this.failed(error, conn)
+    }
+  }
+
+  private receiveFrame(conn: ConnId, raw: unknown): void {
     this.options.trace?.('in', conn, raw)
+    const id = typeof (raw as { id?: unknown } | null)?.id === 'number' ? (raw as { id: number }).id : null
+    const op = typeof (raw as { op?: unknown } | null)?.op === 'string' ? (raw as { op: string }).op.slice(0, 64) : 'unknown'
+    // Deep values parse fine but overflow every recursive encoder that later touches them.
+    const shape = checkShape(raw, MAX_FRAME_DEPTH)
+    if (!shape.ok) return id === null ? undefined : this.reply(conn, id, { ok: false, error: rtmError('INVALID_PARAMETER', op, `frame ${shape.reason}`) })
+    if (!this.rateFor(conn).take(this.options.now())) {
+      return id === null ? undefined : this.reply(conn, id, { ok: false, error: rateExceeded(op, 'requests', this.options.requestRate ?? REQUEST_RATE) })
+    }
     // Most frames are not calls: check op before paying for a failed call-schema parse.
-    const call = (raw as { op?: unknown } | null)?.op === 'call' ? callRequestFrameSchema.safeParse(raw) : null
+    const call = op === 'call' ? callRequestFrameSchema.safeParse(raw) : null
     if (call?.success) return this.inOrder(conn, () => this.call(conn, call.data.args, call.data.id))
     const parsed = parseRequestFrame(raw)
     if (!parsed.ok) {
@@ -64,26 +94,29 @@ export class CoordinatorHost {
       this.process(conn, parsed.id, parsed.request)
       return
     }
-    const next = (queued ?? Promise.resolve())
-      .then(() => this.processAsync(conn, parsed.id, parsed.request))
-      .finally(() => {
-        if (this.connQueues.get(conn) === next) this.connQueues.delete(conn)
-      })
-    this.connQueues.set(conn, next)
+    this.enqueue(conn, () => this.processAsync(conn, parsed.id, parsed.request))
   }
 
-  /** A seed-002 call frame from a raw call socket (/ws/calls): answers are events only. */
-  receiveCall(conn: ConnId, raw: unknown): void {
+  /**
+   * A seed-002 call frame from a raw call socket (/ws/calls): answers are events only.
+   * `identity` is what the socket's upgrade established (its app, and its user if any).
+   */
+  receiveCall(conn: ConnId, raw: unknown, identity: CallIdentity): void {
     this.options.trace?.('in', conn, raw)
-    this.inOrder(conn, () => this.call(conn, raw))
+    this.inOrder(conn, () => this.call(conn, raw, undefined, identity))
   }
 
   disconnected(conn: ConnId): void {
-    if (!this.storeFailure) this.apply(this.options.coordinator.disconnect(conn, this.options.now()))
+    this.requestRates.delete(conn)
+    this.guarded(conn, () => {
+      if (!this.storeFailure) this.apply(this.options.coordinator.disconnect(conn, this.options.now()))
+    })
   }
 
   tick(): void {
-    if (!this.storeFailure) this.apply(this.options.coordinator.tick(this.options.now()))
+    this.guarded(null, () => {
+      if (!this.storeFailure) this.apply(this.options.coordinator.tick(this.options.now()))
+    })
   }
 
   /** Resolves when every accepted output has been committed and delivered. */
@@ -91,21 +124,49 @@ export class CoordinatorHost {
     while (this.deliveryBacklog > 0) await this.delivery
   }
 
-  private call(conn: ConnId, raw: unknown, id?: number): void {
+  /** A native `call` op (no `identity`: the connection's login is its identity) or a raw call socket's frame. */
+  private call(conn: ConnId, raw: unknown, id?: number, identity?: CallIdentity): void {
     if (this.storeFailure) return id === undefined ? undefined : this.reply(conn, id, this.storeFailedReply('call'))
     const newId = this.options.newId ?? randomId
-    const handled = this.options.coordinator.call(conn, parseCallMessage(raw), { newId: newId() }, this.options.now())
+    const known = identity ?? this.options.coordinator.userOf(conn)
+    const handled = this.options.coordinator.call(conn, parseCallMessage(raw), { newId: newId(), identity: known }, this.options.now())
     this.apply(handled, id === undefined ? undefined : conn, id)
   }
 
   /** Runs now, or after the connection's queued requests (a login waiting on its token check). */
   private inOrder(conn: ConnId, run: () => void): void {
-    const queued = this.connQueues.get(conn)
-    if (!queued) return run()
-    const next = queued.then(run).finally(() => {
-      if (this.connQueues.get(conn) === next) this.connQueues.delete(conn)
-    })
+    if (!this.connQueues.has(conn)) return this.guarded(conn, run)
+    this.enqueue(conn, run)
+  }
+
+  /** Queues `run` behind the connection's earlier requests; a failure is contained and reported. */
+  private enqueue(conn: ConnId, run: () => void | Promise<void>): void {
+    const next: Promise<void> = (this.connQueues.get(conn) ?? Promise.resolve())
+      .then(run)
+      .catch((error: unknown) => this.failed(error, conn))
+      .finally(() => {
+        if (this.connQueues.get(conn) === next) this.connQueues.delete(conn)
+      })
     this.connQueues.set(conn, next)
+  }
+
+  private guarded(conn: ConnId | null, run: () => void): void {
+    try {
+      run()
+    } catch (error) {
+      this.failed(error, conn)
+    }
+  }
+
+  private failed(error: unknown, conn: ConnId | null): void {
+    if (this.options.onError) this.options.onError(error, conn)
+    else console.error('coordinator host:', error)
+  }
+
+  private rateFor(conn: ConnId): TokenBucket {
+    let bucket = this.requestRates.get(conn)
+    if (!bucket) this.requestRates.set(conn, (bucket = bucketFor(this.options.requestRate ?? REQUEST_RATE)))
+    return bucket
   }
 
   private process(conn: ConnId, id: number, request: Exclude<Request, { op: 'login' | 'renewToken' }>): void {
@@ -159,6 +220,8 @@ export class CoordinatorHost {
         // Not durable → not acknowledged: the client sees the failure.
         if ('reply' in output && output.reply && conn !== undefined && id !== undefined) this.reply(conn, id, this.storeFailedReply('commit'))
       })
+      // A delivery bug must neither stop later deliveries nor pass for a failed commit.
+      .catch((error: unknown) => this.failed(error, conn ?? null))
       .finally(() => { this.deliveryBacklog-- })
   }
 
@@ -171,9 +234,15 @@ export class CoordinatorHost {
     this.emit([conn], { t: 'res', id, ...reply } as ServerFrame)
   }
 
+  /** One recipient's failure (a bug in a codec, a socket that throws) never costs the others their frame. */
   private emit(to: ConnId[], frame: ServerFrame): void {
     this.options.trace?.('out', to, frame)
-    this.options.sink.send(to, frame)
+    try {
+      this.options.sink.send(to, frame)
+    } catch (error) {
+      if (to.length === 1) return this.failed(error, to[0])
+      for (const conn of to) this.guarded(conn, () => this.options.sink.send([conn], frame))
+    }
   }
 }
 

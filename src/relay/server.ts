@@ -9,13 +9,17 @@ import { Coordinator } from '../engine/coordinator'
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../engine/app-engine'
 import { CoordinatorHost } from '../host/coordinator-host'
 import { ReplayingCoordinator } from '../host/replaying-coordinator'
-import { MemoryStore, type DurableStore } from '../host/ports'
+import { MemoryStore, type DurableStore, type TokenVerifier } from '../host/ports'
 import type { ConnId } from '../engine/effects'
 import type { ServerFrame } from '../protocol/events'
+import type { Rate } from '../engine/rate-limit'
+import { Admission, LOGIN_DEADLINE_MS, MAX_CONNECTIONS_PER_ADDRESS } from './admission'
 import { attachCallsWs } from './calls-ws'
+import { MAX_OUTBOUND_BYTES, dropSlowReader, outboundBytes, overOutboundCap } from './outbound'
 import { attachPeerBroker } from './peer-broker'
 import { attachEasyrtc } from './easyrtc/codec'
 import { jwtVerifier, openMode } from './tokens'
+import { applySecurityHeaders, originPolicy } from './http-policy'
 
 export const VERSION = '0.1.0'
 /** How often the relay feeds the clock to the engine (presence timeouts, INTERVAL, TTLs). */
@@ -28,8 +32,20 @@ export interface RelayOptions {
   tokenSecret?: string
   /** Folder with the built page; served at `/` when it exists. */
   staticDir?: string
+  /**
+   * Browser origins (`scheme://host[:port]`, or `*`) allowed to open socket.io and
+   * WebSocket connections besides the page's own; default localhost, 127.0.0.1 and [::1]
+   * on any port. Requests without an Origin header (not browsers) are always allowed.
+   */
+  allowedOrigins?: string[]
   store?: DurableStore
   engine?: Partial<EngineConfig>
+  /** Requests per connection (default REQUEST_RATE: 100/s, bursts of 200). */
+  requestRate?: Rate
+  /** Open connections per client address (default MAX_CONNECTIONS_PER_ADDRESS; 0 = no limit). */
+  maxConnectionsPerAddress?: number
+  /** Connections not logged in by then are closed (default LOGIN_DEADLINE_MS). */
+  loginDeadlineMs?: number
   logger?: Logger
   /**
    * Runs after the relay closed itself because the store failed a commit (disk full, I/O
@@ -61,6 +77,10 @@ export interface Relay {
   host: CoordinatorHost
   coordinator: Coordinator
   logger: Logger
+  /** The login token check (JWT with a secret, open mode without), for endpoints that authenticate at the upgrade (/ws/calls). */
+  verifier: TokenVerifier
+  /** Per-address connection counts and the login deadline, for every kind of connection. */
+  admission: Admission
   /** Delivers frames for connection ids starting with `prefix` (ids of native sockets never contain ':'). */
   addConnectionKind(prefix: string, kind: ConnectionKind): void
   /** Routes WebSocket upgrades whose path starts with `prefix` to `handler`. */
@@ -79,6 +99,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     : null
 
   const http = createServer((request, response) => {
+    applySecurityHeaders(response) // every response: the page, its assets, 404s, /healthz
     if (request.url === '/healthz') {
       response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
       response.end(JSON.stringify({
@@ -93,38 +114,87 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   })
 
   // socket.io must not destroy upgrades meant for our other WebSocket endpoints (FACTS.md).
-  const io = new SocketServer(http, { destroyUpgrade: false, maxHttpBufferSize: 1e6, serveClient: false, cors: { origin: true } })
+  // A page of another site must not act for the user whose browser it runs in (http-policy.ts).
+  const originAllowed = originPolicy(options.allowedOrigins)
+  const admission = new Admission({
+    maxPerAddress: options.maxConnectionsPerAddress ?? MAX_CONNECTIONS_PER_ADDRESS,
+    loginDeadlineMs: options.loginDeadlineMs ?? LOGIN_DEADLINE_MS,
+    now: Date.now,
+  })
+  const addressOf = (request: IncomingMessage) => request.socket.remoteAddress ?? ''
+  const io = new SocketServer(http, {
+    destroyUpgrade: false, maxHttpBufferSize: 1e6, serveClient: false,
+    // A client that never joins a namespace is dropped at the login deadline too.
+    connectTimeout: options.loginDeadlineMs ?? LOGIN_DEADLINE_MS,
+    // Checked at the handshake of every transport (polling and websocket, every namespace); refused with 403.
+    allowRequest: (request, callback) => {
+      if (!originAllowed(request.headers.origin, request.headers.host)) return callback('origin not allowed', false)
+      if (!admission.hasRoom(addressOf(request))) return callback('too many connections from this address', false)
+      callback(null, true)
+    },
+    cors: (request, callback) => callback(null, { origin: originAllowed(request.headers.origin, request.headers.host) }),
+  })
+  io.engine.on('connection', (connection: { request: IncomingMessage; once(event: 'close', listener: () => void): void }) => {
+    connection.once('close', admission.opened(addressOf(connection.request)))
+  })
   const upgradeRoutes: [string, UpgradeHandler][] = []
   http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? '').split('?')[0]
-    if (path.startsWith('/socket.io/')) return // engine.io's own listener takes it
+    if (path.startsWith('/socket.io/')) return // engine.io's own listener takes it (allowRequest checks the origin)
+    if (!originAllowed(request.headers.origin, request.headers.host)) {
+      logger.info({ origin: request.headers.origin, path }, 'upgrade refused: origin not allowed')
+      socket.once('finish', () => socket.destroy()) // after the refusal is written (as ws does)
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
     const route = upgradeRoutes.find(([prefix]) => path.startsWith(prefix))
-    if (route) route[1](request, socket, head)
-    else socket.destroy()
+    if (!route) return void socket.destroy()
+    const address = addressOf(request)
+    if (!admission.hasRoom(address)) {
+      logger.info({ address, path }, 'upgrade refused: too many connections from this address')
+      socket.once('finish', () => socket.destroy())
+      socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
+    socket.once('close', admission.opened(address))
+    route[1](request, socket, head)
   })
 
   const kinds: [string, ConnectionKind][] = []
   const kindOf = (conn: ConnId) => (conn.includes(':') ? kinds.find(([prefix]) => conn.startsWith(prefix))?.[1] : undefined)
+  const verifier = options.tokenSecret ? jwtVerifier(options.tokenSecret) : openMode
   const host = new CoordinatorHost({
     coordinator,
     store,
-    verifier: options.tokenSecret ? jwtVerifier(options.tokenSecret) : openMode,
+    verifier,
     now: Date.now,
     newResumeKey: () => randomBytes(18).toString('base64url'),
     onStoreFailure(error) {
       logger.fatal({ err: error }, 'a store commit failed; the relay stops rather than serve state it could not keep')
-      void relay.close().then(() => options.onStoreFailure?.(error))
+      void relay.close().finally(() => options.onStoreFailure?.(error))
+    },
+    requestRate: options.requestRate,
+    onError(error, conn) {
+      logger.error({ err: error, conn }, 'handling failed; the input or delivery was dropped')
     },
     sink: {
       send(to, frame) {
-        let native = to
-        if (kinds.length > 0) {
-          native = []
-          for (const conn of to) {
-            const kind = kindOf(conn)
-            if (kind) kind.send(conn, frame)
-            else native.push(conn)
+        const native: ConnId[] = []
+        for (const conn of to) {
+          const kind = kinds.length > 0 ? kindOf(conn) : undefined
+          if (kind) {
+            try {
+              kind.send(conn, frame)
+            } catch (error) {
+              // One codec's failure for one recipient must not cost the others their frame.
+              logger.error({ err: error, conn }, 'delivery failed')
+            }
+            continue
           }
+          const socket = io.sockets.sockets.get(conn)
+          if (!socket) continue
+          if (overOutboundCap(socket)) shed(socket)
+          else native.push(conn)
         }
         // One recipient: its socket directly, skipping the room lookup and broadcast machinery.
         if (native.length === 1) io.sockets.sockets.get(native[0])?.emit('f', frame)
@@ -142,23 +212,27 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   })
   await host.start()
 
+  /** A client that stopped reading is closed rather than buffered for without bound. */
+  const shed = (socket: import('socket.io').Socket) => {
+    logger.warn({ conn: socket.id, queuedBytes: outboundBytes(socket), limit: MAX_OUTBOUND_BYTES }, 'closing a connection that does not read what it is sent')
+    dropSlowReader(socket)
+  }
+
   io.on('connection', (socket) => {
     logger.debug({ conn: socket.id, transport: socket.conn.transport.name }, 'connected')
-    socket.on('f', (frame: unknown) => {
-      try {
-        host.receive(socket.id, frame)
-      } catch (error) {
-        // A bug must not take the relay down for everyone; the frame is logged and dropped.
-        logger.error({ err: error, conn: socket.id }, 'frame handling failed')
-      }
-    })
+    admission.expectLogin(socket.id, () => coordinator.userOf(socket.id) !== null, () => socket.disconnect(true))
+    socket.on('f', (frame: unknown) => host.receive(socket.id, frame)) // never throws
     socket.on('disconnect', (reason) => {
       logger.debug({ conn: socket.id, reason }, 'disconnected')
+      admission.forget(socket.id)
       host.disconnected(socket.id)
     })
   })
 
-  const ticker = setInterval(() => host.tick(), TICK_MS)
+  const ticker = setInterval(() => {
+    host.tick()
+    admission.sweep()
+  }, TICK_MS)
   ticker.unref()
 
   await new Promise<void>((resolve, reject) => {
@@ -171,7 +245,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   logger.info({ url, mode: options.tokenSecret ? 'token' : 'open' }, 'relay listening')
 
   const relay: Relay = {
-    url, port, http, io, host, coordinator, logger,
+    url, port, http, io, host, coordinator, logger, admission,
+    verifier,
     addConnectionKind(prefix, kind) {
       kinds.push([prefix, kind])
     },

@@ -3,9 +3,13 @@ import type { Socket } from 'socket.io'
 import type { ConnId } from '../../engine/effects'
 import { ChannelType, MessageType, PresenceEventType } from '../../protocol/enums'
 import type { MessageEvent, PresenceEvent, ServerFrame } from '../../protocol/events'
+import { bucketFor } from '../../engine/rate-limit'
+import { MAX_FRAME_DEPTH, checkShape } from '../../protocol/bounds'
+import { REQUEST_RATE } from '../../host/coordinator-host'
+import { dropSlowReader, overOutboundCap } from '../outbound'
 import type { Relay } from '../server'
 import { EngineLink } from './engine-link'
-import { SIGNAL_TYPES, errorMsg } from './frames'
+import { SIGNAL_TYPES, errorMsg, type EasyrtcErrorCode } from './frames'
 import { clientEntry, decodeValue, intervalDelta, removeDelta, updateDelta, type RoomDelta } from './roster'
 import { EasyrtcSession, SIGNAL_PREFIX, type Ack, type IceServer } from './session'
 
@@ -33,7 +37,7 @@ interface Client { socket: Socket; session: EasyrtcSession; link: EngineLink }
  * socket.io dialect here, and every room, presence and message goes through the shared
  * coordinator as native requests, so EasyRTC and SDK clients meet in the same rooms.
  */
-export function attachEasyrtc(relay: Pick<Relay, 'io' | 'host' | 'logger' | 'http' | 'addConnectionKind'>, options: EasyrtcOptions = {}): void {
+export function attachEasyrtc(relay: Pick<Relay, 'io' | 'host' | 'logger' | 'http' | 'addConnectionKind' | 'admission'>, options: EasyrtcOptions = {}): void {
   const iceServers = options.iceServers ?? iceServersFromEnv() ?? DEFAULT_ICE_SERVERS
   const clients = new Map<ConnId, Client>()
   /** One engine event goes to many members: translate it once. */
@@ -43,6 +47,10 @@ export function attachEasyrtc(relay: Pick<Relay, 'io' | 'host' | 'logger' | 'htt
     send(conn, frame: ServerFrame) {
       const client = clients.get(conn)
       if (!client) return
+      if (frame.t === 'evt' && overOutboundCap(client.socket)) {
+        relay.logger.warn({ conn }, 'closing an easyrtc connection that does not read what it is sent')
+        return dropSlowReader(client.socket)
+      }
       if (frame.t === 'res') {
         client.link.settle(frame)
         return
@@ -73,15 +81,26 @@ export function attachEasyrtc(relay: Pick<Relay, 'io' | 'host' | 'logger' | 'htt
       onError: (error) => relay.logger.error({ err: error, conn }, 'easyrtc frame handling failed'),
     })
     clients.set(conn, { socket, session, link })
+    relay.admission.expectLogin(conn, () => session.easyrtcid !== null, () => socket.disconnect(true))
+    const rate = bucketFor(REQUEST_RATE)
+    /** Frames nested past MAX_FRAME_DEPTH, or over the request rate, are refused before anything reads them. */
+    const refusal = (msg: unknown, codes: { deep: EasyrtcErrorCode; rate: EasyrtcErrorCode }): EasyrtcErrorCode | null => {
+      if (!checkShape(msg, MAX_FRAME_DEPTH).ok) return codes.deep
+      return rate.take(Date.now()) ? null : codes.rate
+    }
 
     socket.on('easyrtcAuth', (msg: unknown, ack: unknown) => {
       // The reference drops a client that cannot be answered.
       if (typeof ack !== 'function') return void socket.disconnect(true)
+      const refused = refusal(msg, { deep: 'LOGIN_BAD_STRUCTURE', rate: 'LOGIN_GEN_FAIL' })
+      if (refused) return (ack as Ack)(errorMsg(refused))
       session.run(() => session.authenticate(msg, ack as Ack))
     })
     for (const type of ['easyrtcCmd', 'easyrtcMsg'] as const) {
       socket.on(type, (msg: unknown, ack: unknown) => {
         if (typeof ack !== 'function') return // the reference ignores unanswerable commands
+        const refused = refusal(msg, { deep: 'MSG_REJECT_BAD_STRUCTURE', rate: 'MSG_REJECT_GEN_FAIL' })
+        if (refused) return (ack as Ack)(errorMsg(refused))
         session.run(async () => {
           // The reference does not listen before authentication; answering beats a silent hang.
           if (session.easyrtcid === null) return (ack as Ack)(errorMsg('MSG_REJECT_NO_AUTH'))
@@ -90,6 +109,7 @@ export function attachEasyrtc(relay: Pick<Relay, 'io' | 'host' | 'logger' | 'htt
       })
     }
     socket.on('disconnect', () => {
+      relay.admission.forget(conn)
       session.run(async () => {
         await session.disconnected()
         relay.host.disconnected(conn)

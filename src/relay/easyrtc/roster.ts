@@ -1,3 +1,4 @@
+import { MAX_OPAQUE_DEPTH, checkShape } from '../../protocol/bounds'
 import type { IntervalDetail, UserState } from '../../protocol/events'
 
 /**
@@ -46,11 +47,15 @@ export function encodeField(value: unknown): string {
 
 /** A state value as a field value: JSON when it parses (ours), the plain string otherwise (an SDK user's). */
 export function decodeValue(text: string): unknown {
+  let value: unknown
   try {
-    return JSON.parse(text) as unknown
+    value = JSON.parse(text) as unknown
   } catch {
     return text // not JSON: an SDK user's plain string state
   }
+  // Any user's text ends up here: JSON nested deeper than EasyRTC data needs stays text, so
+  // that re-encoding it for the recipients (socket.io walks it recursively) cannot overflow.
+  return checkShape(value, MAX_OPAQUE_DEPTH).ok ? value : text
 }
 
 /**

@@ -1,5 +1,6 @@
 import { ChannelType } from '../../protocol/enums'
-import type { ErrorName } from '../../protocol/errors'
+import { MAX_OPAQUE_DEPTH, checkShape } from '../../protocol/bounds'
+import { rtmError, type ErrorName } from '../../protocol/errors'
 import type { EngineLink, EngineReply } from './engine-link'
 import {
   ROOM_NAME_PATTERN, errorMsg, parseAuth, parseCommand, parsePeerMessage,
@@ -257,7 +258,10 @@ export class EasyrtcSession {
   }
 
   /** msgType rides as customType, msgData as JSON text (empty when absent). */
-  private publish(channelType: number, channelName: string, customType: string, msgData: unknown): Promise<EngineReply> {
+  private async publish(channelType: number, channelName: string, customType: string, msgData: unknown): Promise<EngineReply> {
+    // Handed to other clients as it is: bounded like every opaque payload (protocol/bounds.ts).
+    const shape = checkShape(msgData, MAX_OPAQUE_DEPTH)
+    if (!shape.ok) return { ok: false, error: rtmError('INVALID_PARAMETER', 'publish', `msgData ${shape.reason}`) }
     const message = msgData === undefined ? '' : JSON.stringify(msgData)
     return this.deps.link.request('publish', { channelName, channelType, customType, message })
   }
@@ -269,6 +273,7 @@ function mergePresence(current: Presence, update: { show?: string; status?: stri
 
 /** Engine refusals of a publish in EasyRTC's codes; `otherwise` is the command's own target error. */
 function publishError(name: ErrorName, otherwise: EasyrtcErrorCode): EasyrtcErrorCode {
+  if (name === 'INVALID_PARAMETER') return 'MSG_REJECT_BAD_DATA'
   if (name === 'CHANNEL_MESSAGE_LENGTH_EXCEED_LIMITATION') return 'MSG_REJECT_BAD_SIZE'
   if (name === 'CHANNEL_CUSTOM_TYPE_LENGTH_OVERFLOW') return 'MSG_REJECT_BAD_TYPE'
   return otherwise

@@ -1,0 +1,46 @@
+import type { Socket } from 'socket.io'
+
+/**
+ * Bytes the relay may hold for one connection that does not read (as Centrifugo's
+ * `client_queue_max_size`): past it the connection is closed, so a client that stops
+ * reading cannot grow the relay's memory with what others send it.
+ */
+export const MAX_OUTBOUND_BYTES = 4 * 1024 * 1024
+/** A reading client has next to nothing queued; bytes are only counted past this many packets. */
+const PACKETS_BEFORE_COUNTING = 16
+/** Many tiny frames count too (and keep the byte count cheap). */
+const MAX_OUTBOUND_PACKETS = 8192
+
+/** What engine.io keeps per connection (not in its public types). */
+interface EngineConnection {
+  writeBuffer: { data?: unknown }[]
+  transport: { socket?: { bufferedAmount?: number; terminate?: () => void } }
+  close(discard?: boolean): void
+}
+
+/** Bytes queued for a socket.io client: engine.io's write buffer plus what the WebSocket has not flushed. */
+export function outboundBytes(socket: Socket): number {
+  const engine = socket.conn as unknown as EngineConnection
+  let bytes = engine.transport.socket?.bufferedAmount ?? 0
+  if (engine.writeBuffer.length <= PACKETS_BEFORE_COUNTING) return bytes
+  if (engine.writeBuffer.length > MAX_OUTBOUND_PACKETS) return Number.POSITIVE_INFINITY
+  for (const packet of engine.writeBuffer) {
+    const data = packet.data
+    bytes += typeof data === 'string' ? data.length : data instanceof Uint8Array ? data.byteLength : 16
+  }
+  return bytes
+}
+
+export function overOutboundCap(socket: Socket, cap = MAX_OUTBOUND_BYTES): boolean {
+  return outboundBytes(socket) > cap
+}
+
+/**
+ * Closes a client that stopped reading, now: socket.io's own disconnect waits for the
+ * write buffer to drain, which a non-reading client never lets happen.
+ */
+export function dropSlowReader(socket: Socket): void {
+  const engine = socket.conn as unknown as EngineConnection
+  engine.transport.socket?.terminate?.()
+  engine.close(true)
+}
