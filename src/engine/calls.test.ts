@@ -1,14 +1,22 @@
 import { describe, expect, it } from 'vitest'
 import { CALL_ERRORS, parseCallMessage, type CallErrorName, type CallServerMessage } from '../protocol/calls'
-import { Calls } from './calls'
+import { MAX_FRAME_DEPTH, MAX_OPAQUE_BYTES, MAX_OPAQUE_DEPTH } from '../protocol/bounds'
+import { CLU_INTERVAL_MS, Calls } from './calls'
 import { Coordinator } from './coordinator'
 import { Effects } from './effects'
 
-/** A fake world: one Calls registry, connections by name, every call message each one received. */
-function world() {
+/**
+ * A fake world: one app's Calls registry, connections by name, every call message each one
+ * received, and a clock. By default each frame arrives CLU_INTERVAL_MS after the previous
+ * one, so every list change is sent at once; `step: 0` makes frames arrive together.
+ */
+function world({ step = CLU_INTERVAL_MS }: { step?: number } = {}) {
   const calls = new Calls()
   const inbox = new Map<string, CallServerMessage[]>()
+  /** userIds of the app's logged-in users (who anonymous clients may not impersonate). */
+  const users = new Set<string>()
   let nextId = 1
+  let now = 1000
   const record = (fx: Effects) => {
     for (const { to, event } of fx.sends) {
       if (event.kind !== 'call') throw new Error(`unexpected event ${event.kind}`)
@@ -17,16 +25,28 @@ function world() {
   }
   return {
     calls,
-    /** Sends a raw frame; returns only what this frame caused, per connection. */
-    send(conn: string, raw: unknown, preferredSId?: string) {
+    users,
+    get now() { return now },
+    /** Sends a raw frame as `userId` (null: an anonymous client); returns only what this frame caused, per connection. */
+    send(conn: string, raw: unknown, userId: string | null = null) {
+      now += step
       const fx = new Effects()
-      const failure = calls.handle(conn, parseCallMessage(raw), { newId: `id-${nextId++}`, preferredSId }, fx, 1000)
+      const failure = calls.handle(conn, parseCallMessage(raw), { newId: `id-${nextId++}`, userId, isUser: (id) => users.has(id) }, fx, now)
       record(fx)
       return { failure, out: byConn(fx) }
     },
     drop(conn: string) {
+      now += step
       const fx = new Effects()
-      calls.disconnect(conn, fx, 1000)
+      calls.disconnect(conn, fx, now)
+      record(fx)
+      return byConn(fx)
+    },
+    /** Moves the clock and ticks, as the host does every 200 ms. */
+    tick(ms: number) {
+      now += ms
+      const fx = new Effects()
+      calls.tick(fx, now)
       record(fx)
       return byConn(fx)
     },
@@ -67,6 +87,13 @@ function inCall() {
   return { w, sessionId }
 }
 
+/** Nested arrays `depth` levels deep. */
+function nested(depth: number): unknown {
+  let value: unknown = 0
+  for (let i = 0; i < depth; i++) value = [value]
+  return value
+}
+
 describe('sId registration', () => {
   it('gives the wanted sId and sends the list to everyone with an sId', () => {
     const w = world()
@@ -76,15 +103,9 @@ describe('sId registration', () => {
     expect(out).toEqual({ b: [{ cmd: 'sId', sId: 'bob' }, { cmd: 'clu', list }], a: [{ cmd: 'clu', list }] })
   })
 
-  it('generates an sId from the host id when none is asked for', () => {
+  it('generates an sId from the host id when an anonymous client asks for none', () => {
     const w = world()
     expect(w.send('a', { cmd: 'sId' }).out.a[0]).toEqual({ cmd: 'sId', sId: 'id-1' })
-  })
-
-  it('prefers the host-suggested sId (a logged-in userId) when it is free', () => {
-    const w = world()
-    expect(w.send('a', { cmd: 'sId' }, 'alice').out.a[0]).toEqual({ cmd: 'sId', sId: 'alice' })
-    expect(w.send('b', { cmd: 'sId' }, 'alice').out.b[0]).toEqual({ cmd: 'sId', sId: 'id-2' })
   })
 
   it('answers a repeated request with the same sId and changes nothing', () => {
@@ -116,6 +137,103 @@ describe('sId registration', () => {
   it('rejects an sId with spaces or over 64 characters as malformed', () => {
     const w = world()
     for (const sId of ['', 'has space', 'x'.repeat(65), 42]) expect(w.send('a', { cmd: 'sId', sId }).failure?.name).toBe('MALFORMED_FRAME')
+  })
+})
+
+describe('identity: an sId equal to a userId belongs to that user', () => {
+  it('a user’s sId is its userId: asking for none gives it, asking for any other is FORBIDDEN_SID', () => {
+    const w = world()
+    expect(w.send('a', { cmd: 'sId' }, 'alice').out.a[0]).toEqual({ cmd: 'sId', sId: 'alice' })
+    expect(w.send('a', { cmd: 'sId', sId: 'alice' }, 'alice').failure).toBeNull()
+    const { failure, out } = w.send('a', { cmd: 'sId', sId: 'bob' }, 'alice')
+    expect(failure?.name).toBe('FORBIDDEN_SID')
+    expect(out.a).toEqual([expect.objectContaining({ cmd: 'error', code: 1011 })])
+    expect(w.send('b', { cmd: 'sId', sId: 'bob' }, 'carol').failure?.name).toBe('FORBIDDEN_SID') // not even before registering
+    expect(w.calls.list()).toEqual([{ sId: 'alice', state: 1 }])
+  })
+
+  it('an anonymous client cannot take the userId of a logged-in user of its app', () => {
+    const w = world()
+    w.users.add('alice')
+    const { failure, out } = w.send('squatter', { cmd: 'sId', sId: 'alice' })
+    expect(failure?.name).toBe('FORBIDDEN_SID')
+    expect(out).toEqual({ squatter: [expect.objectContaining({ cmd: 'error', code: CALL_ERRORS.FORBIDDEN_SID[0] })] })
+    expect(w.calls.list()).toEqual([])
+  })
+
+  it('a user registering takes its userId from an anonymous holder, which gets a fresh sId and keeps its call', () => {
+    const w = world()
+    w.send('s', { cmd: 'sId', sId: 'alice' }) // before alice logged in
+    w.send('b', { cmd: 'sId', sId: 'bob' })
+    const created = w.send('s', { cmd: 'session', opponentId: 'bob' }).out.s[0] as { sessionId: string }
+    w.send('s', { cmd: 'call', sessionId: created.sessionId, offer })
+    w.send('b', { cmd: 'accept', sessionId: created.sessionId, answer })
+
+    const { failure, out } = w.send('a', { cmd: 'sId' }, 'alice')
+    expect(failure).toBeNull()
+    expect(out.a[0]).toEqual({ cmd: 'sId', sId: 'alice' })
+    const renamed = (out.s[0] as { sId: string }).sId
+    expect(out.s[0]).toEqual({ cmd: 'sId', sId: expect.not.stringMatching(/^alice$/) })
+    expect(w.calls.list()).toEqual([{ sId: 'bob', state: 2 }, { sId: renamed, state: 2 }, { sId: 'alice', state: 1 }])
+    // The squatter's call goes on under its new name; an offer for alice now reaches alice.
+    expect(w.send('s', { cmd: 'notify', opponentId: 'bob', type: 't', data: 1 }).out.b).toEqual([{ cmd: 'notify', type: 't', data: 1, sId: renamed }])
+    expect(w.send('b', { cmd: 'notify', opponentId: 'alice', type: 't', data: 2 }).out).toEqual({ a: [{ cmd: 'notify', type: 't', data: 2, sId: 'bob' }] })
+  })
+
+  it('a newer connection of the same user takes the sId; the older one loses it and its call ends', () => {
+    const w = world()
+    w.send('a1', { cmd: 'sId' }, 'alice')
+    w.send('b', { cmd: 'sId', sId: 'bob' })
+    const created = w.send('a1', { cmd: 'session', opponentId: 'bob' }).out.a1[0] as { sessionId: string }
+    w.send('a1', { cmd: 'call', sessionId: created.sessionId, offer })
+    const { out } = w.send('a2', { cmd: 'sId' }, 'alice')
+    expect(out.a2[0]).toEqual({ cmd: 'sId', sId: 'alice' })
+    expect(out.a1).toEqual([expect.objectContaining({ cmd: 'error', code: CALL_ERRORS.SID_TAKEN[0] })])
+    expect(out.b.slice(0, 2)).toEqual([{ cmd: 'leave', sessionId: created.sessionId }, { cmd: 'ssu', sessionId: created.sessionId, state: 4 }])
+    expect(w.send('a1', { cmd: 'session', opponentId: 'bob' }).failure?.name).toBe('NO_SID')
+    expect(w.calls.list()).toEqual([{ sId: 'bob', state: 1 }, { sId: 'alice', state: 1 }])
+  })
+})
+
+describe('clu lists are coalesced: at most one per client per CLU_INTERVAL_MS, the latest', () => {
+  const cluOf = (messages: CallServerMessage[] | undefined) => (messages ?? []).filter((m) => m.cmd === 'clu')
+
+  it('the first change goes out at once; changes within the interval are held, and tick sends only the latest list', () => {
+    const w = world({ step: 0 })
+    w.send('a', { cmd: 'sId', sId: 'alice' })
+    expect(cluOf(w.send('b', { cmd: 'sId', sId: 'bob' }).out.a)).toEqual([]) // alice had a list 0 ms ago
+    w.send('c', { cmd: 'sId', sId: 'carol' })
+    expect(w.tick(CLU_INTERVAL_MS - 1)).toEqual({})
+    const flushed = w.tick(1)
+    const latest = { cmd: 'clu', list: [{ sId: 'alice', state: 1 }, { sId: 'bob', state: 1 }, { sId: 'carol', state: 1 }] }
+    expect(flushed).toEqual({ a: [latest], b: [latest] }) // carol's own first list already was the latest
+    expect(w.tick(CLU_INTERVAL_MS)).toEqual({})
+  })
+
+  it('400 renames by one client in 2 s: every other client gets at most 5 lists, the last one current', () => {
+    const w = world({ step: 0 })
+    const watchers = Array.from({ length: 300 }, (_, i) => `w${i}`)
+    for (const conn of watchers) w.send(conn, { cmd: 'sId', sId: conn })
+    w.tick(CLU_INTERVAL_MS)
+    const before = new Map(watchers.map((conn) => [conn, cluOf(w.inbox(conn)).length]))
+    for (let i = 0; i < 400; i++) {
+      w.send('renamer', { cmd: 'sId', sId: `name-${i}` })
+      if (i % 40 === 39) w.tick(200) // 400 renames over 2 s of host ticks
+    }
+    w.tick(CLU_INTERVAL_MS)
+    for (const conn of watchers) {
+      const lists = cluOf(w.inbox(conn))
+      expect(lists.length - before.get(conn)!).toBeLessThanOrEqual(5)
+      expect((lists.at(-1) as Extract<CallServerMessage, { cmd: 'clu' }>).list.at(-1)).toEqual({ sId: 'name-399', state: 1 })
+    }
+  })
+
+  it('a client in an ACTIVE call is not sent held lists; it gets the latest when the call ends', () => {
+    const { w, sessionId } = inCall()
+    w.send('c', { cmd: 'sId', sId: 'carol' })
+    expect(cluOf(w.tick(CLU_INTERVAL_MS).a)).toEqual([])
+    const { out } = w.send('a', { cmd: 'stop', sessionId })
+    expect(cluOf(out.a)).toEqual([{ cmd: 'clu', list: [{ sId: 'alice', state: 1 }, { sId: 'bob', state: 1 }, { sId: 'carol', state: 1 }] }])
   })
 })
 
@@ -355,17 +473,89 @@ describe('leave on disconnect', () => {
   })
 })
 
+describe('bounds on what a frame may carry', () => {
+  it('refuses notify data nested deeper than MAX_OPAQUE_DEPTH or larger than MAX_OPAQUE_BYTES, and delivers nothing', () => {
+    const { w } = twoClients()
+    for (const data of [nested(MAX_OPAQUE_DEPTH + 1), 'x'.repeat(MAX_OPAQUE_BYTES)]) {
+      const { failure, out } = w.send('a', { cmd: 'notify', opponentId: 'bob', type: 't', data })
+      expect(failure?.name).toBe('MALFORMED_FRAME')
+      expect(failure?.msg.message).toMatch(/data: data (nested deeper|larger)/)
+      expect(Object.keys(out)).toEqual(['a'])
+    }
+    expect(w.send('a', { cmd: 'notify', opponentId: 'bob', type: 't', data: nested(MAX_OPAQUE_DEPTH - 1) }).failure).toBeNull()
+  })
+
+  it('refuses a whole frame nested deeper than MAX_FRAME_DEPTH before validating it, even 100,000 deep', () => {
+    for (const depth of [MAX_FRAME_DEPTH + 1, 100_000]) {
+      const parsed = parseCallMessage({ cmd: 'notify', opponentId: 'bob', type: 't', data: nested(depth) })
+      expect(parsed).toEqual({ ok: false, reason: expect.stringContaining(`nested deeper than ${MAX_FRAME_DEPTH}`) })
+    }
+  })
+})
+
 describe('through the coordinator', () => {
+  const login = (coordinator: Coordinator, conn: string, appId: string, userId: string) =>
+    coordinator.login(conn, { appId, userId }, { tokenExpiresAt: null, newResumeKey: `k-${conn}` }, 0)
+  const sIdFrame = (sId?: string) => parseCallMessage(sId === undefined ? { cmd: 'sId' } : { cmd: 'sId', sId })
+
   it('a logged-in user gets their userId as sId; errors come back in the reply and as an event', () => {
     const coordinator = new Coordinator()
-    coordinator.login('c1', { appId: 'app', userId: 'alice' }, { tokenExpiresAt: null, newResumeKey: 'k' }, 0)
-    const ok = coordinator.call('c1', parseCallMessage({ cmd: 'sId' }), { newId: 'generated' }, 0)
+    login(coordinator, 'c1', 'app', 'alice')
+    const ok = coordinator.call('c1', sIdFrame(), { newId: 'generated', identity: coordinator.userOf('c1') }, 0)
     expect(ok.reply).toEqual({ ok: true, result: {} })
     expect(ok.sends[0].event).toEqual({ kind: 'call', msg: { cmd: 'sId', sId: 'alice' }, timestamp: 0 })
-    const bad = coordinator.call('c2', parseCallMessage({ cmd: 'sId', sId: 'alice' }), { newId: 'g2' }, 0)
-    expect(bad.reply).toEqual({ ok: false, error: { error: true, errorCode: 1003, name: 'SID_TAKEN', reason: CALL_ERRORS.SID_TAKEN[1], operation: 'call' } })
-    expect(bad.sends[0]).toEqual({ to: ['c2'], event: { kind: 'call', msg: { cmd: 'error', code: 1003, message: CALL_ERRORS.SID_TAKEN[1] }, timestamp: 0 } })
+    const bad = coordinator.call('c2', sIdFrame('alice'), { newId: 'g2', identity: { appId: 'app', userId: null } }, 0)
+    const reason = `${CALL_ERRORS.SID_TAKEN[1]}`
+    expect(bad.reply).toEqual({ ok: false, error: { error: true, errorCode: 1003, name: 'SID_TAKEN', reason, operation: 'call' } })
+    expect(bad.sends[0]).toEqual({ to: ['c2'], event: { kind: 'call', msg: { cmd: 'error', code: 1003, message: reason }, timestamp: 0 } })
     coordinator.disconnect('c1', 0)
-    expect(coordinator.calls.list()).toEqual([])
+    expect(coordinator.callsOf('app')?.list()).toEqual([])
+  })
+
+  it('a connection without identity (a native one not logged in) is NOT_LOGIN, -10002, and nothing is registered', () => {
+    const coordinator = new Coordinator()
+    const handled = coordinator.call('c1', sIdFrame('guest'), { newId: 'g', identity: coordinator.userOf('c1') }, 0)
+    expect(handled.reply).toMatchObject({ ok: false, error: { errorCode: -10002, name: 'NOT_LOGIN', operation: 'call' } })
+    expect(handled.sends).toEqual([])
+    expect(coordinator.callsOf('app')).toBeUndefined()
+  })
+
+  it('an anonymous client cannot register the userId of a user logged in to its app, but may in another app', () => {
+    const coordinator = new Coordinator()
+    login(coordinator, 'c1', 'app', 'alice')
+    const here = coordinator.call('s1', sIdFrame('alice'), { newId: 'g1', identity: { appId: 'app', userId: null } }, 0)
+    expect(here.reply).toMatchObject({ ok: false, error: { errorCode: CALL_ERRORS.FORBIDDEN_SID[0], name: 'FORBIDDEN_SID' } })
+    const elsewhere = coordinator.call('s2', sIdFrame('alice'), { newId: 'g2', identity: { appId: 'other', userId: null } }, 0)
+    expect(elsewhere.reply).toEqual({ ok: true, result: {} })
+  })
+
+  it('sIds live per app: the same sId in two apps, each list shows its own app, no call reaches another app', () => {
+    const coordinator = new Coordinator()
+    login(coordinator, 'a1', 'one', 'alice')
+    login(coordinator, 'a2', 'two', 'alice')
+    login(coordinator, 'b2', 'two', 'bob')
+    for (const conn of ['a1', 'a2', 'b2']) coordinator.call(conn, sIdFrame(), { newId: `g-${conn}`, identity: coordinator.userOf(conn) }, 0)
+    expect(coordinator.callsOf('one')?.list()).toEqual([{ sId: 'alice', state: 1 }])
+    expect(coordinator.callsOf('two')?.list()).toEqual([{ sId: 'alice', state: 1 }, { sId: 'bob', state: 1 }])
+    const across = coordinator.call('a1', parseCallMessage({ cmd: 'session', opponentId: 'bob' }), { newId: 's1', identity: coordinator.userOf('a1') }, 0)
+    expect(across.reply).toMatchObject({ ok: false, error: { name: 'UNKNOWN_OPPONENT' } })
+  })
+
+  it('its tick sends the lists held back by the interval', () => {
+    const coordinator = new Coordinator()
+    const anonymous = { appId: 'app', userId: null }
+    coordinator.call('x', sIdFrame('x'), { newId: 'g1', identity: anonymous }, 0)
+    coordinator.call('y', sIdFrame('y'), { newId: 'g2', identity: anonymous }, 10)
+    expect(coordinator.tick(100).sends).toEqual([])
+    const flushed = coordinator.tick(10 + CLU_INTERVAL_MS)
+    expect(flushed.sends).toEqual([{ to: ['x'], event: { kind: 'call', msg: { cmd: 'clu', list: [{ sId: 'x', state: 1 }, { sId: 'y', state: 1 }] }, timestamp: 10 + CLU_INTERVAL_MS } }])
+  })
+
+  it('drops an app’s registry once nobody uses calls there', () => {
+    const coordinator = new Coordinator()
+    coordinator.call('x', sIdFrame('x'), { newId: 'g1', identity: { appId: 'app', userId: null } }, 0)
+    coordinator.disconnect('x', 0)
+    coordinator.tick(1)
+    expect(coordinator.callsOf('app')).toBeUndefined()
   })
 })

@@ -1,7 +1,7 @@
 import { rtmError, type ErrorName } from '../protocol/errors'
 import type { ArgsOf, Request } from '../protocol/requests'
 import { AppEngine, DEFAULT_ENGINE_CONFIG, fail, type EngineConfig, type LoginContext, type Reply } from './app-engine'
-import { Calls, type CallContext } from './calls'
+import { Calls, type CallIdentity } from './calls'
 import { Effects, type ConnId, type Output, type Write } from './effects'
 import type { ParsedCallMessage } from '../protocol/calls'
 import { isValidName } from './validate'
@@ -23,8 +23,9 @@ export class Coordinator {
   private readonly connApp = new Map<ConnId, AppEngine>()
   /** Last metadata revision of apps dropped while idle: a new engine continues above it. */
   private readonly revisionFloor = new Map<string, number>()
-  /** Seed 002 calls: one sId namespace per coordinator, reachable without an RTM login. */
-  readonly calls = new Calls()
+  /** Seed 002 calls: one sId namespace per app; a connection's registry is its identity's app. */
+  private readonly callApps = new Map<string, Calls>()
+  private readonly callConns = new Map<ConnId, Calls>()
 
   constructor(private readonly config: EngineConfig = DEFAULT_ENGINE_CONFIG) {}
 
@@ -58,11 +59,24 @@ export class Coordinator {
   /**
    * One seed-002 call frame. The answers (and any error) go out as `call` events; the
    * reply acknowledges the frame, or carries the error for callers that await it.
+   * `identity` is who the host knows the connection to be (its login, or its /ws/calls
+   * upgrade); null — a native connection not logged in — is NOT_LOGIN.
    */
-  call(conn: ConnId, input: ParsedCallMessage, context: CallContext, now: number): Handled {
+  call(conn: ConnId, input: ParsedCallMessage, context: { newId: string; identity: CallIdentity | null }, now: number): Handled {
     const fx = new Effects()
-    const preferredSId = context.preferredSId ?? this.userOf(conn)?.userId
-    const failure = this.calls.handle(conn, input, { ...context, preferredSId }, fx, now)
+    const { identity, newId } = context
+    if (!identity) return { ...fx, reply: fail(rtmError('NOT_LOGIN', 'call', 'log in before using calls')) }
+    let calls = this.callApps.get(identity.appId)
+    if (!calls) {
+      calls = new Calls()
+      this.callApps.set(identity.appId, calls)
+    }
+    const before = this.callConns.get(conn)
+    if (before && before !== calls) before.disconnect(conn, fx, now) // hosts never move a connection between apps; be safe
+    this.callConns.set(conn, calls)
+    const app = this.apps.get(identity.appId)
+    const isUser = (sId: string) => app?.sessions.has(sId) ?? false
+    const failure = calls.handle(conn, input, { newId, userId: identity.userId, isUser }, fx, now)
     // The call table (protocol/calls.ts) has positive codes, apart from seed 000's negative ones.
     const reply: Reply = failure
       ? { ok: false, error: { error: true, errorCode: failure.msg.code, name: failure.name as unknown as ErrorName, reason: failure.msg.message, operation: 'call' } }
@@ -73,7 +87,8 @@ export class Coordinator {
   /** The host saw the connection go away (socket closed, tab gone). */
   disconnect(conn: ConnId, now: number): Output {
     const fx = new Effects()
-    this.calls.disconnect(conn, fx, now)
+    this.callConns.get(conn)?.disconnect(conn, fx, now)
+    this.callConns.delete(conn)
     const app = this.connApp.get(conn)
     app?.connectionLost(conn, now)
     this.connApp.delete(conn)
@@ -95,7 +110,13 @@ export class Coordinator {
     }
     fx.writes = writes
     this.forgetClosed(fx)
+    this.tickCalls(fx, now)
     return fx
+  }
+
+  /** The call registry of an app, if any of its connections used calls. */
+  callsOf(appId: string): Calls | undefined {
+    return this.callApps.get(appId)
   }
 
   /** Connections with a logged-in session, across apps. */
@@ -141,6 +162,14 @@ export class Coordinator {
       this.apps.set(appId, app)
     }
     return app
+  }
+
+  /** Held-back `clu` lists go out; registries nobody uses any more are dropped. */
+  private tickCalls(fx: Effects, now: number): void {
+    for (const [appId, calls] of this.callApps) {
+      calls.tick(fx, now)
+      if (calls.isEmpty) this.callApps.delete(appId)
+    }
   }
 
   private forgetClosed(fx: Effects): void {

@@ -27,6 +27,8 @@ export const CALL_ERRORS = {
   UNKNOWN_SESSION: [1008, 'no open session has that sessionId'],
   NOT_A_PARTY: [1009, 'you are not a party of that session'],
   WRONG_STATE: [1010, 'this cmd is not allowed in the session state or for your role'],
+  FORBIDDEN_SID: [1011, 'that sId is not yours: an identified client’s sId is its userId, and a userId belongs to its user'],
+  RATE_LIMITED: [1012, 'too many frames on this connection; the frame was dropped, slow down'],
 } as const satisfies Record<string, readonly [number, string]>
 export type CallErrorName = keyof typeof CALL_ERRORS
 

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { checkShape, MAX_FRAME_DEPTH, MAX_OPAQUE_BYTES, MAX_OPAQUE_DEPTH } from './bounds'
 import { CALL_ERRORS, type CallErrorName, type ClientCallStateValue, type SessionStateValue } from './call-codes'
 
 /**
@@ -33,6 +34,12 @@ const iceCandidate = z.union([
   }),
 ])
 
+/** `notify` data is opaque but handed to another client: bounded so its encoding cannot blow up the relay. */
+const opaqueData = z.unknown().superRefine((data, ctx) => {
+  const shape = checkShape(data, MAX_OPAQUE_DEPTH, MAX_OPAQUE_BYTES)
+  if (!shape.ok) ctx.addIssue({ code: 'custom', message: `data ${shape.reason}` })
+})
+
 export const callClientSchema = z.discriminatedUnion('cmd', [
   z.object({ cmd: z.literal('sId'), sId: sId.optional() }),
   z.object({ cmd: z.literal('session'), opponentId: z.string().max(MAX_ID_LENGTH) }),
@@ -41,7 +48,7 @@ export const callClientSchema = z.discriminatedUnion('cmd', [
   z.object({ cmd: z.literal('reject'), sessionId: id }),
   z.object({ cmd: z.literal('stop'), sessionId: id }),
   z.object({ cmd: z.literal('icecandidate'), sessionId: id, icecandidate: iceCandidate }),
-  z.object({ cmd: z.literal('notify'), opponentId: z.string().max(MAX_ID_LENGTH), type: z.string().max(64), data: z.unknown() }),
+  z.object({ cmd: z.literal('notify'), opponentId: z.string().max(MAX_ID_LENGTH), type: z.string().max(64), data: opaqueData }),
 ])
 
 /** Client → server. */
@@ -67,6 +74,9 @@ export type ParsedCallMessage = { ok: true; msg: CallClientMessage } | { ok: fal
 
 /** Validates an untrusted call frame. Never throws. */
 export function parseCallMessage(raw: unknown): ParsedCallMessage {
+  // Before zod: its recursive walk of a frame nested thousands deep would overflow the stack.
+  const shape = checkShape(raw, MAX_FRAME_DEPTH)
+  if (!shape.ok) return { ok: false, reason: `(frame): ${shape.reason}` }
   const parsed = callClientSchema.safeParse(raw)
   if (parsed.success) return { ok: true, msg: parsed.data }
   const reason = parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(frame)'}: ${issue.message}`).join('; ')

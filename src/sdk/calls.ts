@@ -49,8 +49,6 @@ export interface CallClientOptions {
   /** Default `[]`: host candidates only, nothing leaves the local network. */
   iceServers?: RTCIceServer[]
   media?: MediaStreamConstraints
-  /** The sId to ask for (default: the coordinator picks — our userId when free). */
-  sId?: string
 }
 
 /** Media and peer connection of the one call in progress. */
@@ -91,7 +89,7 @@ export class CallClient {
     this.unregister = rtm.addRestorer(async () => {
       if (this.current) this.teardown('leave')
       // Not awaited: restorers run before the link counts as connected, and start() is sent once it does.
-      // A refusal (our sId taken meanwhile) also arrives as an `error` event; signaling stays 'connecting'.
+      // A refusal also arrives as an `error` event; signaling stays 'connecting'.
       if (this.sId !== null) this.start().catch(() => undefined)
       return []
     })
@@ -107,11 +105,15 @@ export class CallClient {
     return () => this.events.off(name, listener)
   }
 
-  /** Registers our sId; resolves with it. */
+  /**
+   * Registers our sId — our userId: the coordinator gives a logged-in user no other, and
+   * takes it back from an anonymous /ws/calls client holding it. Log in first (NOT_LOGIN
+   * otherwise). Resolves with the sId.
+   */
   async start(): Promise<string> {
     this.setSignaling('connecting')
     const answer = this.expect((msg) => msg.cmd === 'sId')
-    await this.send({ cmd: 'sId', ...(this.options.sId || this.sId ? { sId: this.sId ?? this.options.sId } : {}) }).catch((error) => { answer.cancel(); throw error })
+    await this.send({ cmd: 'sId' }).catch((error) => { answer.cancel(); throw error })
     const msg = (await answer.promise) as Extract<CallServerMessage, { cmd: 'sId' }>
     return msg.sId
   }
