@@ -12,6 +12,9 @@ export const UNSYNCED_CLAIM_DELAY_MS = 3000
 /** Opening a data channel to the coordinator fails after this long. */
 export const DIAL_TIMEOUT_MS = 5000
 
+/** PeerJS errors that mean a peer lost (or never got) its socket at the broker. */
+const BROKER_LOST: ReadonlySet<string> = new Set(['unavailable-id', 'network', 'server-error', 'socket-error', 'socket-closed'])
+
 export interface BrokerAddress { host: string; port: number; secure: boolean; path: string }
 
 /** The PeerJS broker the relay hosts at /peerjs, derived from the relay URL. */
@@ -19,6 +22,16 @@ export function brokerAt(url: string): BrokerAddress {
   const parsed = new URL(url)
   const secure = parsed.protocol === 'https:'
   return { host: parsed.hostname, port: Number(parsed.port || (secure ? 443 : 80)), secure, path: '/peerjs' }
+}
+
+/**
+ * The PeerJS `token` of this browser's sockets: the login JWT, which the relay's broker
+ * checks at the upgrade (its app must be the peer id's app), then `~` and a nonce of this
+ * browser. The broker lets a socket with the same id and the same token take over a
+ * half-open one (PeerJS's reconnect), so two browsers holding one JWT must still differ.
+ */
+export function brokerToken(jwt: string | undefined, nonce: string): string {
+  return jwt ? `${jwt}~${nonce}` : nonce
 }
 
 /** The IndexedDB database that holds this browser's copy of an app's state in mesh mode. */
@@ -37,9 +50,10 @@ export function meshDatabaseName(appId: string): string {
 export class MeshSeat extends CoordinatorSeat {
   readonly peerId: string
   readonly coordinatorPeerId: string
-  private readonly options: ConstructorParameters<typeof Peer>[1]
-  private readonly self: Peer
-  private readonly selfReady: Promise<void>
+  private readonly broker: BrokerAddress
+  private readonly nonce = randomId()
+  private token: string
+  private self: Peer | null = null
   private claim: Peer | null = null
   private replica: Promise<IdbStore> | null = null
   private replicaWrites: Promise<void> = Promise.resolve()
@@ -51,20 +65,20 @@ export class MeshSeat extends CoordinatorSeat {
   /** Resolves once this browser's first claim of the coordinator id has succeeded or failed. */
   readonly firstClaim = new Promise<void>((resolve) => { this.claimSettled = resolve })
 
-  constructor(readonly appId: string, brokerUrl: string) {
+  /** `token`: the login token (with a secret the broker refuses sockets without one for this app). */
+  constructor(readonly appId: string, brokerUrl: string, token?: string) {
     super()
     this.peerId = `${appId}-${randomId()}`
     this.coordinatorPeerId = `${appId}-coordinator`
-    // No ICE servers: the default ones are public hosts (FACTS.md); peers reach each other directly.
-    this.options = { ...brokerAt(brokerUrl), key: 'peerjs', config: { iceServers: [] }, debug: 0 }
-    this.self = new Peer(this.peerId, this.options)
-    this.selfReady = new Promise((resolve, reject) => {
-      this.self.once('open', () => resolve())
-      this.self.once('error', (error) => reject(error))
-    })
-    this.self.on('disconnected', () => { if (!this.destroyed) this.self.reconnect() })
-    this.self.on('error', () => undefined) // per-call errors are handled where they happen
+    this.broker = brokerAt(brokerUrl)
+    this.token = brokerToken(token, this.nonce)
     this.tryClaim()
+  }
+
+  /** A renewed login token: used by the next claim and by reconnects of this browser's sockets. */
+  useToken(token: string | undefined): void {
+    this.token = brokerToken(token, this.nonce)
+    for (const peer of [this.self, this.claim]) if (peer) peer.options.token = this.token
   }
 
   describe(): string {
@@ -77,8 +91,8 @@ export class MeshSeat extends CoordinatorSeat {
    * envelopes that arrive on it.
    */
   async dial(onGone: () => void): Promise<EnvelopeBus> {
-    await this.selfReady
-    const connection = this.self.connect(this.coordinatorPeerId, { reliable: true })
+    const self = await this.openSelf()
+    const connection = self.connect(this.coordinatorPeerId, { reliable: true })
     let unavailable: ((error: PeerError<string>) => void) | null = null
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the coordinator did not open a data channel')), DIAL_TIMEOUT_MS)
@@ -87,12 +101,12 @@ export class MeshSeat extends CoordinatorSeat {
       unavailable = (error) => {
         if (error.type === 'peer-unavailable') { clearTimeout(timer); reject(error) }
       }
-      this.self.on('error', unavailable)
+      self.on('error', unavailable)
     }).catch((error: unknown) => {
       connection.close()
       this.coordinatorLost()
       throw error
-    }).finally(() => { if (unavailable) this.self.off('error', unavailable) })
+    }).finally(() => { if (unavailable) self.off('error', unavailable) })
     this.everLinked = true
     const bus = dataConnectionBus(connection, () => {
       this.coordinatorLost()
@@ -116,22 +130,59 @@ export class MeshSeat extends CoordinatorSeat {
     if (this.destroyed) return
     this.destroyed = true
     await this.stepDown('the coordinator left')
-    this.self.destroy()
+    this.self?.destroy()
     await (await this.replica?.catch(() => null))?.close()
   }
 
   private tryClaim(): void {
     if (this.destroyed || this.claim || Date.now() - this.lastClaim < CLAIM_INTERVAL_MS) return
     this.lastClaim = Date.now()
-    const claim = new Peer(this.coordinatorPeerId, this.options)
+    const claim = new Peer(this.coordinatorPeerId, this.peerOptions())
     this.claim = claim
     claim.once('open', () => void this.serve(claim))
     claim.on('error', (error: PeerError<string>) => {
-      if (error.type === 'unavailable-id' || error.type === 'network' || error.type === 'server-error' || error.type === 'socket-error') {
+      // A refused claim (no valid token, a limit) looks the same as a lost broker: a network error.
+      if (BROKER_LOST.has(error.type)) {
         // Someone else coordinates (or the broker is unreachable): follow.
         if (this.claim === claim) void this.stepDown(`lost the coordinator id: ${error.type}`)
         this.claimSettled()
       }
+    })
+  }
+
+  private peerOptions(): ConstructorParameters<typeof Peer>[1] {
+    // No ICE servers: the default ones are public hosts (FACTS.md); peers reach each other directly.
+    return { ...this.broker, key: 'peerjs', token: this.token, config: { iceServers: [] }, debug: 0 }
+  }
+
+  /**
+   * This browser's own peer at the broker, connected when a dial needs it: a socket the
+   * broker refused (a bad token, a limit) is tried again on the next dial, never in a loop.
+   */
+  private openSelf(): Promise<Peer> {
+    let peer = this.self
+    if (peer?.open) return Promise.resolve(peer)
+    if (!peer || peer.destroyed) {
+      peer = new Peer(this.peerId, this.peerOptions())
+      peer.on('error', () => undefined) // per-call errors are handled where they happen
+      this.self = peer
+    } else if (peer.disconnected) {
+      peer.reconnect()
+    }
+    const self = peer
+    return new Promise((resolve, reject) => {
+      const settle = (error: unknown) => {
+        clearTimeout(timer)
+        self.off('open', opened)
+        self.off('error', failed)
+        if (error) reject(error)
+        else resolve(self)
+      }
+      const opened = () => settle(null)
+      const failed = (error: PeerError<string>) => { if (BROKER_LOST.has(error.type)) settle(error) }
+      const timer = setTimeout(() => settle(new Error('the broker did not answer')), DIAL_TIMEOUT_MS)
+      self.on('open', opened)
+      self.on('error', failed)
     })
   }
 

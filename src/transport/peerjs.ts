@@ -1,6 +1,7 @@
 import { MeshSeat } from '../host/mesh-coordinator'
 import { connectFollower } from './follower-link'
 import { connectInProcess } from './in-process'
+import type { RequestFrame } from '../protocol/events'
 import type { Link, LinkHandlers, Transport } from './transport'
 
 /**
@@ -14,27 +15,42 @@ import type { Link, LinkHandlers, Transport } from './transport'
  */
 export class MeshTransport implements Transport {
   readonly name = 'mesh'
-  readonly seat: MeshSeat
+  private current: MeshSeat | null = null
 
-  constructor(appId: string, brokerUrl: string) {
-    this.seat = new MeshSeat(appId, brokerUrl)
+  constructor(private readonly appId: string, private readonly brokerUrl: string) {}
+
+  /** This browser's seat in the mesh, once a login has given it a token. */
+  get seat(): MeshSeat | null {
+    return this.current
   }
 
+  /**
+   * Opens at once: the SDK answers with its login frame, whose token the broker needs
+   * before this browser may claim the coordinator id or dial it. Frames are held until
+   * the link to the coordinator (in-process or a data channel) is open.
+   */
   connect(handlers: LinkHandlers): Link {
-    const seat = this.seat
     let inner: (Link & { abort?(reason: string): void }) | null = null
+    let innerOpen = false
+    let started = false
     let closed = false
+    const held: RequestFrame[] = []
     const finish = (reason: string) => {
       if (closed) return
       closed = true
       handlers.close(reason)
     }
     const guarded: LinkHandlers = {
-      open: () => { if (!closed) handlers.open() },
+      open: () => {
+        if (closed || innerOpen) return
+        innerOpen = true
+        for (const frame of held.splice(0)) inner?.send(frame)
+      },
       frame: (frame) => { if (!closed) handlers.frame(frame) },
       close: finish,
     }
-    void (async () => {
+    const start = async (token: string | undefined) => {
+      const seat = this.seatWith(token)
       await seat.firstClaim
       if (closed) return
       if (seat.isCoordinator) {
@@ -50,9 +66,18 @@ export class MeshTransport implements Transport {
       if (closed) return bus.release()
       follower = connectFollower({ bus, self: seat.peerId, coordinator: seat.coordinatorPeerId, onSilent: () => seat.coordinatorLost() }, guarded)
       inner = follower
-    })()
+    }
+    queueMicrotask(() => { if (!closed) handlers.open() })
     return {
-      send: (frame) => inner?.send(frame),
+      send: (frame) => {
+        if (closed) return
+        if (frame.op === 'renewToken') this.current?.useToken(tokenOf(frame))
+        if (innerOpen) return inner?.send(frame)
+        held.push(frame)
+        if (started) return
+        started = true
+        void start(frame.op === 'login' ? tokenOf(frame) : undefined)
+      },
       close: () => {
         if (closed) return
         closed = true
@@ -62,10 +87,22 @@ export class MeshTransport implements Transport {
   }
 
   describe(): string {
-    return this.seat.describe()
+    return this.current?.describe() ?? 'electing…'
   }
 
-  destroy(): Promise<void> {
-    return this.seat.destroy()
+  async destroy(): Promise<void> {
+    await this.current?.destroy()
   }
+
+  private seatWith(token: string | undefined): MeshSeat {
+    if (!this.current) this.current = new MeshSeat(this.appId, this.brokerUrl, token)
+    else this.current.useToken(token)
+    return this.current
+  }
+}
+
+/** The token a login or renewToken frame carries. */
+function tokenOf(frame: RequestFrame): string | undefined {
+  const token = (frame.args as { token?: unknown } | null)?.token
+  return typeof token === 'string' ? token : undefined
 }
