@@ -1,2 +1,0 @@
-// Moved: the engine uses it too (pure, time as an argument).
-export { TokenBucket } from '../engine/rate-limit'
