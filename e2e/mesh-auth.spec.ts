@@ -19,7 +19,7 @@ function tokenFor(appId: string, userId: string): Promise<string> {
   return new SignJWT({ appId }).setProtectedHeader({ alg: 'HS256' }).setSubject(userId).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET))
 }
 
-/** The harness page with an RTM client in mesh mode that logs in with `token`; resolves to the login's outcome. */
+/** The harness page with an RTM client in mesh mode that logs in with `token`; resolves to the login's outcome ('ok', or 'failed: NAME CODE: reason'). */
 async function meshLogin(context: BrowserContext, harnessUrl: string, relayUrl: string, appId: string, userId: string, token: string): Promise<{ page: Page; login: string }> {
   const page = await context.newPage()
   await page.goto(harnessUrl)
@@ -31,7 +31,7 @@ async function meshLogin(context: BrowserContext, harnessUrl: string, relayUrl: 
     const rtm = new RTM(appId, userId, { transport: 'mesh', url })
     harness.rtm = rtm
     rtm.addEventListener('message', (event) => harness.messages.push({ publisher: event.publisher, message: String(event.message), topicName: '' }))
-    return rtm.login({ token }).then(() => 'ok', (error: { name?: string }) => `failed: ${error.name}`)
+    return rtm.login({ token }).then(() => 'ok', (error: { name?: string; errorCode?: number; reason?: string }) => `failed: ${error.name} ${error.errorCode}: ${error.reason}`)
   }, [appId, userId, token, relayUrl] as const)
   return { page, login }
 }
@@ -55,5 +55,27 @@ test('with a token secret, browsers join the mesh with their login token, and a 
   const mallory = await meshLogin(contexts[2], harnessUrl, relayUrl, appId, 'mallory', await tokenFor('elsewhere', 'mallory'))
   expect(mallory.login).toMatch(/^failed/)
   expect(await coordinatorOf(host.page)).toMatch(/^this browser/)
+  for (const context of contexts) await context.close()
+})
+
+test('a browser with a valid token for mallory cannot log in as alice through the mesh coordinator, and alice\'s own session goes on', async ({ browser, harnessUrl, relayUrl }) => {
+  const appId = `mesh-identity-${Date.now()}`
+  const contexts = [await browser.newContext(), await browser.newContext(), await browser.newContext()]
+  // Bob logs in first and coordinates; alice follows over a data channel.
+  const bob = await meshLogin(contexts[0], harnessUrl, relayUrl, appId, 'bob', await tokenFor(appId, 'bob'))
+  const alice = await meshLogin(contexts[1], harnessUrl, relayUrl, appId, 'alice', await tokenFor(appId, 'alice'))
+  expect([bob.login, alice.login]).toEqual(['ok', 'ok'])
+  expect(await coordinatorOf(bob.page)).toMatch(/^this browser/)
+  expect(await coordinatorOf(alice.page)).toBe(`peer ${appId}-coordinator`)
+  for (const page of [bob.page, alice.page]) await page.evaluate(() => harness.rtm!.subscribe('lobby'))
+
+  // Mallory's token is valid for this app, so the broker lets her follow; the coordinator, told by
+  // the broker who her data channel belongs to, refuses her login as alice.
+  const mallory = await meshLogin(contexts[2], harnessUrl, relayUrl, appId, 'alice', await tokenFor(appId, 'mallory'))
+  expect(mallory.login).toBe(`failed: INVALID_TOKEN -10005: this connection was authenticated as mallory of app ${appId}`)
+
+  await alice.page.evaluate(() => harness.rtm!.publish('lobby', 'still me'))
+  await expect.poll(() => bob.page.evaluate(() => harness.messages.map((m) => `${m.publisher}:${m.message}`))).toContain('alice:still me')
+  expect(await coordinatorOf(bob.page)).toMatch(/^this browser/)
   for (const context of contexts) await context.close()
 })

@@ -17,6 +17,8 @@ interface BrokerPeer {
   socket: WebSocket
   /** The broker's first answer: OPEN / ID-TAKEN, or the HTTP status that refused the upgrade. */
   outcome: Outcome
+  /** That first frame as sent (OPEN names the attested user with a secret). */
+  first?: Record<string, unknown>
   /** Every frame the broker sent after its first. */
   received: { type: string; src?: string; payload?: unknown }[]
   closed: Promise<number>
@@ -49,7 +51,8 @@ function claim(relay: Relay, id: string, token = 'random-token', localAddress?: 
   return new Promise((resolve, reject) => {
     socket.once('message', (data) => {
       socket.on('message', (more) => void received.push(JSON.parse(String(more)) as BrokerPeer['received'][number]))
-      resolve({ socket, outcome: { type: (JSON.parse(String(data)) as { type: string }).type }, received, closed })
+      const first = JSON.parse(String(data)) as { type: string }
+      resolve({ socket, outcome: { type: first.type }, first, received, closed })
     })
     socket.once('unexpected-response', (_request, response) => {
       response.resume()
@@ -73,6 +76,16 @@ function token(claims: { appId?: string }, sub = 'alice'): Promise<string> {
 
 function offer(to: string, payload: unknown = { sdp: 'v=0' }): string {
   return JSON.stringify({ type: 'OFFER', dst: to, payload })
+}
+
+/** A signaling frame as PeerJS sends it (`metadata` is what the receiver gets as DataConnection.metadata). */
+function signal(type: 'OFFER' | 'ANSWER' | 'CANDIDATE', to: string, payload: Record<string, unknown>): string {
+  return JSON.stringify({ type, dst: to, payload: { connectionId: 'dc_1', type: 'data', ...payload } })
+}
+
+/** The metadata of the frames `peer` received of `type`, in order. */
+function metadataOf(peer: BrokerPeer, type: string): unknown[] {
+  return peer.received.filter((frame) => frame.type === type).map((frame) => (frame.payload as { metadata?: unknown }).metadata)
 }
 
 describe('the PeerJS broker mounted on the relay', () => {
@@ -132,6 +145,60 @@ describe('with a token secret, a /peerjs claim needs a token for the id\'s app',
     expect((await claim(relay, 'team-coordinator', `${forA}~nonce2`)).outcome).toEqual({ type: 'ID-TAKEN' })
     // appIds may contain '-': the id's app is everything before its last '-'.
     expect((await claim(relay, 'team-b-coordinator', await token({ appId: 'team-b' }))).outcome).toEqual({ type: 'OPEN' })
+  })
+})
+
+describe('with a token secret, the broker attests who sent each signaling frame (the mesh coordinator has no secret)', () => {
+  it('tells a socket on OPEN whom it authenticated it as', async () => {
+    const { relay } = await relayWithLog({ tokenSecret: SECRET })
+    const bob = await claim(relay, 'team-coordinator', `${await token({ appId: 'team' }, 'bob')}~n1`)
+    expect(bob.first).toEqual({ type: 'OPEN', verifiedUserId: 'bob' })
+  })
+
+  it('stamps the sender\'s verified user into the metadata of every OFFER, ANSWER and CANDIDATE it forwards, keeping the rest', async () => {
+    const { relay } = await relayWithLog({ tokenSecret: SECRET })
+    const coordinator = await claim(relay, 'team-coordinator', await token({ appId: 'team' }, 'bob'))
+    const alice = await claim(relay, 'team-a1b2', await token({ appId: 'team' }, 'alice'))
+    alice.socket.send(signal('OFFER', 'team-coordinator', { metadata: { note: 'kept' } }))
+    alice.socket.send(signal('ANSWER', 'team-coordinator', {}))
+    alice.socket.send(signal('CANDIDATE', 'team-coordinator', { metadata: 'not an object' }))
+    await until(() => coordinator.received.length === 3)
+    expect(coordinator.received.map((frame) => frame.src)).toEqual(['team-a1b2', 'team-a1b2', 'team-a1b2'])
+    expect(metadataOf(coordinator, 'OFFER')).toEqual([{ note: 'kept', verifiedUserId: 'alice' }])
+    expect(metadataOf(coordinator, 'ANSWER')).toEqual([{ verifiedUserId: 'alice' }])
+    expect(metadataOf(coordinator, 'CANDIDATE')).toEqual([{ verifiedUserId: 'alice' }])
+  })
+
+  it('overwrites a verifiedUserId the sender forged: mallory, with a valid token of the app, cannot pass for alice', async () => {
+    const { relay } = await relayWithLog({ tokenSecret: SECRET })
+    const coordinator = await claim(relay, 'team-coordinator', await token({ appId: 'team' }, 'alice'))
+    const mallory = await claim(relay, 'team-m4110', await token({ appId: 'team' }, 'mallory'))
+    mallory.socket.send(signal('OFFER', 'team-coordinator', { metadata: { verifiedUserId: 'alice' } }))
+    mallory.socket.send(signal('CANDIDATE', 'team-coordinator', { metadata: { verifiedUserId: null } }))
+    await until(() => coordinator.received.length === 2)
+    expect(metadataOf(coordinator, 'OFFER')).toEqual([{ verifiedUserId: 'mallory' }])
+    expect(metadataOf(coordinator, 'CANDIDATE')).toEqual([{ verifiedUserId: 'mallory' }])
+  })
+
+  it('drops a signaling frame without a payload object (it would carry no stamp)', async () => {
+    const { relay } = await relayWithLog({ tokenSecret: SECRET })
+    const coordinator = await claim(relay, 'team-coordinator', await token({ appId: 'team' }, 'bob'))
+    const alice = await claim(relay, 'team-a1b2', await token({ appId: 'team' }, 'alice'))
+    alice.socket.send(JSON.stringify({ type: 'OFFER', dst: 'team-coordinator', payload: 'v=0' }))
+    alice.socket.send(JSON.stringify({ type: 'CANDIDATE', dst: 'team-coordinator' }))
+    alice.socket.send(signal('OFFER', 'team-coordinator', { marker: true }))
+    await until(() => coordinator.received.length > 0)
+    expect(coordinator.received.map((frame) => (frame.payload as { marker?: boolean }).marker)).toEqual([true])
+  })
+
+  it('without a secret attests nothing: OPEN names no one and a verifiedUserId a peer writes is deleted', async () => {
+    const { relay } = await relayWithLog()
+    const coordinator = await claim(relay, 'team-coordinator')
+    expect(coordinator.first).toEqual({ type: 'OPEN' })
+    const alice = await claim(relay, 'team-a1b2', await token({ appId: 'team' }, 'alice'))
+    alice.socket.send(signal('OFFER', 'team-coordinator', { metadata: { verifiedUserId: 'alice', note: 'kept' } }))
+    await until(() => coordinator.received.length === 1)
+    expect(metadataOf(coordinator, 'OFFER')).toEqual([{ note: 'kept' }])
   })
 })
 
@@ -218,7 +285,7 @@ describe('limits of the PeerJS broker', () => {
     const bob = await claim(relay, 'app-bob')
     for (let i = 0; i < PEER_FRAME_BURST + 100; i++) alice.socket.send(offer('app-bob', { n: i }))
     // A marker once the bucket has refilled a little; frames on one socket arrive in order.
-    const marker = setInterval(() => alice.socket.send(JSON.stringify({ type: 'ANSWER', dst: 'app-bob', payload: 'marker' })), 20)
+    const marker = setInterval(() => alice.socket.send(JSON.stringify({ type: 'ANSWER', dst: 'app-bob', payload: { marker: true } })), 20)
     try {
       await until(() => bob.received.some((frame) => frame.type === 'ANSWER'))
     } finally {

@@ -177,7 +177,7 @@ export class CoordinatorHost {
   private async processAsync(conn: ConnId, id: number, request: Request): Promise<void> {
     const { coordinator, verifier, now } = this.options
     if (request.op === 'login') {
-      const check = await verifier.verify(request.args.token, request.args.appId, request.args.userId, 'login')
+      const check = await verifier.verify(request.args.token, request.args.appId, request.args.userId, 'login', conn)
       if (!check.ok) return this.reply(conn, id, { ok: false, error: check.error })
       const handled = coordinator.login(conn, request.args, { tokenExpiresAt: check.expiresAt, newResumeKey: this.options.newResumeKey() }, now())
       return this.apply(handled, conn, id)
@@ -185,7 +185,7 @@ export class CoordinatorHost {
     if (request.op === 'renewToken') {
       const userId = coordinator.userOf(conn)
       if (userId === null) return this.reply(conn, id, { ok: false, error: rtmError('NOT_LOGIN', 'renewToken') })
-      const check = await verifier.verify(request.args.token, userId.appId, userId.userId, 'renewToken')
+      const check = await verifier.verify(request.args.token, userId.appId, userId.userId, 'renewToken', conn)
       if (!check.ok) return this.reply(conn, id, { ok: false, error: check.error })
       return this.apply(coordinator.renewToken(conn, check.expiresAt), conn, id)
     }

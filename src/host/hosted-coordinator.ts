@@ -1,8 +1,9 @@
 import type { ConnId } from '../engine/effects'
+import { rtmError } from '../protocol/errors'
 import type { ServerFrame } from '../protocol/events'
 import type { LocalHub } from '../transport/in-process'
 import { CoordinatorHost, type HostOptions } from './coordinator-host'
-import type { DurableStore, TokenVerifier } from './ports'
+import type { DurableStore, TokenCheck, TokenVerifier } from './ports'
 import { ReplayingCoordinator } from './replaying-coordinator'
 
 /** How often a browser-hosted coordinator feeds the clock to the engine (as the relay). */
@@ -28,6 +29,28 @@ export const openVerifier: TokenVerifier = {
 }
 
 /**
+ * Who is behind a remote connection, as far as this page can know. A browser keeps no
+ * secret, so it cannot check a login token itself; in mesh mode with a token secret the
+ * relay's PeerJS broker attests the user of each data channel instead:
+ * - `{ appId, userId }`: the broker authenticated the peer as this user of this app, so it
+ *   may log in (and renew its token) as that user only;
+ * - `'unattested'`: the broker checks tokens but vouched for no one on this channel: no login;
+ * - `'open'`: nothing is checked (tabs, a relay in open mode); any login is accepted.
+ * The page's own SDK (local links) is trusted as whoever it logs in as.
+ */
+export type RemoteIdentity = { appId: string; userId: string } | 'unattested' | 'open'
+
+/** A login or renewToken on `conn` must be for the user its channel was attested as (RemoteIdentity). */
+export function checkIdentity(identity: RemoteIdentity, appId: string, userId: string, operation: string): TokenCheck {
+  if (identity === 'open') return { ok: true, expiresAt: null }
+  if (identity === 'unattested') {
+    return { ok: false, error: rtmError('INVALID_TOKEN', operation, 'the relay checks tokens but did not authenticate this connection') }
+  }
+  if (identity.appId === appId && identity.userId === userId) return { ok: true, expiresAt: null }
+  return { ok: false, error: rtmError('INVALID_TOKEN', operation, `this connection was authenticated as ${identity.userId} of app ${identity.appId}`) }
+}
+
+/**
  * The engine hosted in a browser: CoordinatorHost over a durable store, with the clock
  * ticking, local links for the page's own SDKs and a remote sink for everyone else. Its
  * coordinator remembers replies of applied writes durably, so a takeover never applies a
@@ -35,7 +58,7 @@ export const openVerifier: TokenVerifier = {
  */
 export class HostedCoordinator {
   private readonly local = new Map<ConnId, LocalLink>()
-  private readonly remote = new Set<ConnId>()
+  private readonly remote = new Map<ConnId, RemoteIdentity>()
   private readonly ticker: ReturnType<typeof setInterval>
   private stopped = false
   private nextLocal = 1
@@ -51,7 +74,7 @@ export class HostedCoordinator {
       ...options,
       coordinator: new ReplayingCoordinator(),
       store,
-      verifier: openVerifier,
+      verifier: { verify: async (_token, appId, userId, operation, conn) => hosted?.checkLogin(conn, appId, userId, operation) ?? gone(operation) },
       now: Date.now,
       newResumeKey: randomKey,
       sink: {
@@ -71,8 +94,16 @@ export class HostedCoordinator {
     return conn
   }
 
-  attachRemote(conn: ConnId): void {
-    this.remote.add(conn)
+  /** A connection from another page; `identity`: who it may log in as (default: anyone, as in tabs). */
+  attachRemote(conn: ConnId, identity: RemoteIdentity = 'open'): void {
+    this.remote.set(conn, identity)
+  }
+
+  /** May `conn` log in (or renew its token) as `userId` of `appId`? Local links as anyone, remote ones per their RemoteIdentity. */
+  checkLogin(conn: ConnId | undefined, appId: string, userId: string, operation: string): TokenCheck {
+    if (conn !== undefined && this.local.has(conn)) return { ok: true, expiresAt: null }
+    const identity = conn === undefined ? undefined : this.remote.get(conn)
+    return identity === undefined ? gone(operation) : checkIdentity(identity, appId, userId, operation)
   }
 
   has(conn: ConnId): boolean {
@@ -81,7 +112,7 @@ export class HostedCoordinator {
 
   /** Remote connections whose id starts with `prefix` (all links of one tab or peer). */
   remoteConns(prefix: string): ConnId[] {
-    return [...this.remote].filter((conn) => conn.startsWith(prefix))
+    return [...this.remote.keys()].filter((conn) => conn.startsWith(prefix))
   }
 
   /** An untrusted request frame on an attached connection (the host validates it). */
@@ -105,7 +136,7 @@ export class HostedCoordinator {
       this.local.delete(conn)
       link.close(reason)
     }
-    for (const conn of this.remote) this.remoteSink.close(conn, reason)
+    for (const conn of this.remote.keys()) this.remoteSink.close(conn, reason)
     this.remote.clear()
     await this.host.settled().catch(() => undefined)
     await this.store.close()
@@ -159,6 +190,11 @@ export abstract class CoordinatorSeat implements LocalHub {
   detach(conn: ConnId): void {
     this.hosted?.detach(conn)
   }
+}
+
+/** A login checked after its connection went away (or from no known connection): refused, no one will read it. */
+function gone(operation: string): TokenCheck {
+  return { ok: false, error: rtmError('INVALID_TOKEN', operation, 'the connection is gone') }
 }
 
 function randomKey(): string {

@@ -2,7 +2,7 @@ import { Peer, type DataConnection, type PeerError } from 'peerjs'
 import { linkConnId, parseEnvelope, type Envelope } from '../protocol/peer-envelope'
 import { IdbStore } from '../store/idb-store'
 import type { EnvelopeBus } from '../transport/follower-link'
-import { CoordinatorSeat, HostedCoordinator } from './hosted-coordinator'
+import { CoordinatorSeat, HostedCoordinator, type RemoteIdentity } from './hosted-coordinator'
 import { ReplicatingStore, type Replica } from './replicating-store'
 
 /** A browser that lost its coordinator tries to claim the coordinator id at most this often. */
@@ -139,7 +139,12 @@ export class MeshSeat extends CoordinatorSeat {
     this.lastClaim = Date.now()
     const claim = new Peer(this.coordinatorPeerId, this.peerOptions())
     this.claim = claim
-    claim.once('open', () => void this.serve(claim))
+    // With a token secret the broker's grant (OPEN) names the user it authenticated this socket as.
+    let brokerAttests = false
+    claim.socket.on('message', (message: { type?: unknown; verifiedUserId?: unknown }) => {
+      if (message.type === 'OPEN') brokerAttests = typeof message.verifiedUserId === 'string'
+    })
+    claim.once('open', () => void this.serve(claim, () => brokerAttests))
     claim.on('error', (error: PeerError<string>) => {
       // A refused claim (no valid token, a limit) looks the same as a lost broker: a network error.
       if (BROKER_LOST.has(error.type)) {
@@ -186,7 +191,8 @@ export class MeshSeat extends CoordinatorSeat {
     })
   }
 
-  private async serve(claim: Peer): Promise<void> {
+  /** `brokerAttests`: whether the broker vouched for this claim, so it attests every data channel too. */
+  private async serve(claim: Peer, brokerAttests: () => boolean): Promise<void> {
     await this.replicaWrites
     const local = await this.openReplica()
     const store = new ReplicatingStore(local, this.coordinatorPeerId)
@@ -211,13 +217,14 @@ export class MeshSeat extends CoordinatorSeat {
     this.hosted = hosted
     this.claimSettled()
     claim.on('connection', (connection) => {
-      connection.once('open', () => this.serveConnection(hosted, store, links, connection))
+      const identity = attestedIdentity(connection, this.appId, brokerAttests())
+      connection.once('open', () => this.serveConnection(hosted, store, links, connection, identity))
     })
     claim.on('disconnected', () => { if (this.claim === claim && !this.destroyed) claim.reconnect() })
   }
 
-  /** One follower data channel: its envelopes, its links, its replica. */
-  private serveConnection(hosted: HostedCoordinator, store: ReplicatingStore, links: Map<string, { connection: DataConnection; bus: EnvelopeBus; replica: Replica }>, connection: DataConnection): void {
+  /** One follower data channel: its envelopes, its links (each logs in only as `identity`), its replica. */
+  private serveConnection(hosted: HostedCoordinator, store: ReplicatingStore, links: Map<string, { connection: DataConnection; bus: EnvelopeBus; replica: Replica }>, connection: DataConnection, identity: RemoteIdentity): void {
     const conns = new Set<string>()
     let replica: Replica | null = null
     const gone = () => {
@@ -232,6 +239,8 @@ export class MeshSeat extends CoordinatorSeat {
     bus.listen((raw) => {
       const envelope = parseEnvelope(raw)
       if (!envelope || !('to' in envelope) || envelope.to !== this.coordinatorPeerId) return
+      // The channel's peer id comes from the broker; an envelope naming another peer would reach that peer's links.
+      if (envelope.from !== connection.peer) return
       if (envelope.kind === 'replicated') return replica ? store.confirmed(replica, envelope.seq) : undefined
       if (!('link' in envelope)) return
       const conn = linkConnId(envelope.from, envelope.link)
@@ -242,7 +251,7 @@ export class MeshSeat extends CoordinatorSeat {
           conns.add(conn)
           replica ??= { peer: envelope.from, post: (message) => bus.post(message), drop: () => bus.release() }
           links.set(conn, { connection, bus, replica })
-          hosted.attachRemote(conn)
+          hosted.attachRemote(conn, identity)
           // Welcome only once the follower holds the full state: it may coordinate next.
           void store.addReplica(replica).then(() => answer('welcome'))
           return
@@ -296,6 +305,20 @@ export class MeshSeat extends CoordinatorSeat {
       await hosted.stop(reason)
     }
   }
+}
+
+/**
+ * Who the broker says is behind a data channel: the relay's broker stamps the verified user
+ * of the dialing socket into the OFFER's metadata (`verifiedUserId`, which no peer can forge),
+ * or nothing in open mode. A channel without the stamp at a broker that vouched for our own
+ * claim did not come through its checks, so it may not log in.
+ */
+function attestedIdentity(connection: DataConnection, appId: string, brokerAttests: boolean): RemoteIdentity {
+  const metadata: unknown = connection.metadata
+  const verified = typeof metadata === 'object' && metadata !== null ? (metadata as { verifiedUserId?: unknown }).verifiedUserId : undefined
+  // The broker forwards only between peers of one app, and checked the dialer's token for it.
+  if (typeof verified === 'string') return { appId, userId: verified }
+  return brokerAttests ? 'unattested' : 'open'
 }
 
 /** An envelope bus over one PeerJS data connection. */

@@ -20,7 +20,11 @@ export type TokenCheck = { ok: true; expiresAt: number | null } | { ok: false; e
 
 /** Decides whether a login or renewToken token is acceptable (open mode accepts all). */
 export interface TokenVerifier {
-  verify(token: string | undefined, appId: string, userId: string, operation: string): Promise<TokenCheck>
+  /**
+   * `conn`: the connection asking, for a verifier that knows who is behind a connection
+   * (a mesh coordinator: the user the relay's broker attested); a host passes it.
+   */
+  verify(token: string | undefined, appId: string, userId: string, operation: string, conn?: ConnId): Promise<TokenCheck>
 }
 
 export class MemoryStore implements DurableStore {

@@ -8,6 +8,7 @@ import { TokenBucket } from '../engine/rate-limit'
 import { checkShape, MAX_FRAME_DEPTH } from '../protocol/bounds'
 import { MAX_OUTBOUND_BYTES } from './outbound'
 import type { Relay } from './server'
+import { openMode } from './tokens'
 
 /** Where the PeerJS broker lives; browsers use `{ host, port, path: PEERJS_PATH }`. */
 export const PEERJS_PATH = '/peerjs'
@@ -37,6 +38,10 @@ export const MAX_BAD_FRAMES = 20
 const CLIENT_TYPES = new Set(['HEARTBEAT', 'OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE'])
 /** Types the broker forwards to `dst` (LEAVE without `dst` is a peer leaving the broker). */
 const FORWARDED_TYPES = new Set(['OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE'])
+/** Forwarded types that set up a connection: their payload (an object) carries the broker's attestation. */
+const SIGNALING_TYPES = new Set(['OFFER', 'ANSWER', 'CANDIDATE'])
+/** What the PeerJS server sends a socket whose id it granted. */
+const OPEN_FRAME = JSON.stringify({ type: 'OPEN' })
 
 /** Who a /peerjs socket says it is, read from its upgrade URL `?key=&id=&token=`. */
 export interface PeerClaim {
@@ -79,6 +84,14 @@ export function parseClaim(url: string): PeerClaim | string {
  * data channels between browsers and, through its unique-id rule, elects the mesh
  * coordinator (whoever holds `<appId>-coordinator`).
  *
+ * With a token secret it also attests identities, since the coordinating browser has no
+ * secret to check a login token with: every OFFER, ANSWER and CANDIDATE it forwards carries
+ * `payload.metadata.verifiedUserId`, the user whose JWT the sending socket presented (whatever
+ * the sender wrote there is overwritten), which PeerJS hands the receiver as
+ * `DataConnection.metadata`; and the OPEN frame tells a socket whom it was authenticated as,
+ * so a coordinator knows that every data channel must carry an attestation. Without a secret
+ * the field is deleted: nothing is attested.
+ *
  * The broker's own WebSocket server would answer 400 to every other upgrade on the same
  * http.Server and quietly keep socket.io on long-polling (FACTS.md), so it runs with
  * `noServer` and gets only the upgrades routed to PEERJS_PATH. That also lets us admit
@@ -108,6 +121,8 @@ export function attachPeerBroker(relay: Pick<Relay, 'http' | 'logger' | 'verifie
   const byAddress = new Counter()
   const byApp = new Counter()
   const live = new Counter()
+  // Open mode accepts any token, so a claim's user proves nothing: it is not attested.
+  const attests = relay.verifier !== openMode
 
   async function admit(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const claim = parseClaim(request.url ?? '')
@@ -136,13 +151,17 @@ export function attachPeerBroker(relay: Pick<Relay, 'http' | 'logger' | 'verifie
       live.remove(claim.id)
     })
     server.handleUpgrade(request, socket, head, (ws) => {
-      guard(ws, claim, address)
+      guard(ws, claim, address, attests ? claim.userId : null)
       server.emit('connection', ws, request)
     })
   }
 
-  /** Checks every frame of one socket before the PeerJS server parses it, and caps what is queued for it. */
-  function guard(ws: WebSocket, claim: PeerClaim, address: string): void {
+  /**
+   * Checks every frame of one socket before the PeerJS server parses it, stamps the signaling
+   * frames it forwards with `verifiedUserId` (the verified user, or none in open mode), and caps
+   * what is queued for it.
+   */
+  function guard(ws: WebSocket, claim: PeerClaim, address: string, verifiedUserId: string | null): void {
     const rate = new TokenBucket(PEER_FRAMES_PER_SECOND, PEER_FRAME_BURST)
     let rateDrops = 0
     let badFrames = 0
@@ -179,10 +198,13 @@ export function attachPeerBroker(relay: Pick<Relay, 'http' | 'logger' | 'verifie
         if (verdict.type === 'OFFER') ws.send(JSON.stringify({ type: 'EXPIRE', src: verdict.dst }))
         return false
       }
+      if (verdict.kind === 'forward' && attest(verdict.frame, verifiedUserId)) return emit(event, Buffer.from(JSON.stringify(verdict.frame)), false)
       return emit(event, ...args)
     }) as typeof ws.emit
     const send = ws.send.bind(ws) as (...args: unknown[]) => void
     ws.send = ((...args: unknown[]) => {
+      // The grant tells the socket whom the broker authenticated it as (a coordinator then expects attested channels).
+      if (args[0] === OPEN_FRAME && verifiedUserId !== null) args[0] = JSON.stringify({ type: 'OPEN', verifiedUserId })
       send(...args)
       if (ws.bufferedAmount > MAX_OUTBOUND_BYTES) drop(`over ${MAX_OUTBOUND_BYTES} bytes queued: the peer does not read`)
     }) as typeof ws.send
@@ -205,7 +227,8 @@ export function attachPeerBroker(relay: Pick<Relay, 'http' | 'logger' | 'verifie
   }
 }
 
-type Verdict = { kind: 'bad'; reason: string } | { kind: 'local' } | { kind: 'forward'; type: string; dst: string }
+type Frame = Record<string, unknown>
+type Verdict = { kind: 'bad'; reason: string } | { kind: 'local' } | { kind: 'forward'; type: string; dst: string; frame: Frame }
 
 /** What a client frame is: malformed, for the broker itself (HEARTBEAT, LEAVE), or to forward to `dst` of the same app. */
 function inspect(data: RawData, isBinary: boolean, appId: string): Verdict {
@@ -223,7 +246,32 @@ function inspect(data: RawData, isBinary: boolean, appId: string): Verdict {
   if (typeof type !== 'string' || !CLIENT_TYPES.has(type)) return { kind: 'bad', reason: 'an unknown type' }
   if (!FORWARDED_TYPES.has(type) || (type === 'LEAVE' && dst === undefined)) return { kind: 'local' }
   if (typeof dst !== 'string' || appOfPeer(dst) !== appId) return { kind: 'bad', reason: 'addressed to no peer of its app' }
-  return { kind: 'forward', type, dst }
+  // PeerJS always sends one; the attestation goes into it.
+  if (SIGNALING_TYPES.has(type) && !isPlainObject((frame as Frame).payload)) return { kind: 'bad', reason: 'a signaling frame without a payload object' }
+  return { kind: 'forward', type, dst, frame: frame as Frame }
+}
+
+/**
+ * Sets `payload.metadata.verifiedUserId` of a signaling frame to the sender's verified user,
+ * or deletes it when there is none (open mode), so no sender can forge it. Returns whether
+ * the frame changed (then it must be re-encoded).
+ */
+function attest(frame: Frame, verifiedUserId: string | null): boolean {
+  if (!SIGNALING_TYPES.has(String(frame.type))) return false
+  const payload = frame.payload as Frame
+  const metadata = isPlainObject(payload.metadata) ? payload.metadata : null
+  if (verifiedUserId === null) {
+    if (!metadata || !Object.hasOwn(metadata, 'verifiedUserId')) return false
+    delete metadata.verifiedUserId
+    return true
+  }
+  // A sender's metadata that is not an object is replaced: the receiver must find the stamp.
+  payload.metadata = { ...metadata, verifiedUserId }
+  return true
+}
+
+function isPlainObject(value: unknown): value is Frame {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** Refuses an upgrade with a plain HTTP answer. */
