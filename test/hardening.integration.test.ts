@@ -161,6 +161,24 @@ describe('relay hardening (issue 11)', () => {
     expect(relay!.coordinator.userOf(readerConn)).toBeNull()
   })
 
+  it('a client that reads is not closed by a burst of large replies queued faster than it can read', async () => {
+    const { url } = await start()
+    // 100 members with 8 KB of presence state each: one page of getOnlineUsers is ~800 KB.
+    const members = Array.from({ length: 100 }, () => raw(url))
+    await Promise.all(members.map(async (member, i) => {
+      await member.request('login', { appId: 'demo', userId: `member${i}` })
+      await member.request('subscribe', { channelName: 'big', withPresence: false })
+      await member.request('setState', { channelName: 'big', channelType: 1, states: { bio: 'b'.repeat(8000) } })
+    }))
+    const reader = await client(url, 'reader', {}, 'demo')
+    closers.push(() => reader.release())
+    const links = new Capture(reader, 'linkState')
+    // Eight pages asked at once: ~6.4 MB queued within one turn, more than MAX_OUTBOUND_BYTES.
+    const pages = await Promise.all(Array.from({ length: 8 }, () => reader.presence.getOnlineUsers('big', 'MESSAGE', { includedState: true })))
+    expect(pages.every((page) => page.occupants.length === 100)).toBe(true)
+    expect(links.seen.filter((e) => e.currentState !== 'CONNECTED')).toEqual([])
+  })
+
   it('one connection is answered -10021 past 200 quick requests, and served again once it slows down', async () => {
     const { url } = await start()
     const conn = raw(url)

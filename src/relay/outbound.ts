@@ -2,10 +2,19 @@ import type { Socket } from 'socket.io'
 
 /**
  * Bytes the relay may hold for one connection that does not read (as Centrifugo's
- * `client_queue_max_size`): past it the connection is closed, so a client that stops
- * reading cannot grow the relay's memory with what others send it.
+ * `client_queue_max_size`): a socket.io client still over it OUTBOUND_GRACE_MS after it
+ * went over is closed, so a client that stops reading cannot grow the relay's memory with
+ * what others send it. Raw WebSocket endpoints (small frames) close at once past it.
  */
 export const MAX_OUTBOUND_BYTES = 4 * 1024 * 1024
+/**
+ * A reading client can be over MAX_OUTBOUND_BYTES for a moment: a burst of large frames
+ * (member lists of a big channel) is queued within one turn of the event loop, before any
+ * of it could be read. It is closed only if it stays over for this long, or at once past
+ * HARD_OUTBOUND_BYTES.
+ */
+export const OUTBOUND_GRACE_MS = 2_000
+export const HARD_OUTBOUND_BYTES = 16 * 1024 * 1024
 /** A reading client has next to nothing queued; bytes are only counted past this many packets. */
 const PACKETS_BEFORE_COUNTING = 16
 /** Many tiny frames count too (and keep the byte count cheap). */
@@ -31,8 +40,20 @@ export function outboundBytes(socket: Socket): number {
   return bytes
 }
 
-export function overOutboundCap(socket: Socket, cap = MAX_OUTBOUND_BYTES): boolean {
-  return outboundBytes(socket) > cap
+/**
+ * Whether the client is a slow reader to close: over the hard cap, or still over the cap
+ * OUTBOUND_GRACE_MS after it went over (kept in `socket.data`, socket.io's per-socket slot).
+ */
+export function overOutboundCap(socket: Socket, now = Date.now()): boolean {
+  const data = socket.data as { outboundOverSince?: number }
+  const bytes = outboundBytes(socket)
+  if (bytes <= MAX_OUTBOUND_BYTES) {
+    delete data.outboundOverSince
+    return false
+  }
+  if (bytes > HARD_OUTBOUND_BYTES) return true
+  data.outboundOverSince ??= now
+  return now - data.outboundOverSince >= OUTBOUND_GRACE_MS
 }
 
 /**
