@@ -1,0 +1,81 @@
+import fc from 'fast-check'
+import { parseCallMessage } from '../../src/protocol/calls'
+import { anyValue, bigBytes, bytes, deep, garbage, hugeString, mutated, weirdString } from './garbage'
+import { Deep, oversizedLast, toJsonText, utf8Bytes } from './json-text'
+
+/** /ws/calls closes a socket on a frame over 256 KiB (MAX_CALL_FRAME_BYTES). */
+const CALLS_FRAME_LIMIT = 256 * 1024
+
+/** One WebSocket frame to /ws/calls: JSON text, text that is not JSON, or binary. */
+export type CallsItem = { kind: 'text'; text: string } | { kind: 'binary'; data: Uint8Array }
+
+export interface CallsContext {
+  /** sIds this lane registers. */
+  sIds: string[]
+  /** sIds that exist (well-behaved clients), so session/notify reach someone. */
+  callees: string[]
+}
+
+const hex = (minLength: number, maxLength: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength, maxLength })
+const sdp = fc.oneof(fc.constant({ type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' }), fc.constant('v=0\r\n'), fc.constantFrom(65_537).map((n) => 'v'.repeat(n)))
+const candidate = fc.oneof(fc.constant({ candidate: 'candidate:1 1 udp 2122260223 10.99.0.1 50000 typ host', sdpMid: '0', sdpMLineIndex: 0 }), fc.constant(''))
+
+/** Seed 002's client messages, aimed at real sIds. */
+export function callTemplates(ctx: CallsContext): fc.Arbitrary<Record<string, unknown>> {
+  const sessionId = hex(1, 32)
+  const callee = fc.constantFrom(...ctx.callees, ...ctx.sIds, 'nobody')
+  return fc.oneof(
+    { arbitrary: fc.record({ cmd: fc.constant('sId'), sId: fc.constantFrom(...ctx.sIds, ...ctx.callees) }, { requiredKeys: ['cmd'] }), weight: 3 },
+    { arbitrary: fc.record({ cmd: fc.constant('session'), opponentId: callee }), weight: 3 },
+    { arbitrary: fc.record({ cmd: fc.constant('call'), sessionId, offer: sdp }), weight: 2 },
+    { arbitrary: fc.record({ cmd: fc.constant('accept'), sessionId, answer: sdp }), weight: 1 },
+    { arbitrary: fc.record({ cmd: fc.constantFrom('reject', 'stop'), sessionId }), weight: 1 },
+    { arbitrary: fc.record({ cmd: fc.constant('icecandidate'), sessionId, icecandidate: candidate }), weight: 1 },
+    // The audit's crash class: opaque notify data, deep or huge, to a real sId.
+    { arbitrary: fc.record({ cmd: fc.constant('notify'), opponentId: callee, type: fc.constantFrom('mute', 'x'.repeat(65)), data: fc.oneof({ arbitrary: anyValue, weight: 5 }, { arbitrary: deep, weight: 3 }, { arbitrary: hugeString, weight: 1 }) }), weight: 4 },
+  )
+}
+
+/** Text that is not JSON (or not quite): NaN, trailing commas, truncation, lone surrogates. */
+const notJson = fc.oneof(
+  fc.constantFrom('', 'NaN', '{"cmd":"sId",}', '{"cmd":"sId"', '[', 'undefined', '{"cmd":NaN}', "{'cmd':'sId'}", '\u0000'),
+  weirdString,
+  fc.constantFrom(20_000).map((depth) => new Deep(depth, 'array').text().slice(0, -1)),
+)
+
+/** A connection's frames: registration first (most of the time), then valid, mutated, generated and broken frames. */
+export function callsSession(ctx: CallsContext, length: number): fc.Arbitrary<CallsItem[]> {
+  const templates = callTemplates(ctx)
+  const json = (value: unknown): CallsItem => ({ kind: 'text', text: toJsonText(value).text })
+  const item = fc.oneof(
+    { arbitrary: templates.map(json), weight: 8 },
+    { arbitrary: mutated(templates).map(json), weight: 6 },
+    { arbitrary: fc.record({ cmd: fc.oneof(fc.constantFrom('sId', 'notify', 'clu', 'error', '__proto__'), weirdString), sId: garbage, opponentId: garbage, data: garbage }, { requiredKeys: ['cmd'] }).map(json), weight: 3 },
+    { arbitrary: garbage.map(json), weight: 2 },
+    { arbitrary: notJson.map((text): CallsItem => ({ kind: 'text', text })), weight: 2 },
+    { arbitrary: fc.oneof(bytes, bigBytes).map((data): CallsItem => ({ kind: 'binary', data })), weight: 1 },
+  )
+  const register = fc.constantFrom(...ctx.sIds).map((sId) => json({ cmd: 'sId', sId }))
+  return fc.tuple(fc.option(register, { freq: 4, nil: undefined }), fc.array(item, { minLength: length, maxLength: length }))
+    .map(([first, items]) => [...(first ? [first] : []), ...oversizedLast(items, CALLS_FRAME_LIMIT, callsItemBytes)])
+}
+
+function callsItemBytes(item: CallsItem): number {
+  return item.kind === 'text' ? utf8Bytes(item.text) : item.data.byteLength
+}
+
+/**
+ * Whether the relay must answer this frame with `{cmd:'error'}` whatever its state: not
+ * JSON, binary, or not a valid seed-002 message (MALFORMED_FRAME). Valid messages may
+ * be answered or not (notify and icecandidate are silent when they succeed).
+ */
+export function mustBeRefused(item: CallsItem): boolean {
+  if (item.kind === 'binary') return true
+  let value: unknown
+  try {
+    value = JSON.parse(item.text)
+  } catch {
+    return true
+  }
+  return !parseCallMessage(value).ok
+}
