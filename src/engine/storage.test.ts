@@ -3,7 +3,9 @@ import type { MetadataData } from '../protocol/events'
 import {
   MAX_APP_METADATA_BYTES, MAX_FOLLOWED_USERS, MAX_ITEMS_PER_CALL, MAX_ITEMS_PER_SET, MAX_KEY_BYTES, MAX_SET_BYTES, MAX_VALUE_BYTES, RATE_LIMIT_CALLS,
 } from './storage'
+import { AppEngine, DEFAULT_ENGINE_CONFIG } from './app-engine'
 import { Coordinator } from './coordinator'
+import { Effects } from './effects'
 import { TestWorld } from './test-world'
 
 type Item = { key: string; value?: string; revision?: number }
@@ -315,5 +317,23 @@ describe('the app-wide metadata quota', () => {
     // Removing is always allowed; then there is room again.
     w.ok('a', { op: 'removeChannelMetadata', args: { channelName: 'ch0', channelType: 1 } })
     w.ok('a', setCh(fullSet('k'), {}, 'one-more'))
+  })
+})
+
+describe('the coordinator-wide metadata quota', () => {
+  it('counts every app: once the apps together are full, a new app cannot write either (-12006)', () => {
+    const quota = { used: 0, limit: 3 * MAX_SET_BYTES }
+    const [first, second] = ['one', 'two'].map((appId) => new AppEngine(appId, DEFAULT_ENGINE_CONFIG, quota))
+    const items = Array.from({ length: MAX_SET_BYTES / MAX_VALUE_BYTES - 1 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(MAX_VALUE_BYTES) }))
+    let now = 1_000_000
+    const write = (app: AppEngine, channelName: string) => {
+      now += 1_000 // past the per-user storage rate
+      return app.handle('c', now, { op: 'setChannelMetadata', args: { channelName, channelType: 1, items } }, new Effects(), now)
+    }
+    for (const app of [first, second]) app.login('c', { appId: app.appId, userId: 'alice' }, { tokenExpiresAt: null, newResumeKey: 'k' }, new Effects(), now)
+    expect(write(first, 'a')).toMatchObject({ ok: true })
+    expect(write(first, 'b')).toMatchObject({ ok: true })
+    expect(write(second, 'c')).toMatchObject({ ok: true })
+    expect(write(second, 'd')).toMatchObject({ ok: false, error: { errorCode: -12006, reason: expect.stringMatching(/across all apps/) } })
   })
 })

@@ -26,6 +26,11 @@ export const RATE_LIMIT_WINDOW_MS = 1000
 export const MAX_FOLLOWED_USERS = 100
 /** Keys and values of all of an app's metadata sets: the store cannot grow without bound (ours, not the seed's). */
 export const MAX_APP_METADATA_BYTES = 16 * 1024 * 1024
+/** Keys and values of every app's metadata on one coordinator: apps are free to create, the disk is not. */
+export const MAX_TOTAL_METADATA_BYTES = 1024 * 1024 * 1024
+
+/** Metadata bytes across every app of a coordinator (one object shared by its app engines). */
+export interface MetadataQuota { used: number; limit: number }
 
 export type StorageRequest = Extract<Request, { op: StorageOp }>
 type WriteOp = 'set' | 'update' | 'remove'
@@ -51,7 +56,7 @@ export class Storage {
   private readonly calls = new Map<string, number[]>()
   private revision = 0
 
-  constructor(private readonly ctx: EngineContext, private readonly locks: Locks) {}
+  constructor(private readonly ctx: EngineContext, private readonly locks: Locks, private readonly quota: MetadataQuota) {}
 
   handle(session: Session, request: StorageRequest, fx: Effects, now: number): Outcome {
     const op = request.op
@@ -135,7 +140,9 @@ export class Storage {
     if (!stored) return
     const items = new Map(Object.entries(stored.items))
     const bytes = setBytes(items)
-    this.totalBytes += bytes - (this.sets.get(entry.key)?.bytes ?? 0)
+    const added = bytes - (this.sets.get(entry.key)?.bytes ?? 0)
+    this.totalBytes += added
+    this.quota.used += added
     this.sets.set(entry.key, { majorRevision: stored.majorRevision, items, bytes })
     this.revision = Math.max(this.revision, stored.majorRevision)
   }
@@ -200,12 +207,17 @@ export class Storage {
     const bytes = setBytes(next)
     if (bytes > MAX_SET_BYTES) return rtmError('STORAGE_METADATA_LENGTH_OVERFLOW', op, `a metadata set holds at most ${MAX_SET_BYTES} bytes of keys and values`)
     const totalBytes = this.totalBytes + bytes - (current?.bytes ?? 0)
-    if (totalBytes > MAX_APP_METADATA_BYTES && bytes > (current?.bytes ?? 0)) {
+    const added = bytes - (current?.bytes ?? 0)
+    if (totalBytes > MAX_APP_METADATA_BYTES && added > 0) {
       return rtmError('STORAGE_METADATA_LENGTH_OVERFLOW', op, `this app's metadata is full (at most ${MAX_APP_METADATA_BYTES} bytes of keys and values in all); remove some first`)
+    }
+    if (this.quota.used + added > this.quota.limit && added > 0) {
+      return rtmError('STORAGE_METADATA_LENGTH_OVERFLOW', op, `the coordinator's metadata store is full (${this.quota.limit} bytes across all apps); remove some first`)
     }
 
     this.revision = revision
     this.totalBytes = totalBytes
+    this.quota.used += added
     fx.write(REVISION_KEY, revision)
     if (next.size === 0) {
       this.sets.delete(target.storeKey)
