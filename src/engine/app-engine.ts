@@ -7,7 +7,8 @@ import { Locks, type LockRequest } from './locks'
 import type { Session } from './model'
 import { Presence, type PresenceConfig } from './presence'
 import { PUBLISH_RATE, RESUBSCRIBE_RATE, bucketFor, rateExceeded, type Rate } from './rate-limit'
-import { MAX_TOTAL_METADATA_BYTES, REVISION_KEY, Storage, type MetadataQuota, type StorageRequest } from './storage'
+import { newSharedQuota, type SharedQuota } from './quota'
+import { REVISION_KEY, Storage, type StorageRequest } from './storage'
 import { Streams, type StreamRequest } from './streams'
 import { byteLength, isValidName } from './validate'
 
@@ -58,12 +59,12 @@ export class AppEngine {
   readonly locks: Locks
   readonly storage: Storage
 
-  constructor(readonly appId: string, private readonly config: EngineConfig = DEFAULT_ENGINE_CONFIG, quota: MetadataQuota = { used: 0, limit: MAX_TOTAL_METADATA_BYTES }) {
+  constructor(readonly appId: string, private readonly config: EngineConfig = DEFAULT_ENGINE_CONFIG, quota: SharedQuota = newSharedQuota()) {
     this.presence = new Presence(config)
     const context = { presence: this.presence, sessions: this.sessions, answerLater: this.answerLater.bind(this) }
     this.streams = new Streams(context, this.entered.bind(this))
-    this.locks = new Locks(context)
-    this.storage = new Storage(context, this.locks, quota)
+    this.locks = new Locks(context, quota.locks)
+    this.storage = new Storage(context, this.locks, quota.metadataBytes)
     this.presence.onExit = (session, channel, fx, now) => {
       this.streams.exited(session, channel, fx, now)
       this.locks.exited(session, channel, fx)

@@ -4,7 +4,7 @@ import { AppEngine, DEFAULT_ENGINE_CONFIG, fail, type EngineConfig, type LoginCo
 import { Calls, type CallIdentity } from './calls'
 import { Effects, type ConnId, type Output, type Write } from './effects'
 import type { ParsedCallMessage } from '../protocol/calls'
-import { MAX_TOTAL_METADATA_BYTES, type MetadataQuota } from './storage'
+import { newSharedQuota } from './quota'
 import { isValidName } from './validate'
 
 export interface Handled extends Output {
@@ -28,8 +28,8 @@ export class Coordinator {
   private readonly callApps = new Map<string, Calls>()
   private readonly callConns = new Map<ConnId, Calls>()
 
-  /** Metadata bytes of every app together (MAX_TOTAL_METADATA_BYTES): anyone may name a new app. */
-  private readonly metadataQuota: MetadataQuota = { used: 0, limit: MAX_TOTAL_METADATA_BYTES }
+  /** Metadata and locks of every app together (quota.ts): anyone may name a new app. */
+  private readonly quota = newSharedQuota()
 
   constructor(private readonly config: EngineConfig = DEFAULT_ENGINE_CONFIG) {}
 
@@ -160,7 +160,7 @@ export class Coordinator {
   private appFor(appId: string): AppEngine {
     let app = this.apps.get(appId)
     if (!app) {
-      app = new AppEngine(appId, this.config, this.metadataQuota)
+      app = new AppEngine(appId, this.config, this.quota)
       app.storage.lastRevision = this.revisionFloor.get(appId) ?? 0
       this.revisionFloor.delete(appId)
       this.apps.set(appId, app)

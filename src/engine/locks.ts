@@ -6,6 +6,7 @@ import type { Request } from '../protocol/requests'
 import { ANSWER_LATER, keyPart, listenersOf, type EngineContext, type Outcome } from './context'
 import type { Effects, Write } from './effects'
 import { channelKey, type Channel, type Session } from './model'
+import type { SharedQuota } from './quota'
 import { isValidName } from './validate'
 
 /**
@@ -44,7 +45,7 @@ export class Locks {
   private readonly channels = new Map<string, Map<string, Lock>>()
   private count = 0
 
-  constructor(private readonly ctx: EngineContext) {}
+  constructor(private readonly ctx: EngineContext, private readonly quota: SharedQuota['locks']) {}
 
   handle(session: Session, request: LockRequest, requestId: number, fx: Effects, now: number): Outcome {
     const op = request.op
@@ -68,7 +69,9 @@ export class Locks {
       if (locks.has(lockName)) return rtmError('LOCK_ALREADY_EXIST', op, `lock "${lockName}" already exists; remove it first to change its ttl`)
       if (locks.size >= MAX_LOCKS_PER_CHANNEL) return rtmError('LOCK_OPERATION_FAILED', op, `at most ${MAX_LOCKS_PER_CHANNEL} locks per channel`)
       if (this.count >= MAX_LOCKS_PER_APP) return rtmError('LOCK_OPERATION_FAILED', op, `this app has ${MAX_LOCKS_PER_APP} locks, the most it may have; remove some first`)
+      if (this.quota.used >= this.quota.limit) return rtmError('LOCK_OPERATION_FAILED', op, `the coordinator holds ${this.quota.limit} locks across all apps, the most it may; remove some first`)
       this.count++
+      this.quota.used++
       const lock: Lock = { channelType, channelName, lockName, ttl, owner: '', ownerOfflineSince: null, waiters: [] }
       locks.set(lockName, lock)
       this.channels.set(key, locks)
@@ -107,6 +110,7 @@ export class Locks {
       case 'removeLock': {
         this.channels.get(key)?.delete(lockName)
         this.count--
+        this.quota.used--
         if (this.channels.get(key)?.size === 0) this.channels.delete(key)
         for (const waiter of lock.waiters) this.ctx.answerLater(waiter.session, waiter.requestId, failure(lock, 'LOCK_NOT_AVAILABLE', `lock "${lockName}" was removed`), fx)
         lock.waiters = []
@@ -175,7 +179,10 @@ export class Locks {
     if (!stored) return
     const key = channelKey(stored.channelType, stored.channelName)
     const locks = this.channels.get(key) ?? new Map<string, Lock>()
-    if (!locks.has(stored.lockName)) this.count++
+    if (!locks.has(stored.lockName)) {
+      this.count++
+      this.quota.used++
+    }
     locks.set(stored.lockName, { ...stored, ownerOfflineSince: null, waiters: [] })
     this.channels.set(key, locks)
   }

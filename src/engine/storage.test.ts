@@ -6,6 +6,7 @@ import {
 import { AppEngine, DEFAULT_ENGINE_CONFIG } from './app-engine'
 import { Coordinator } from './coordinator'
 import { Effects } from './effects'
+import { newSharedQuota } from './quota'
 import { TestWorld } from './test-world'
 
 type Item = { key: string; value?: string; revision?: number }
@@ -322,7 +323,7 @@ describe('the app-wide metadata quota', () => {
 
 describe('the coordinator-wide metadata quota', () => {
   it('counts every app: once the apps together are full, a new app cannot write either (-12006)', () => {
-    const quota = { used: 0, limit: 3 * MAX_SET_BYTES }
+    const quota = { ...newSharedQuota(), metadataBytes: { used: 0, limit: 3 * MAX_SET_BYTES } }
     const [first, second] = ['one', 'two'].map((appId) => new AppEngine(appId, DEFAULT_ENGINE_CONFIG, quota))
     const items = Array.from({ length: MAX_SET_BYTES / MAX_VALUE_BYTES - 1 }, (_, i) => ({ key: `k${i}`, value: 'v'.repeat(MAX_VALUE_BYTES) }))
     let now = 1_000_000

@@ -7,6 +7,7 @@ import { keyPart, listenersOf, type EngineContext, type Outcome } from './contex
 import type { ConnId, Effects, Write } from './effects'
 import type { Locks } from './locks'
 import type { Session } from './model'
+import type { SharedQuota } from './quota'
 import { byteLength, isValidName } from './validate'
 
 /**
@@ -26,11 +27,6 @@ export const RATE_LIMIT_WINDOW_MS = 1000
 export const MAX_FOLLOWED_USERS = 100
 /** Keys and values of all of an app's metadata sets: the store cannot grow without bound (ours, not the seed's). */
 export const MAX_APP_METADATA_BYTES = 16 * 1024 * 1024
-/** Keys and values of every app's metadata on one coordinator: apps are free to create, the disk is not. */
-export const MAX_TOTAL_METADATA_BYTES = 1024 * 1024 * 1024
-
-/** Metadata bytes across every app of a coordinator (one object shared by its app engines). */
-export interface MetadataQuota { used: number; limit: number }
 
 export type StorageRequest = Extract<Request, { op: StorageOp }>
 type WriteOp = 'set' | 'update' | 'remove'
@@ -56,7 +52,7 @@ export class Storage {
   private readonly calls = new Map<string, number[]>()
   private revision = 0
 
-  constructor(private readonly ctx: EngineContext, private readonly locks: Locks, private readonly quota: MetadataQuota) {}
+  constructor(private readonly ctx: EngineContext, private readonly locks: Locks, private readonly quota: SharedQuota['metadataBytes']) {}
 
   handle(session: Session, request: StorageRequest, fx: Effects, now: number): Outcome {
     const op = request.op

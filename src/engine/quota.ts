@@ -1,0 +1,15 @@
+/**
+ * What all apps of one coordinator hold together. Anyone may name a new app, so per-app
+ * limits alone do not bound the store; one object is shared by every app engine.
+ */
+export const MAX_TOTAL_METADATA_BYTES = 1024 * 1024 * 1024
+export const MAX_TOTAL_LOCKS = 100_000
+
+export interface SharedQuota {
+  metadataBytes: { used: number; limit: number }
+  locks: { used: number; limit: number }
+}
+
+export function newSharedQuota(): SharedQuota {
+  return { metadataBytes: { used: 0, limit: MAX_TOTAL_METADATA_BYTES }, locks: { used: 0, limit: MAX_TOTAL_LOCKS } }
+}
