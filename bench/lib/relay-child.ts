@@ -1,14 +1,26 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from './free-port'
 
-/** The checkout this file belongs to: the default relay source for soak and attacks. */
+/** The checkout this file belongs to: the default relay source for soak, attacks and the fuzz tests. */
 export const THIS_CHECKOUT = fileURLToPath(new URL('../..', import.meta.url))
+/** Starts the relay with a SIGUSR2 → full garbage collection hook (see that file). */
+const GC_HOOK_LAUNCHER = fileURLToPath(new URL('./relay-gc-hook.ts', import.meta.url))
+/** Line the gc hook writes after each collection; consumed here, never counted as log output. */
+const GC_DONE_PREFIX = 'gc-done '
+/** How long a collection may take before `collectedHealth` gives up. */
+const GC_TIMEOUT_MS = 10_000
 /** Output kept for the report when the relay dies (its last words). */
 const TAIL_CHARS = 8000
+/** A line of `lastLines` is cut here: one pino line can carry a whole fuzzed frame. */
+const LAST_LINE_CHARS = 400
+/** An error line is kept up to here, enough for a message and a stack frame. */
+const ERROR_LINE_CHARS = 600
+/** pino's numeric `error` level; lines at or above it are collected in `errors`. */
+const PINO_ERROR_LEVEL = 50
 /** SIGTERM first; a relay that has not exited this long after gets SIGKILL. */
 const STOP_GRACE_MS = 3000
 /** USER_HZ of /proc/<pid>/stat on Linux. */
@@ -17,11 +29,22 @@ const CLOCK_TICKS_PER_SECOND = 100
 export interface RelayChildOptions {
   /** Source folder holding src/relay/main.ts and node_modules (a git worktree of another commit works). */
   relayDir?: string
+  /** TOKEN_SECRET of the relay; without it the relay runs in open mode even if this process has one. */
   tokenSecret?: string
   logLevel?: string
   /** Extra environment (e.g. MAX_CONNECTIONS_PER_ADDRESS). */
   env?: Record<string, string>
   healthTimeoutMs?: number
+  /** Run with --expose-gc behind the SIGUSR2 hook, so `collectedHealth` measures memory after a full collection. */
+  gcHook?: boolean
+}
+
+/** /healthz of the relay. */
+export interface Health {
+  status: string
+  sessions: number
+  connections: number
+  memory: NodeJS.MemoryUsage
 }
 
 export interface ExitInfo { code: number | null; signal: NodeJS.Signals | null; atMs: number }
@@ -29,27 +52,38 @@ export interface ExitInfo { code: number | null; signal: NodeJS.Signals | null; 
 const running = new Set<RelayChild>()
 
 /**
- * `tsx src/relay/main.ts` of `relayDir` as a child in its own session (setsid): a free
+ * `src/relay/main.ts` of `relayDir` as a child in its own session (setsid): a free
  * loopback port, DATA_DIR in a fresh temp folder, stopped by killing its process group
  * (FACTS.md: killing the npx/tsx pid alone leaves the node child alive). Node runs the
- * relay itself (`node --import tsx`), so `pid` is the process whose memory is measured.
+ * relay itself (`node --import tsx`), so `pid` is the process whose memory is measured,
+ * and an unhandled rejection really ends it, so a caller sees the exit.
  */
 export class RelayChild {
   readonly #child: ChildProcess
+  readonly #gcHook: boolean
   #tail = ''
+  #gcCount = 0
+  #gcWaiters: (() => void)[] = []
+  #stopped: Promise<void> | null = null
+  readonly url: string
+  readonly wsUrl: string
   /** Bytes the relay wrote to stdout and stderr (its logs). */
   logBytes = 0
+  /** Log lines by pino level (40 warn, 50 error, 60 fatal; 0 for lines that are not pino JSON). */
+  readonly levels = new Map<number, number>()
+  /** Lines at error level or above, and plain lines that look like a crash, in order. */
+  readonly errors: string[] = []
   exit: ExitInfo | null = null
+  /** Resolves when the process ends, for whatever reason. */
   readonly exited: Promise<ExitInfo>
 
-  private constructor(child: ChildProcess, readonly url: string, readonly port: number, private readonly dataDir: string) {
+  private constructor(child: ChildProcess, readonly port: number, private readonly dataDir: string, gcHook: boolean) {
     this.#child = child
-    const keep = (chunk: Buffer) => {
-      this.logBytes += chunk.length
-      this.#tail = (this.#tail + chunk.toString()).slice(-TAIL_CHARS)
-    }
-    child.stdout?.on('data', keep)
-    child.stderr?.on('data', keep)
+    this.#gcHook = gcHook
+    this.url = `http://127.0.0.1:${port}`
+    this.wsUrl = `ws://127.0.0.1:${port}`
+    this.#readLines(child.stdout!)
+    this.#readLines(child.stderr!)
     this.exited = new Promise((resolveExit) => child.once('exit', (code, signal) => {
       this.exit = { code, signal, atMs: performance.now() }
       running.delete(this)
@@ -60,17 +94,17 @@ export class RelayChild {
   static async start(options: RelayChildOptions = {}): Promise<RelayChild> {
     const relayDir = resolve(options.relayDir ?? THIS_CHECKOUT)
     const port = await freePort()
-    const dataDir = mkdtempSync(join(tmpdir(), 'relay-soak-data-'))
+    const dataDir = mkdtempSync(join(tmpdir(), 'relay-child-data-'))
     const env: NodeJS.ProcessEnv = {
       ...process.env, ...options.env,
       PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: options.logLevel ?? 'warn', NODE_ENV: 'production',
     }
     if (options.tokenSecret) env.TOKEN_SECRET = options.tokenSecret
     else delete env.TOKEN_SECRET
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/relay/main.ts'], {
-      cwd: relayDir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    const relay = new RelayChild(child, `http://127.0.0.1:${port}`, port, dataDir)
+    const gcHook = options.gcHook ?? false
+    const args = gcHook ? ['--expose-gc', '--import', 'tsx', GC_HOOK_LAUNCHER] : ['--import', 'tsx', 'src/relay/main.ts']
+    const child = spawn(process.execPath, args, { cwd: relayDir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    const relay = new RelayChild(child, port, dataDir, gcHook)
     running.add(relay)
     try {
       await relay.#waitHealthy(options.healthTimeoutMs ?? 30_000)
@@ -94,10 +128,15 @@ export class RelayChild {
     return this.#tail
   }
 
+  /** The last `count` lines of output, each cut short, for a failure message. */
+  lastLines(count = 20): string {
+    return this.#tail.split('\n').filter(Boolean).slice(-count).map((line) => line.slice(0, LAST_LINE_CHARS)).join('\n')
+  }
+
   async #waitHealthy(timeoutMs: number): Promise<void> {
     const deadline = performance.now() + timeoutMs
     while (performance.now() < deadline) {
-      if (!this.alive) throw new Error(`relay exited (${this.exit?.code ?? this.exit?.signal}) before answering /healthz:\n${this.#tail}`)
+      if (!this.alive) throw new Error(`relay exited (${describeExit(this.exit!)}) before answering /healthz:\n${this.#tail}`)
       if (await this.health(1000)) return
       await sleep(100)
     }
@@ -105,12 +144,39 @@ export class RelayChild {
   }
 
   /** /healthz, or null when it does not answer within `timeoutMs` (dead or stalled). */
-  async health(timeoutMs = 2000): Promise<{ memory: NodeJS.MemoryUsage; connections: number; sessions: number } | null> {
+  async health(timeoutMs = 2000): Promise<Health | null> {
     try {
       const response = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(timeoutMs) })
-      return response.ok ? await response.json() as never : null
+      return response.ok ? await response.json() as Health : null
     } catch {
       return null
+    }
+  }
+
+  /** Runs a full collection in the relay (two passes) and returns /healthz afterwards; needs `gcHook`. */
+  async collectedHealth(): Promise<Health> {
+    if (!this.#gcHook) throw new Error('collectedHealth needs a relay started with gcHook')
+    const target = this.#gcCount + 1
+    const done = new Promise<void>((resolveGc) => this.#gcWaiters.push(resolveGc))
+    this.#child.kill('SIGUSR2')
+    await this.orDeath(done, GC_TIMEOUT_MS, 'the relay did not report its garbage collection')
+    if (this.#gcCount < target) throw new Error('garbage collection not confirmed')
+    const health = await this.health()
+    if (!health) throw new Error(`/healthz did not answer after the collection:\n${this.lastLines()}`)
+    return health
+  }
+
+  /** Rejects as soon as the relay exits (or after `timeoutMs`), else resolves with `promise`. */
+  async orDeath<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    try {
+      return await Promise.race([
+        promise,
+        this.exited.then((exit) => { throw new Error(`the relay died (${describeExit(exit)}) while waiting: ${what}\n${this.lastLines()}`) }),
+        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms: ${what}`)), timeoutMs) }),
+      ])
+    } finally {
+      clearTimeout(timer)
     }
   }
 
@@ -165,7 +231,13 @@ export class RelayChild {
     return sampler
   }
 
-  async stop(): Promise<void> {
+  /** SIGTERM to the group (the relay closes itself), SIGKILL if it lingers; removes DATA_DIR. Safe to call twice. */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop()
+    return this.#stopped
+  }
+
+  async #stop(): Promise<void> {
     if (this.alive) {
       signalGroup(this.pid, 'SIGTERM')
       const timer = setTimeout(() => signalGroup(this.pid, 'SIGKILL'), STOP_GRACE_MS)
@@ -176,6 +248,44 @@ export class RelayChild {
     signalGroup(this.pid, 'SIGKILL')
     rmSync(this.dataDir, { recursive: true, force: true })
   }
+
+  #readLines(stream: NodeJS.ReadableStream): void {
+    let rest = ''
+    stream.setEncoding('utf8')
+    stream.on('data', (chunk: string) => {
+      const lines = (rest + chunk).split('\n')
+      rest = lines.pop() ?? ''
+      this.#onLines(lines)
+    })
+    // A crash's last words may lack a newline.
+    stream.on('end', () => { if (rest) this.#onLines([rest]) })
+  }
+
+  #onLines(lines: string[]): void {
+    const kept = lines.filter((line) => !this.#isGcDone(line))
+    // One append per chunk, not per line: a log flood writes thousands of lines a second.
+    const text = kept.map((line) => `${line}\n`).join('')
+    this.logBytes += Buffer.byteLength(text)
+    this.#tail = (this.#tail + text).slice(-TAIL_CHARS)
+    for (const line of kept) {
+      if (line === '') continue
+      const level = line.startsWith('{') ? Number(/"level":(\d+)/.exec(line)?.[1] ?? 0) : 0
+      this.levels.set(level, (this.levels.get(level) ?? 0) + 1)
+      if (level >= PINO_ERROR_LEVEL || (level === 0 && /Error|Unhandled|Uncaught/.test(line))) this.errors.push(line.slice(0, ERROR_LINE_CHARS))
+    }
+  }
+
+  /** Consumes the gc hook's `gc-done <n>` line, waking `collectedHealth`. */
+  #isGcDone(line: string): boolean {
+    if (!this.#gcHook || !line.startsWith(GC_DONE_PREFIX)) return false
+    this.#gcCount = Number(line.slice(GC_DONE_PREFIX.length))
+    for (const wake of this.#gcWaiters.splice(0)) wake()
+    return true
+  }
+}
+
+export function describeExit(exit: { code: number | null; signal: NodeJS.Signals | null }): string {
+  return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
@@ -195,18 +305,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     killAll()
     process.exit(130)
-  })
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      probe.close(() => resolvePort(port))
-    })
   })
 }
 

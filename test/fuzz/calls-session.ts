@@ -4,7 +4,7 @@ import { mustBeRefused, type CallsItem } from './calls-frames'
 import { preview } from './json-text'
 import type { Ledger } from './ledger'
 import { ANSWER_TIMEOUT_MS } from './native-session'
-import type { RelayProcess } from './relay-process'
+import type { RelayChild } from '../../bench/lib/relay-child'
 import { until } from './waiting'
 
 /** seed 002's error codes as our call table lists them (src/protocol/call-codes.ts). */
@@ -18,7 +18,7 @@ const CALLS_RATE_CODE = Object.entries(CALL_ERRORS).find(([name]) => /RATE/.test
  * with a code of the call table, and that no error carries another code — or that the
  * relay closed the socket first (frames over 256 KiB close it with 1009).
  */
-export async function runCallsSession(relay: RelayProcess, items: CallsItem[], ledger: Ledger): Promise<void> {
+export async function runCallsSession(relay: RelayChild, items: CallsItem[], ledger: Ledger): Promise<void> {
   const client = await relay.orDeath(CallsClient.open(relay.wsUrl), ANSWER_TIMEOUT_MS, 'a /ws/calls connection')
   ledger.sessions++
   let refusals = 0

@@ -1,4 +1,4 @@
-import type { RelayProcess } from './relay-process'
+import type { RelayChild } from '../../bench/lib/relay-child'
 import type { Watch } from './watchers'
 import { inLanes } from './waiting'
 
@@ -18,7 +18,7 @@ export interface DriveResult {
  * clients keep making round trips (one after each finished connection, spaced out), and
  * a last round trip after the fuzz.
  */
-export async function drive(relay: RelayProcess, watch: Watch, sessions: number, lanes: number, session: (index: number, lane: number) => Promise<void>): Promise<DriveResult> {
+export async function drive(relay: RelayChild, watch: Watch, sessions: number, lanes: number, session: (index: number, lane: number) => Promise<void>): Promise<DriveResult> {
   const started = Date.now()
   const result: DriveResult = { durationMs: 0, probes: 0, probeFailures: [], error: null }
   let probing: Promise<void> | null = null

@@ -4,7 +4,7 @@ import { preview } from './json-text'
 import { Ledger, Pending } from './ledger'
 import { ANSWER_TIMEOUT_MS } from './native-session'
 import { PacketType, RawSocketIo } from './raw-socketio'
-import type { RelayProcess } from './relay-process'
+import type { RelayChild } from '../../bench/lib/relay-child'
 import { chunks } from './waiting'
 
 /** The events the relay listens to on /easyrtc; others have no listener, as with the reference server. */
@@ -18,7 +18,7 @@ export const EASYRTC_BATCH = 25
  * for `msgType: 'error'` an errorCode from open-easyrtc's table — or that the relay closed
  * the connection first (it does after a refused authentication).
  */
-export async function runEasyrtcSession(relay: RelayProcess, items: EasyrtcItem[], ledger: Ledger): Promise<void> {
+export async function runEasyrtcSession(relay: RelayChild, items: EasyrtcItem[], ledger: Ledger): Promise<void> {
   const socket = await relay.orDeath(RawSocketIo.connect(relay.url, '/easyrtc'), ANSWER_TIMEOUT_MS, 'an /easyrtc connection')
   ledger.sessions++
   let nextAck = 1

@@ -1,5 +1,5 @@
 import { HEAP_TOLERANCE, MEMORY_SETTLE_MS, RSS_TOLERANCE } from './config'
-import type { Health, RelayProcess } from './relay-process'
+import type { Health, RelayChild } from '../../bench/lib/relay-child'
 
 export interface MemoryCheck {
   before: Health['memory']
@@ -15,7 +15,7 @@ export const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`
  * Collects until heapUsed is back within HEAP_TOLERANCE of `before` (and RSS within
  * RSS_TOLERANCE), or MEMORY_SETTLE_MS passed; returns the last measurement.
  */
-export async function settleMemory(relay: RelayProcess, before: Health['memory']): Promise<MemoryCheck> {
+export async function settleMemory(relay: RelayChild, before: Health['memory']): Promise<MemoryCheck> {
   const started = Date.now()
   for (;;) {
     const after = (await relay.collectedHealth()).memory

@@ -1,5 +1,5 @@
 import { PacketType, RawSocketIo } from './raw-socketio'
-import { describeExit, type RelayProcess } from './relay-process'
+import { describeExit, type RelayChild } from '../../bench/lib/relay-child'
 import { until } from './waiting'
 
 export interface Answer { t: 'res'; id: number; ok: boolean; result?: Record<string, unknown>; error?: { errorCode: number; reason?: string } }
@@ -13,7 +13,7 @@ export class NativeConn {
   readonly events: EventFrame[] = []
   private nextId = 1
 
-  private constructor(private readonly relay: RelayProcess, readonly socket: RawSocketIo) {
+  private constructor(private readonly relay: RelayChild, readonly socket: RawSocketIo) {
     socket.onPacket((packet) => {
       if (packet.type !== PacketType.EVENT && packet.type !== PacketType.BINARY_EVENT) return
       const [name, frame] = packet.data as [unknown, Answer | EventFrame | undefined]
@@ -23,7 +23,7 @@ export class NativeConn {
     })
   }
 
-  static async open(relay: RelayProcess): Promise<NativeConn> {
+  static async open(relay: RelayChild): Promise<NativeConn> {
     return new NativeConn(relay, await relay.orDeath(RawSocketIo.connect(relay.url, '/'), ANSWER_TIMEOUT_MS, 'a native connection'))
   }
 
@@ -41,7 +41,7 @@ export class NativeConn {
     if (answer) return answer
     // Closed without an answer: if the process is going down, say that rather than "closed".
     await Promise.race([this.relay.exited, new Promise((resolve) => setTimeout(resolve, 2000))])
-    if (!this.relay.alive) throw new Error(`the relay died (${describeExit(this.relay.exit!)}) before answering request ${id}:\n${this.relay.tail()}`)
+    if (!this.relay.alive) throw new Error(`the relay died (${describeExit(this.relay.exit!)}) before answering request ${id}:\n${this.relay.lastLines()}`)
     throw new Error(`the relay closed the connection (${this.socket.closed?.reason || 'no reason'}) without answering request ${id}`)
   }
 

@@ -5,7 +5,7 @@ import { NextId, preview } from './json-text'
 import { Ledger, Pending } from './ledger'
 import type { NativeItem } from './native-frames'
 import { PacketType, RawSocketIo } from './raw-socketio'
-import type { RelayProcess } from './relay-process'
+import type { RelayChild } from '../../bench/lib/relay-child'
 import { chunks } from './waiting'
 
 /** Seed 000's error codes: every refusal must carry one of them. */
@@ -44,7 +44,7 @@ export function messageKey(message: unknown): string | null {
  * answered with `{t:'res', id}`: ok, or an error with a seed-000 code. Returns the
  * acknowledged publishes into `room` (their messages must reach every member).
  */
-export async function runNativeSession(relay: RelayProcess, items: NativeItem[], ledger: Ledger, room: string): Promise<string[]> {
+export async function runNativeSession(relay: RelayChild, items: NativeItem[], ledger: Ledger, room: string): Promise<string[]> {
   const socket = await relay.orDeath(RawSocketIo.connect(relay.url, '/'), ANSWER_TIMEOUT_MS, 'a native socket.io connection')
   ledger.sessions++
   let nextId = FIRST_ID

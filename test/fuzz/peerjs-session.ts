@@ -2,7 +2,7 @@ import WebSocket from 'ws'
 import type { Ledger } from './ledger'
 import { ANSWER_TIMEOUT_MS } from './native-session'
 import type { PeerSession } from './peerjs-frames'
-import type { RelayProcess } from './relay-process'
+import type { RelayChild } from '../../bench/lib/relay-child'
 import { until } from './waiting'
 
 /** The broker's answers to an upgrade: the id granted, or why not. */
@@ -14,7 +14,7 @@ const HELLO_TYPES = new Set(['OPEN', 'ID-TAKEN', 'ERROR', 'INVALID-KEY'])
  * them, so a WebSocket ping after the last one marks the end (the broker has read them
  * all when its pong comes back, or it closed the socket).
  */
-export async function runPeerSession(relay: RelayProcess, session: PeerSession, ledger: Ledger): Promise<void> {
+export async function runPeerSession(relay: RelayChild, session: PeerSession, ledger: Ledger): Promise<void> {
   ledger.sessions++
   ledger.mustAnswer++ // the upgrade
   const ws = new WebSocket(`${relay.wsUrl}/peerjs/peerjs?${session.query}`, { perMessageDeflate: false })

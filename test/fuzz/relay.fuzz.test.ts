@@ -16,7 +16,8 @@ import { nativeSession, type NativeContext } from './native-frames'
 import { NATIVE_CODES, runNativeSession } from './native-session'
 import { peerSession, type PeerContext } from './peerjs-frames'
 import { runPeerSession } from './peerjs-session'
-import { RelaySlot, type Health, type RelayProcess } from './relay-process'
+import type { Health, RelayChild } from '../../bench/lib/relay-child'
+import { RelaySlot } from './relay-slot'
 import { badTokens, FUZZ_SECRET, tokenFor } from './tokens'
 import { until } from './waiting'
 import { CallsWatch, EasyrtcWatch, NativeWatch, PeerWatch, type Watch } from './watchers'
@@ -36,7 +37,7 @@ const ROOM = 'lobby'
 /** PeerJS ids are `<appId>-<suffix>`; the broker forwards frames only between peers of one app. */
 const MESH_APP = 'meshfuzz'
 /** Native and /easyrtc run with a token secret (garbage tokens are refused), /ws/calls and /peerjs in open mode. */
-const withSecret = new RelaySlot({ TOKEN_SECRET: FUZZ_SECRET })
+const withSecret = new RelaySlot({ tokenSecret: FUZZ_SECRET })
 const openMode = new RelaySlot()
 afterAll(async () => { await Promise.all([withSecret.stop(), openMode.stop()]) })
 
@@ -60,9 +61,9 @@ interface Suite<W extends Watch> {
   slot: RelaySlot
   /** Frames per fuzz connection. */
   perSession: number
-  watch(relay: RelayProcess): Promise<W>
+  watch(relay: RelayChild): Promise<W>
   /** One fuzz connection: `index` picks its frames (-1: the warm-up), `lane` its users. */
-  session(relay: RelayProcess, index: number, lane: number, ledger: Ledger): Promise<void>
+  session(relay: RelayChild, index: number, lane: number, ledger: Ledger): Promise<void>
 }
 
 /**
@@ -70,7 +71,7 @@ interface Suite<W extends Watch> {
  * others read its record (and fail with its reason when the run could not finish).
  */
 function fuzzSuite<W extends Watch>(suite: Suite<W>, more?: (state: () => { run: Run | null; watch: W | null }) => void): void {
-  let relay: RelayProcess
+  let relay: RelayChild
   let watch: W | null = null
   let baseline: Health['memory']
   let run: Run | null = null
@@ -98,9 +99,9 @@ function fuzzSuite<W extends Watch>(suite: Suite<W>, more?: (state: () => { run:
     const ledger = new Ledger(suite.endpoint, FUZZ_SEED)
     const errorsBefore = relay.errors.length
     const result = await drive(relay, watch!, sessions, LANES, (index, lane) => suite.session(relay, index, lane, ledger))
-    run = { ledger, drive: result, errors: relay.errors.slice(errorsBefore), health: relay.alive ? await relay.health().catch(() => null) : null }
+    run = { ledger, drive: result, errors: relay.errors.slice(errorsBefore), health: relay.alive ? await relay.health() : null }
     console.info(`${ledger.summary()}\n  ${result.probes} well-behaved round trips in ${result.durationMs} ms`)
-    expect(relay.alive, `the relay exited (${relay.exit?.code ?? ''}${relay.exit?.signal ?? ''}); seed ${FUZZ_SEED}; ${result.error ?? ''}\n${relay.tail()}`).toBe(true)
+    expect(relay.alive, `the relay exited (${relay.exit?.code ?? ''}${relay.exit?.signal ?? ''}); seed ${FUZZ_SEED}; ${result.error ?? ''}\n${relay.lastLines()}`).toBe(true)
     expect(result.error, `the run stopped: seed ${FUZZ_SEED}`).toBeNull()
     expect(run.health?.status).toBe('ok')
     expect(run.errors, `error-level log lines (a bug caught by a guard is still a bug); seed ${FUZZ_SEED}`).toEqual([])
@@ -145,7 +146,7 @@ describe('the audit\'s crashing frames (finding 1)', () => {
   afterEach(() => { for (const connection of opened.splice(0)) connection.close() })
 
   /** A logged-in native user with a call sId and a /ws/calls user to notify. */
-  async function caller(relay: RelayProcess, name: string) {
+  async function caller(relay: RelayChild, name: string) {
     const callee = await CallsClient.open(relay.wsUrl, `?appId=${APP}&token=${await tokenFor(`${name}-b`)}`)
     opened.push(callee)
     await callee.register(`${name}-b`)
@@ -157,7 +158,7 @@ describe('the audit\'s crashing frames (finding 1)', () => {
   }
 
   /** The relay lives, logged no error since `from`, and `conn` still reaches `callee` with a normal notify. */
-  async function stillServing(relay: RelayProcess, from: number, conn: NativeConn, callee: CallsClient, opponent: string) {
+  async function stillServing(relay: RelayChild, from: number, conn: NativeConn, callee: CallsClient, opponent: string) {
     expect(await conn.request('call', { cmd: 'notify', opponentId: opponent, type: 'ping', data: { after: true } })).toMatchObject({ ok: true })
     await callee.next((frame) => frame.cmd === 'notify' && (frame.data as { after?: unknown } | undefined)?.after === true, 'a normal notify after the deep one')
     expect(relay.alive).toBe(true)

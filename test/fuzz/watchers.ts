@@ -3,7 +3,7 @@ import { RawEasyrtc } from '../easyrtc-harness'
 import { RTM } from '../../src/sdk'
 import { CallsClient } from './calls-client'
 import { messageKey } from './native-session'
-import type { RelayProcess } from './relay-process'
+import type { RelayChild } from '../../bench/lib/relay-child'
 import { tokenFor } from './tokens'
 import { until } from './waiting'
 
@@ -30,7 +30,7 @@ export class NativeWatch implements Watch {
   private probes = 0
 
   private constructor(
-    private readonly relay: RelayProcess,
+    private readonly relay: RelayChild,
     private readonly room: string,
     readonly obsA: RTM, readonly obsB: RTM,
     readonly member: RawEasyrtc,
@@ -44,7 +44,7 @@ export class NativeWatch implements Watch {
     obsA.addEventListener('linkState', (event) => { this.linkChanges.push(`${event.currentState} (${event.reason})`) })
   }
 
-  static async start(relay: RelayProcess, appId: string, room: string): Promise<NativeWatch> {
+  static async start(relay: RelayChild, appId: string, room: string): Promise<NativeWatch> {
     const sdk = async (userId: string) => {
       const rtm = new RTM(appId, userId, { url: relay.url })
       await rtm.login({ token: await tokenFor(userId) })
@@ -104,9 +104,9 @@ export class NativeWatch implements Watch {
 export class EasyrtcWatch implements Watch {
   private probes = 0
 
-  private constructor(private readonly relay: RelayProcess, private readonly room: string, readonly a: RawEasyrtc, readonly b: RawEasyrtc) {}
+  private constructor(private readonly relay: RelayChild, private readonly room: string, readonly a: RawEasyrtc, readonly b: RawEasyrtc) {}
 
-  static async start(relay: RelayProcess, appId: string, room: string): Promise<EasyrtcWatch> {
+  static async start(relay: RelayChild, appId: string, room: string): Promise<EasyrtcWatch> {
     const member = async (userId: string) => {
       const client = new RawEasyrtc(relay.url)
       const auth = await client.auth({ applicationName: appId, credential: { userId, token: await tokenFor(userId) }, roomJoin: { [room]: { roomName: room } } })
@@ -136,9 +136,9 @@ export class EasyrtcWatch implements Watch {
 export class CallsWatch implements Watch {
   private probes = 0
 
-  private constructor(private readonly relay: RelayProcess, readonly caller: CallsClient, readonly callee: CallsClient) {}
+  private constructor(private readonly relay: RelayChild, readonly caller: CallsClient, readonly callee: CallsClient) {}
 
-  static async start(relay: RelayProcess): Promise<CallsWatch> {
+  static async start(relay: RelayChild): Promise<CallsWatch> {
     const client = async (sId: string) => {
       const c = await CallsClient.open(relay.wsUrl)
       await c.register(sId)
@@ -165,9 +165,9 @@ export class CallsWatch implements Watch {
 export class PeerWatch implements Watch {
   private probes = 0
 
-  private constructor(private readonly relay: RelayProcess, readonly a: BrokerPeer, readonly b: BrokerPeer) {}
+  private constructor(private readonly relay: RelayChild, readonly a: BrokerPeer, readonly b: BrokerPeer) {}
 
-  static async start(relay: RelayProcess, appId: string): Promise<PeerWatch> {
+  static async start(relay: RelayChild, appId: string): Promise<PeerWatch> {
     return new PeerWatch(relay, await BrokerPeer.open(relay, `${appId}-obsa`), await BrokerPeer.open(relay, `${appId}-obsb`))
   }
 
@@ -206,7 +206,7 @@ export class BrokerPeer {
   }
 
   /** Opens the socket and waits for OPEN (id granted). */
-  static async open(relay: RelayProcess, id: string): Promise<BrokerPeer> {
+  static async open(relay: RelayChild, id: string): Promise<BrokerPeer> {
     const peer = new BrokerPeer(id, new WebSocket(`${relay.wsUrl}/peerjs/peerjs?key=peerjs&id=${id}&token=tok-${id}`, { perMessageDeflate: false }))
     await relay.orDeath(until(() => peer.inbox.length > 0 || peer.closed !== null, PROBE_TIMEOUT_MS, `broker hello for ${id}`), PROBE_TIMEOUT_MS + 1000, 'a PeerJS id')
     if (peer.inbox[0]?.type !== 'OPEN') throw new Error(`the broker did not grant ${id}: ${JSON.stringify(peer.inbox[0])} ${peer.closed ?? ''}`)
