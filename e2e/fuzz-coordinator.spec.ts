@@ -59,6 +59,8 @@ async function installFuzzer(options: FuzzerOptions): Promise<void> {
   const state: FuzzState = { answered: {}, closedLinks: [], welcomed: [], sent: 0, connectionClosed: false }
   let post: (value: unknown) => void = () => undefined
   let sendRaw: (bytes: Uint8Array<ArrayBuffer>) => void = () => undefined
+  /** Mesh: a post's JSON text sent as one codec message as is, for values our encoder refuses (nested too deep). */
+  let sendText: ((text: string) => void) | null = null
   const onEnvelope = (raw: unknown) => {
     if (typeof raw !== 'object' || raw === null) return
     const envelope = raw as { kind?: unknown; to?: unknown; link?: unknown; targets?: unknown; frame?: { t?: unknown; id?: unknown }; seq?: unknown }
@@ -89,18 +91,25 @@ async function installFuzzer(options: FuzzerOptions): Promise<void> {
     // Served and bundled by the harness's Vite server; a plain import() here would be rewritten by the test's compiler.
     const load = new Function('url', 'return import(url)') as (url: string) => Promise<typeof import('../test/fuzz/page-peer')>
     const { Peer } = await load('/test/fuzz/page-peer.ts')
+    // The mesh codec over PeerJS's raw serialization, as a real follower speaks it.
+    const codec = await (load as unknown as (url: string) => Promise<typeof import('../src/host/peer-codec')>)('/src/host/peer-codec.ts')
     const peer = new Peer(options.self, { ...options.broker!, key: 'peerjs', config: { iceServers: [] }, debug: 0 })
     await new Promise<void>((resolve, reject) => { peer.once('open', () => resolve()); peer.once('error', reject) })
-    const connection = peer.connect(options.coordinator, { reliable: true })
+    const connection = peer.connect(options.coordinator, { reliable: true, serialization: codec.PEER_SERIALIZATION })
     await new Promise<void>((resolve, reject) => {
       setTimeout(() => reject(new Error('no data channel to the coordinator')), 10_000)
       connection.once('open', () => resolve())
       connection.once('error', reject)
     })
-    connection.on('data', onEnvelope)
+    const decoder = new codec.PeerMessageDecoder(codec.MAX_TO_FOLLOWER_CHARS)
+    connection.on('data', (data) => {
+      const decoded = decoder.push(data)
+      if (decoded.kind === 'value') onEnvelope(decoded.value)
+    })
     connection.on('close', () => { state.connectionClosed = true })
-    post = (value) => void connection.send(value)
+    post = (value) => { for (const piece of codec.encodePeerMessage(value)) void connection.send(piece) }
     sendRaw = (bytes) => connection.dataChannel.send(bytes)
+    sendText = (text) => connection.dataChannel.send(`=${text}`)
   }
   /** JSON.parse, then the bytes back where their placeholders are (shallow parts only: deep ones hold none). */
   const revive = (text: string, bytes: number[][]): unknown => {
@@ -128,10 +137,17 @@ async function installFuzzer(options: FuzzerOptions): Promise<void> {
       items.forEach((item, index) => {
         try {
           if (item.kind === 'raw') sendRaw(new Uint8Array(item.bytes))
-          else post(revive(item.post.text, item.post.bytes))
+          else {
+            try {
+              post(revive(item.post.text, item.post.bytes))
+            } catch (error) {
+              if (!sendText) throw error
+              sendText(item.post.text)
+            }
+          }
           state.sent++
         } catch {
-          failed.push(index) // e.g. structured clone or BinaryPack overflowing on a 20,000-deep value, in this page
+          failed.push(index) // e.g. structured clone overflowing on a 20,000-deep value, in this page
           return
         }
         const key = owed[index]
@@ -229,6 +245,65 @@ function nativeContext(appId: string): NativeContext {
     room: 'lobby', callees: [...users, 'ann', 'ben'], others: ['ann', 'ben', 'host'],
   }
 }
+
+/**
+ * Runs in a page: dials the coordinator id with PeerJS's default serialization (BinaryPack)
+ * and, if the channel opens, sends what froze or broke the coordinator page: a BinaryPack
+ * `null` and the 5-byte map header claiming 2^32−1 entries. Returns whether it opened.
+ */
+async function dialWithBinaryPack(options: { self: string; coordinator: string; broker: { host: string; port: number; path: string } }): Promise<boolean> {
+  const load = new Function('url', 'return import(url)') as (url: string) => Promise<typeof import('../test/fuzz/page-peer')>
+  const { Peer } = await load('/test/fuzz/page-peer.ts')
+  const peer = new Peer(options.self, { ...options.broker, key: 'peerjs', config: { iceServers: [] }, debug: 0 })
+  await new Promise<void>((resolve, reject) => { peer.once('open', () => resolve()); peer.once('error', reject) })
+  const connection = peer.connect(options.coordinator, { reliable: true })
+  // A refused channel never opens: give it the time an accepted one takes many times over.
+  const opened = await new Promise<boolean>((resolve) => {
+    setTimeout(() => resolve(false), 5_000)
+    connection.once('open', () => resolve(true))
+    connection.once('close', () => resolve(false))
+    connection.once('error', () => resolve(false))
+  })
+  if (opened) {
+    void connection.send(null)
+    connection.dataChannel.send(new Uint8Array([0xdf, 0xff, 0xff, 0xff, 0xff]))
+  }
+  return opened
+}
+
+test.describe('a mesh coordinator under the frames that broke it (fixed cases)', () => {
+  test('mesh: a data channel in PeerJS default serialization is refused, and null or a 5-byte map header over our codec are dropped', async ({ browser, harnessUrl, relayUrl }) => {
+    test.setTimeout(90_000)
+    const appId = `meshfix${Date.now()}`
+    const contexts = await Promise.all([0, 1, 2].map(() => browser.newContext()))
+    try {
+      const host = await openClient(contexts[0], harnessUrl, appId, 'host', 'mesh', { url: relayUrl })
+      await expect.poll(() => coordinatorOf(host), { timeout: 20_000 }).toMatch(/^this browser/)
+      const problems = watchPages({ coordinator: host })
+      const url = new URL(relayUrl)
+      const broker = { host: url.hostname, port: Number(url.port), path: '/peerjs' }
+
+      const binaryPage = await contexts[1].newPage()
+      await binaryPage.goto(harnessUrl)
+      const opened = await binaryPage.evaluate(dialWithBinaryPack, { self: `${appId}-bp${randomId()}`, coordinator: `${appId}-coordinator`, broker })
+      expect(opened, 'a BinaryPack data channel is refused before it opens').toBe(false)
+      expect(await unresponsive(host, 'coordinator')).toBeNull()
+
+      // The same bytes and a null over our codec's channel: dropped, and the channel still serves.
+      const links = [randomId(), randomId()]
+      const self = `${appId}-fx${randomId()}`
+      const fuzzPage = await openFuzzPage(contexts[2], harnessUrl, { mode: 'mesh', appId, self, coordinator: `${appId}-coordinator`, links: links.slice(0, 1), broker })
+      const items: PageItem[] = [{ kind: 'raw', bytes: [0xdf, 0xff, 0xff, 0xff, 0xff] }, { kind: 'post', post: { text: 'null', bytes: [] } }, { kind: 'raw', bytes: [0xc0] }]
+      expect(await fuzzPage.evaluate((items) => fuzzer.send(items, items.map(() => null)), items)).toEqual([])
+      expect(await unresponsive(host, 'coordinator')).toBeNull()
+      await fuzzPage.evaluate((link) => fuzzer.hello(link), links[1])
+      await expect.poll(() => fuzzPage.evaluate((link) => fuzzer.state.welcomed.includes(link), links[1]), { timeout: 15_000 }).toBe(true)
+      expect(problems).toEqual([])
+    } finally {
+      for (const context of contexts) await context.close()
+    }
+  })
+})
 
 test.describe('a coordinator page under fuzzed envelopes', () => {
   test('tabs: the coordinator tab keeps serving through generated and mutated BroadcastChannel envelopes', async ({ browser, harnessUrl }) => {

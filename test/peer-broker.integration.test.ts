@@ -74,13 +74,14 @@ function token(claims: { appId?: string }, sub = 'alice'): Promise<string> {
   return new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET))
 }
 
-function offer(to: string, payload: unknown = { sdp: 'v=0' }): string {
-  return JSON.stringify({ type: 'OFFER', dst: to, payload })
+/** A data-connection offer in the mesh's serialization (the broker drops any other), with `fields` added. */
+function offer(to: string, fields: Record<string, unknown> = { sdp: 'v=0' }): string {
+  return JSON.stringify({ type: 'OFFER', dst: to, payload: { type: 'data', serialization: 'raw', ...fields } })
 }
 
 /** A signaling frame as PeerJS sends it (`metadata` is what the receiver gets as DataConnection.metadata). */
 function signal(type: 'OFFER' | 'ANSWER' | 'CANDIDATE', to: string, payload: Record<string, unknown>): string {
-  return JSON.stringify({ type, dst: to, payload: { connectionId: 'dc_1', type: 'data', ...payload } })
+  return JSON.stringify({ type, dst: to, payload: { connectionId: 'dc_1', type: 'data', serialization: 'raw', ...payload } })
 }
 
 /** The metadata of the frames `peer` received of `type`, in order. */
@@ -191,6 +192,17 @@ describe('with a token secret, the broker attests who sent each signaling frame 
     expect(coordinator.received.map((frame) => (frame.payload as { marker?: boolean }).marker)).toEqual([true])
   })
 
+  it('drops a data offer in another serialization than the mesh codec (a BinaryPack offer would have the coordinator decode bytes)', async () => {
+    const { relay } = await relayWithLog({ tokenSecret: SECRET })
+    const coordinator = await claim(relay, 'team-coordinator', await token({ appId: 'team' }, 'bob'))
+    const alice = await claim(relay, 'team-a1b2', await token({ appId: 'team' }, 'alice'))
+    alice.socket.send(signal('OFFER', 'team-coordinator', { serialization: 'binary', marker: 'binary' }))
+    alice.socket.send(signal('OFFER', 'team-coordinator', { serialization: 'no-such-codec', marker: 'unknown' }))
+    alice.socket.send(signal('OFFER', 'team-coordinator', { marker: 'raw' }))
+    await until(() => coordinator.received.some((frame) => frame.type === 'OFFER'))
+    expect(coordinator.received.filter((frame) => frame.type === 'OFFER').map((frame) => (frame.payload as { marker: string }).marker)).toEqual(['raw'])
+  })
+
   it('without a secret attests nothing: OPEN names no one and a verifiedUserId a peer writes is deleted', async () => {
     const { relay } = await relayWithLog()
     const coordinator = await claim(relay, 'team-coordinator')
@@ -276,7 +288,7 @@ describe('limits of the PeerJS broker', () => {
     expect(late.outcome).toEqual({ type: 'OPEN' })
     alice.socket.send(offer('app-late', { n: 'marker' }))
     await until(() => late.received.length > 0)
-    expect(late.received[0].payload).toEqual({ n: 'marker' })
+    expect(late.received[0].payload).toMatchObject({ n: 'marker' })
   })
 
   it(`drops frames over ${PEER_FRAME_BURST} at once (100/s sustained)`, async () => {

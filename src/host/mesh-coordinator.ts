@@ -3,6 +3,7 @@ import { linkConnId, parseEnvelope, type Envelope } from '../protocol/peer-envel
 import { IdbStore } from '../store/idb-store'
 import type { EnvelopeBus } from '../transport/follower-link'
 import { CoordinatorSeat, HostedCoordinator, type RemoteIdentity } from './hosted-coordinator'
+import { MAX_TO_COORDINATOR_CHARS, MAX_TO_FOLLOWER_CHARS, PEER_SERIALIZATION, PeerMessageDecoder, encodePeerMessage } from './peer-codec'
 import { ReplicatingStore, type Replica } from './replicating-store'
 
 /** A browser that lost its coordinator tries to claim the coordinator id at most this often. */
@@ -11,6 +12,9 @@ export const CLAIM_INTERVAL_MS = 500
 export const UNSYNCED_CLAIM_DELAY_MS = 3000
 /** Opening a data channel to the coordinator fails after this long. */
 export const DIAL_TIMEOUT_MS = 5000
+/** Undecodable messages a data channel may send (honest peers send none): a burst, then this many per second; past it the channel is closed. */
+export const BAD_MESSAGE_BURST = 200
+export const BAD_MESSAGES_PER_SECOND = 20
 
 /** PeerJS errors that mean a peer lost (or never got) its socket at the broker. */
 const BROKER_LOST: ReadonlySet<string> = new Set(['unavailable-id', 'network', 'server-error', 'socket-error', 'socket-closed'])
@@ -92,7 +96,7 @@ export class MeshSeat extends CoordinatorSeat {
    */
   async dial(onGone: () => void): Promise<EnvelopeBus> {
     const self = await this.openSelf()
-    const connection = self.connect(this.coordinatorPeerId, { reliable: true })
+    const connection = self.connect(this.coordinatorPeerId, { reliable: true, serialization: PEER_SERIALIZATION })
     let unavailable: ((error: PeerError<string>) => void) | null = null
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the coordinator did not open a data channel')), DIAL_TIMEOUT_MS)
@@ -108,7 +112,7 @@ export class MeshSeat extends CoordinatorSeat {
       throw error
     }).finally(() => { if (unavailable) self.off('error', unavailable) })
     this.everLinked = true
-    const bus = dataConnectionBus(connection, () => {
+    const bus = dataConnectionBus(connection, MAX_TO_FOLLOWER_CHARS, () => {
       this.coordinatorLost()
       onGone()
     })
@@ -217,6 +221,9 @@ export class MeshSeat extends CoordinatorSeat {
     this.hosted = hosted
     this.claimSettled()
     claim.on('connection', (connection) => {
+      // The dialer picks the serialization and PeerJS would decode with it (BinaryPack can
+      // throw or freeze this page): refuse any other before a byte arrives.
+      if (connection.serialization !== PEER_SERIALIZATION) return connection.close()
       const identity = attestedIdentity(connection, this.appId, brokerAttests())
       connection.once('open', () => this.serveConnection(hosted, store, links, connection, identity))
     })
@@ -227,6 +234,8 @@ export class MeshSeat extends CoordinatorSeat {
   private serveConnection(hosted: HostedCoordinator, store: ReplicatingStore, links: Map<string, { connection: DataConnection; bus: EnvelopeBus; replica: Replica }>, connection: DataConnection, identity: RemoteIdentity): void {
     const conns = new Set<string>()
     let replica: Replica | null = null
+    // One snapshot per channel, however many links say hello at once: welcomes wait for it.
+    let replicaReady: Promise<void> | null = null
     const gone = () => {
       if (replica) store.removeReplica(replica)
       for (const conn of conns) {
@@ -235,7 +244,7 @@ export class MeshSeat extends CoordinatorSeat {
       }
       conns.clear()
     }
-    const bus = dataConnectionBus(connection, gone)
+    const bus = dataConnectionBus(connection, MAX_TO_COORDINATOR_CHARS, gone)
     bus.listen((raw) => {
       const envelope = parseEnvelope(raw)
       if (!envelope || !('to' in envelope) || envelope.to !== this.coordinatorPeerId) return
@@ -247,13 +256,16 @@ export class MeshSeat extends CoordinatorSeat {
       const answer = (kind: 'welcome' | 'pong') => bus.post({ kind, from: this.coordinatorPeerId, to: envelope.from, link: envelope.link })
       switch (envelope.kind) {
         case 'hello': {
-          if (conns.has(conn)) return answer('welcome')
-          conns.add(conn)
           replica ??= { peer: envelope.from, post: (message) => bus.post(message), drop: () => bus.release() }
-          links.set(conn, { connection, bus, replica })
-          hosted.attachRemote(conn, identity)
+          // A new link, or one the coordinator closed (a kick) opened again: attach it.
+          if (!conns.has(conn) || !hosted.has(conn)) {
+            conns.add(conn)
+            links.set(conn, { connection, bus, replica })
+            hosted.attachRemote(conn, identity)
+          }
           // Welcome only once the follower holds the full state: it may coordinate next.
-          void store.addReplica(replica).then(() => answer('welcome'))
+          replicaReady ??= store.addReplica(replica)
+          void replicaReady.then(() => answer('welcome'))
           return
         }
         case 'req':
@@ -321,16 +333,38 @@ function attestedIdentity(connection: DataConnection, appId: string, brokerAttes
   return brokerAttests ? 'unattested' : 'open'
 }
 
-/** An envelope bus over one PeerJS data connection. */
-function dataConnectionBus(connection: DataConnection, onGone: () => void): EnvelopeBus {
+/**
+ * An envelope bus over one PeerJS data connection (serialization `raw`, our codec):
+ * messages over `maxChars`, or that are not our codec's, are dropped and counted; a
+ * channel that keeps sending them is closed.
+ */
+function dataConnectionBus(connection: DataConnection, maxChars: number, onGone: () => void): EnvelopeBus {
   const listeners = new Set<(raw: unknown) => void>()
+  const decoder = new PeerMessageDecoder(maxChars)
   let gone = false
+  let badAllowance = BAD_MESSAGE_BURST
+  let badCountedAt = Date.now()
   const end = () => {
     if (gone) return
     gone = true
     onGone()
   }
-  connection.on('data', (data) => { for (const listener of listeners) listener(revive(data, 0)) })
+  const release = () => {
+    end()
+    listeners.clear()
+    connection.close()
+  }
+  connection.on('data', (data) => {
+    const decoded = decoder.push(data)
+    if (decoded.kind === 'value') for (const listener of listeners) listener(decoded.value)
+    if (decoded.kind !== 'bad') return
+    const now = Date.now()
+    badAllowance = Math.min(BAD_MESSAGE_BURST, badAllowance + ((now - badCountedAt) / 1000) * BAD_MESSAGES_PER_SECOND) - 1
+    badCountedAt = now
+    if (badAllowance >= 0) return
+    console.warn(`closing the data channel of ${connection.peer}: too many undecodable messages (last: ${decoded.reason})`)
+    release()
+  })
   connection.on('close', end)
   connection.on('error', end)
   // Remote close events are unreliable (FACTS.md): watch the peer connection itself.
@@ -344,37 +378,22 @@ function dataConnectionBus(connection: DataConnection, onGone: () => void): Enve
   connection.peerConnection?.addEventListener('connectionstatechange', watch)
   return {
     post(envelope) {
-      if (!gone && connection.open) void connection.send(withoutUndefined(envelope, 0))
+      if (gone || !connection.open) return
+      let pieces: string[]
+      try {
+        pieces = encodePeerMessage(envelope)
+      } catch (error) {
+        // Our own values are bounded where they enter; one that is not is a bug, not worth the channel.
+        return console.error(`an envelope to ${connection.peer} could not be encoded:`, error)
+      }
+      for (const piece of pieces) void connection.send(piece)
     },
     listen(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
     },
-    release() {
-      end()
-      listeners.clear()
-      connection.close()
-    },
+    release,
   }
-}
-
-/** BinaryPack hands binary back as ArrayBuffer; the protocol's bytes are Uint8Array. */
-function revive(value: unknown, depth: number): unknown {
-  if (value instanceof ArrayBuffer) return new Uint8Array(value)
-  if (depth > 8 || value === null || typeof value !== 'object' || ArrayBuffer.isView(value)) return value
-  if (Array.isArray(value)) return value.map((item) => revive(item, depth + 1))
-  const out: Record<string, unknown> = {}
-  for (const [key, item] of Object.entries(value)) out[key] = revive(item, depth + 1)
-  return out
-}
-
-/** BinaryPack turns an absent (undefined) field into null, which the schemas refuse: leave such fields out. */
-function withoutUndefined(value: unknown, depth: number): unknown {
-  if (depth > 8 || value === null || typeof value !== 'object' || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value
-  if (Array.isArray(value)) return value.map((item) => withoutUndefined(item, depth + 1))
-  const out: Record<string, unknown> = {}
-  for (const [key, item] of Object.entries(value)) if (item !== undefined) out[key] = withoutUndefined(item, depth + 1)
-  return out
 }
 
 function randomId(): string {

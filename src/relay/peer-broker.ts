@@ -6,6 +6,7 @@ import { ExpressPeerServer } from 'peer'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { TokenBucket } from '../engine/rate-limit'
 import { checkShape, MAX_FRAME_DEPTH } from '../protocol/bounds'
+import { PEER_SERIALIZATION } from '../host/peer-codec'
 import { MAX_OUTBOUND_BYTES } from './outbound'
 import type { Relay } from './server'
 import { openMode } from './tokens'
@@ -248,6 +249,11 @@ function inspect(data: RawData, isBinary: boolean, appId: string): Verdict {
   if (typeof dst !== 'string' || appOfPeer(dst) !== appId) return { kind: 'bad', reason: 'addressed to no peer of its app' }
   // PeerJS always sends one; the attestation goes into it.
   if (SIGNALING_TYPES.has(type) && !isPlainObject((frame as Frame).payload)) return { kind: 'bad', reason: 'a signaling frame without a payload object' }
+  // Our mesh speaks only its own codec: a data OFFER naming another serialization would have the
+  // receiving browser decode with it (BinaryPack froze a coordinator on 5 bytes) or throw on an unknown name.
+  const payload = (frame as Frame).payload as Frame | undefined
+  if (type === 'OFFER' && payload?.type !== 'data') return { kind: 'bad', reason: 'an offer that is not a data connection' }
+  if (type === 'OFFER' && payload?.serialization !== PEER_SERIALIZATION) return { kind: 'bad', reason: `a data offer not in the mesh's serialization (${PEER_SERIALIZATION})` }
   return { kind: 'forward', type, dst, frame: frame as Frame }
 }
 
