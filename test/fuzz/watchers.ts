@@ -175,7 +175,8 @@ export class PeerWatch implements Watch {
     const n = ++this.probes
     for (const [from, to, type] of [[this.a, this.b, 'OFFER'], [this.b, this.a, 'ANSWER']] as const) {
       from.send({ type: 'HEARTBEAT' })
-      from.send({ type, dst: to.id, payload: { probe: n, sdp: { type: type.toLowerCase(), sdp: 'v=0\r\n' } } })
+      // A data connection in the mesh's serialization: the broker drops any other offer.
+      from.send({ type, dst: to.id, payload: { probe: n, type: 'data', serialization: 'raw', sdp: { type: type.toLowerCase(), sdp: 'v=0\r\n' } } })
       await this.relay.orDeath(until(() => to.inbox.some((frame) => frame.type === type && frame.src === from.id && (frame.payload as { probe?: unknown } | undefined)?.probe === n) || !to.open, PROBE_TIMEOUT_MS, `${to.id} receiving ${type} ${n}`), PROBE_TIMEOUT_MS + 1000, 'a broker relay between well-behaved peers')
       if (!to.open) throw new Error(`the broker closed well-behaved peer ${to.id}'s socket (${to.closed})`)
     }
