@@ -71,12 +71,12 @@ export class CoordinatorHost {
   }
 
   private receiveFrame(conn: ConnId, raw: unknown): void {
-    this.options.trace?.('in', conn, raw)
     const id = typeof (raw as { id?: unknown } | null)?.id === 'number' ? (raw as { id: number }).id : null
     const op = typeof (raw as { op?: unknown } | null)?.op === 'string' ? (raw as { op: string }).op.slice(0, 64) : 'unknown'
     // Deep values parse fine but overflow every recursive encoder that later touches them.
     const shape = checkShape(raw, MAX_FRAME_DEPTH)
     if (!shape.ok) return id === null ? undefined : this.reply(conn, id, { ok: false, error: rtmError('INVALID_PARAMETER', op, `frame ${shape.reason}`) })
+    this.options.trace?.('in', conn, raw) // after the depth check: a trace may encode what it sees
     if (!this.rateFor(conn).take(this.options.now())) {
       return id === null ? undefined : this.reply(conn, id, { ok: false, error: rateExceeded(op, 'requests', this.options.requestRate ?? REQUEST_RATE) })
     }
