@@ -194,6 +194,8 @@ export class AppEngine {
 
   private dispatch(session: Session, request: Exclude<Request, { op: 'login' | 'renewToken' }>, id: number, fx: Effects, now: number): Handled {
     const op = request.op
+    // Both kinds of publish draw on one budget per user.
+    if ((op === 'publish' || op === 'publishTopicMessage') && !session.publishRate.take(now)) return rateExceeded(op, 'messages', this.config.publishRate)
     switch (op) {
       case 'heartbeat':
         return {}
@@ -258,10 +260,7 @@ export class AppEngine {
       }
       case 'getChannelList':
         return { channels: this.presence.getChannelList() }
-      case 'publishTopicMessage':
-        if (!session.publishRate.take(now)) return rateExceeded(op, 'messages', this.config.publishRate)
-        return this.streams.handle(session, request, id, fx, now)
-      case 'joinStream': case 'leaveStream': case 'joinTopic': case 'leaveTopic':
+      case 'joinStream': case 'leaveStream': case 'joinTopic': case 'leaveTopic': case 'publishTopicMessage':
       case 'subscribeTopic': case 'unsubscribeTopic':
         return this.streams.handle(session, request satisfies StreamRequest, id, fx, now)
       case 'setChannelMetadata': case 'getChannelMetadata': case 'updateChannelMetadata': case 'removeChannelMetadata':
@@ -279,7 +278,6 @@ export class AppEngine {
 
   private publish(session: Session, args: ArgsOf<'publish'>, fx: Effects, now: number): Handled {
     const op = 'publish'
-    if (!session.publishRate.take(now)) return rateExceeded(op, 'messages', this.config.publishRate)
     const customType = args.customType ?? ''
     if (customType.length > MAX_CUSTOM_TYPE_LENGTH) return rtmError('CHANNEL_CUSTOM_TYPE_LENGTH_OVERFLOW', op, `customType has ${customType.length} characters; at most ${MAX_CUSTOM_TYPE_LENGTH}`)
     const size = byteLength(args.message)

@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream'
 import { decodeJwt } from 'jose'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import type { CallIdentity } from '../engine/calls'
-import { TokenBucket } from '../engine/rate-limit'
+import { bucketFor, type TokenBucket } from '../engine/rate-limit'
+import { REQUEST_RATE } from '../host/coordinator-host'
 import { isValidName } from '../engine/validate'
 import { callError, type CallServerMessage } from '../protocol/calls'
 import { MAX_OUTBOUND_BYTES } from './outbound'
@@ -17,8 +18,8 @@ export const MAX_CALL_FRAME_BYTES = 256 * 1024
 export const CALLS_PING_INTERVAL_MS = 30_000
 /** The app of a socket whose URL names none: the page's default app (DEFAULT_APP_ID in src/ui/state/app.svelte.ts). */
 export const DEFAULT_CALLS_APP_ID = 'demo'
-/** Frames per socket, sustained and in a burst (the native protocol's request rate); beyond it RATE_LIMITED. */
-export const CALL_FRAME_RATE = { perSecond: 100, burst: 200 } as const
+/** Frames per socket: the native protocol's request rate; beyond it RATE_LIMITED. */
+export const CALL_FRAME_RATE = REQUEST_RATE
 /** Node fires longer timeouts at once; a token valid beyond this (24 days) is not timed. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 const CONN_PREFIX = 'ws:'
@@ -97,7 +98,7 @@ export function attachCallsWs(relay: Pick<Relay, 'host' | 'logger' | 'onUpgrade'
 
   function accept(ws: WebSocket, identity: CallIdentity, expiresAt: number | null): void {
     const conn = `${CONN_PREFIX}${nextConn++}`
-    const socket: CallSocket = { ws, identity, frames: new TokenBucket(CALL_FRAME_RATE.perSecond, CALL_FRAME_RATE.burst), registered: false, expiry: null }
+    const socket: CallSocket = { ws, identity, frames: bucketFor(CALL_FRAME_RATE), registered: false, expiry: null }
     sockets.set(conn, socket)
     alive.add(conn)
     relay.logger.debug({ conn, appId: identity.appId, userId: identity.userId }, 'calls socket connected')
