@@ -1,6 +1,7 @@
 import { Peer, type DataConnection, type PeerError } from 'peerjs'
 import { linkConnId, parseEnvelope, type Envelope } from '../protocol/peer-envelope'
 import { IdbStore } from '../store/idb-store'
+import { relayEndpoint } from '../transport/relay-url'
 import type { EnvelopeBus } from '../transport/follower-link'
 import { CoordinatorSeat, HostedCoordinator, type RemoteIdentity } from './hosted-coordinator'
 import { MAX_TO_COORDINATOR_CHARS, MAX_TO_FOLLOWER_CHARS, PEER_SERIALIZATION, PeerMessageDecoder, encodePeerMessage } from './peer-codec'
@@ -21,11 +22,11 @@ const BROKER_LOST: ReadonlySet<string> = new Set(['unavailable-id', 'network', '
 
 export interface BrokerAddress { host: string; port: number; secure: boolean; path: string }
 
-/** The PeerJS broker the relay hosts at /peerjs, derived from the relay URL. */
+/** The PeerJS broker the relay hosts at /peerjs (under its path prefix), derived from the relay URL. */
 export function brokerAt(url: string): BrokerAddress {
   const parsed = new URL(url)
   const secure = parsed.protocol === 'https:'
-  return { host: parsed.hostname, port: Number(parsed.port || (secure ? 443 : 80)), secure, path: '/peerjs' }
+  return { host: parsed.hostname, port: Number(parsed.port || (secure ? 443 : 80)), secure, path: relayEndpoint(url, '/peerjs').path }
 }
 
 /**

@@ -100,7 +100,7 @@ export function parseClaim(url: string): PeerClaim | string {
  * before the PeerJS server sees it. Clients pick their own peer ids, so the broker's
  * HTTP id API is not needed.
  */
-export function attachPeerBroker(relay: Pick<Relay, 'http' | 'logger' | 'verifier' | 'onUpgrade'>): { close(): void } {
+export function attachPeerBroker(relay: Pick<Relay, 'http' | 'logger' | 'verifier' | 'onUpgrade' | 'addressOf'>): { close(): void } {
   let sockets: WebSocketServer | null = null
   const broker = ExpressPeerServer(relay.http, {
     path: '/',
@@ -135,7 +135,7 @@ export function attachPeerBroker(relay: Pick<Relay, 'http' | 'logger' | 'verifie
     }
     const server = sockets
     if (!server || socket.destroyed) return void socket.destroy()
-    const address = request.socket.remoteAddress ?? ''
+    const address = relay.addressOf(request)
     const full = byAddress.count(address) >= MAX_PEERS_PER_ADDRESS ? `at most ${MAX_PEERS_PER_ADDRESS} peer ids per client address`
       : byApp.count(claim.appId) >= MAX_PEERS_PER_APP ? `at most ${MAX_PEERS_PER_APP} peer ids per app` : null
     if (full) {

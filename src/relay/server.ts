@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http'
+import { createServer, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https'
 import type { Duplex } from 'node:stream'
 import { existsSync } from 'node:fs'
 import pino, { type Logger } from 'pino'
+import proxyAddr from 'proxy-addr'
 import sirv from 'sirv'
 import { Server as SocketServer } from 'socket.io'
 import { Coordinator } from '../engine/coordinator'
@@ -25,9 +27,26 @@ export const VERSION = '0.1.0'
 /** How often the relay feeds the clock to the engine (presence timeouts, INTERVAL, TTLs). */
 export const TICK_MS = 200
 
+/** A certificate chain and its private key, PEM. */
+export interface TlsPair { cert: string | Buffer; key: string | Buffer }
+
 export interface RelayOptions {
   port?: number
   host?: string
+  /** Serve HTTPS (and wss) with this certificate; `relay.setTls` swaps it without a restart. */
+  tls?: TlsPair
+  /**
+   * A path prefix (`/signal`) the relay is mounted under, e.g. behind a reverse proxy that
+   * does not strip it: the page, socket.io, /ws/*, /peerjs, /healthz and /readyz all live
+   * under it. Default '' (the root).
+   */
+  basePath?: string
+  /**
+   * Proxies (proxy-addr trust list: addresses, CIDRs, `loopback`, `uniquelocal`…) whose
+   * X-Forwarded-For names the client. Only their word is taken: the per-address limits
+   * count the client, not the proxy, and nobody else can pick the address they are counted under.
+   */
+  trustProxy?: string[]
   /** HS256 secret; without it the relay runs in open demo mode. */
   tokenSecret?: string
   /** Folder with the built page; served at `/` when it exists. */
@@ -70,9 +89,10 @@ export interface ConnectionKind {
 export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void
 
 export interface Relay {
+  /** `http(s)://host:port` and the base path, without a trailing slash. */
   url: string
   port: number
-  http: HttpServer
+  http: HttpServer | TlsServer
   io: SocketServer
   host: CoordinatorHost
   coordinator: Coordinator
@@ -81,6 +101,12 @@ export interface Relay {
   verifier: TokenVerifier
   /** Per-address connection counts and the login deadline, for every kind of connection. */
   admission: Admission
+  /** The client's address: the TCP peer, or what a trusted proxy says it forwarded for. */
+  addressOf(request: IncomingMessage): string
+  /** Replaces the TLS certificate for new connections (a renewed certificate, on SIGHUP). */
+  setTls(tls: TlsPair): void
+  /** True from the start of close(): /readyz answers 503 so a balancer stops sending new clients. */
+  readonly draining: boolean
   /** Delivers frames for connection ids starting with `prefix` (ids of native sockets never contain ':'). */
   addConnectionKind(prefix: string, kind: ConnectionKind): void
   /** Routes WebSocket upgrades whose path starts with `prefix` to `handler`. */
@@ -98,20 +124,31 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     ? sirv(options.staticDir, { single: true, etag: true, gzip: true })
     : null
 
-  const http = createServer((request, response) => {
+  const basePath = normalizeBasePath(options.basePath)
+  let draining = false
+  const handleRequest: RequestListener = (request, response) => {
     applySecurityHeaders(response) // every response: the page, its assets, 404s, /healthz
-    if (request.url === '/healthz') {
-      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-      response.end(JSON.stringify({
+    const url = request.url ?? '/'
+    // The page's asset URLs are relative: /signal must become /signal/ for them to resolve.
+    if (basePath && url.split('?')[0] === basePath) return redirect(response, `${basePath}/`)
+    const path = withoutBasePath(basePath, url)
+    if (path === null) return notFound(response)
+    request.url = path
+    const route = path.split('?')[0]
+    if (route === '/healthz') { // liveness: the process answers
+      return json(response, 200, {
         status: 'ok', version: VERSION, uptime: (Date.now() - startedAt) / 1000,
         sessions: coordinator.connectedSessions, connections: io.engine.clientsCount,
         memory: process.memoryUsage(),
-      }))
-      return
+      })
+    }
+    if (route === '/readyz') { // readiness: send new clients here (not while draining)
+      return json(response, draining ? 503 : 200, { status: draining ? 'draining' : 'ready' })
     }
     if (serveStatic) return serveStatic(request, response, () => notFound(response))
     notFound(response)
-  })
+  }
+  const http = options.tls ? createTlsServer({ cert: options.tls.cert, key: options.tls.key }, handleRequest) : createServer(handleRequest)
 
   // socket.io must not destroy upgrades meant for our other WebSocket endpoints (FACTS.md).
   // A page of another site must not act for the user whose browser it runs in (http-policy.ts).
@@ -121,8 +158,10 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     loginDeadlineMs: options.loginDeadlineMs ?? LOGIN_DEADLINE_MS,
     now: Date.now,
   })
-  const addressOf = (request: IncomingMessage) => request.socket.remoteAddress ?? ''
+  const trusted = proxyAddr.compile(options.trustProxy ?? [])
+  const addressOf = (request: IncomingMessage) => (request.socket.remoteAddress ? proxyAddr(request, trusted) : '')
   const io = new SocketServer(http, {
+    path: `${basePath}/socket.io`,
     destroyUpgrade: false, maxHttpBufferSize: 1e6, serveClient: false,
     // A client that never joins a namespace is dropped at the login deadline too.
     connectTimeout: options.loginDeadlineMs ?? LOGIN_DEADLINE_MS,
@@ -139,8 +178,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   })
   const upgradeRoutes: [string, UpgradeHandler][] = []
   http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = (request.url ?? '').split('?')[0]
+    const url = withoutBasePath(basePath, request.url ?? '/')
+    if (url === null) return void socket.destroy()
+    const path = url.split('?')[0]
     if (path.startsWith('/socket.io/')) return // engine.io's own listener takes it (allowRequest checks the origin)
+    request.url = url // the endpoints read their query from it
     if (!originAllowed(request.headers.origin, request.headers.host)) {
       logger.info({ origin: request.headers.origin, path }, 'upgrade refused: origin not allowed')
       socket.once('finish', () => socket.destroy()) // after the refusal is written (as ws does)
@@ -241,24 +283,38 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   })
   const address = http.address()
   const port = typeof address === 'object' && address ? address.port : options.port ?? 8080
-  const url = `http://${options.host ?? '127.0.0.1'}:${port}`
+  const listenHost = options.host ?? '127.0.0.1'
+  const url = `${options.tls ? 'https' : 'http'}://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${port}${basePath}`
   logger.info({ url, mode: options.tokenSecret ? 'token' : 'open' }, 'relay listening')
 
   const relay: Relay = {
     url, port, http, io, host, coordinator, logger, admission,
-    verifier,
+    verifier, addressOf,
+    get draining() { return draining },
+    setTls(tls) {
+      if (!('setSecureContext' in http)) throw new Error('the relay was started without TLS')
+      http.setSecureContext({ cert: tls.cert, key: tls.key })
+    },
     addConnectionKind(prefix, kind) {
       kinds.push([prefix, kind])
     },
     onUpgrade(prefix, handler) {
       upgradeRoutes.push([prefix, handler])
     },
+    /**
+     * Drains: /readyz turns 503, no new connections are accepted, every client is
+     * disconnected (the SDK reconnects: to another process behind a balancer, or to this
+     * one once restarted, and resumes its session), commits in flight finish, the store closes.
+     */
     async close() {
+      draining = true
       clearInterval(ticker)
+      const stopped = new Promise<void>((resolve) => http.close(() => resolve())) // stop accepting; done once every connection is gone
       callsWs.close()
       peerBroker.close()
       io.disconnectSockets(true)
-      await new Promise<void>((resolve) => io.close(() => resolve()))
+      await io.close() // closes http too; its "not running" error is expected, `stopped` waits for the connections
+      await stopped
       await host.settled()
       await store.close()
     },
@@ -269,7 +325,34 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   return relay
 }
 
-function notFound(response: import('node:http').ServerResponse): void {
+function notFound(response: ServerResponse): void {
   response.writeHead(404, { 'content-type': 'text/plain' })
   response.end('not found')
+}
+
+function redirect(response: ServerResponse, location: string): void {
+  response.writeHead(308, { location })
+  response.end()
+}
+
+function json(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+  response.end(JSON.stringify(body))
+}
+
+/** '' for the root; otherwise `/a/b`: one leading slash, no trailing one. */
+export function normalizeBasePath(basePath: string | undefined): string {
+  const trimmed = (basePath ?? '').trim().replace(/\/+$/, '')
+  if (trimmed === '') return ''
+  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(trimmed) || trimmed.includes('//') || trimmed.split('/').some((part) => part === '..' || part === '.')) {
+    throw new Error(`BASE_PATH must look like /signal (letters, digits, . _ ~ - and /), not ${JSON.stringify(basePath)}`)
+  }
+  return trimmed
+}
+
+/** The request URL below the base path, or null when it lies outside it. */
+function withoutBasePath(basePath: string, url: string): string | null {
+  if (!basePath) return url
+  if (!url.startsWith(`${basePath}/`)) return null
+  return url.slice(basePath.length)
 }

@@ -1,6 +1,7 @@
 import { ChannelType, type ChannelTypeName } from '../protocol/enums'
 import type { MessageEvent as WireMessage, PresenceEvent as WirePresence, ServerEvent } from '../protocol/events'
 import { createTransport, type TransportMode } from '../transport/create'
+import { pageRelayUrl } from '../transport/relay-url'
 import type { Transport } from '../transport/transport'
 import { Connection } from './connection'
 import { Emitter, toMessageEvent, toPresenceEvent, type LinkStateEvent, type RtmEventMap } from './events'
@@ -17,7 +18,7 @@ export interface RTMConfig {
   heartbeatInterval?: number
   /** Where the coordinator is: the relay (default), tabs of this browser, a PeerJS mesh, or a custom transport (tests). */
   transport?: TransportMode | Transport
-  /** The relay's URL (default: the page's origin). */
+  /** The relay's URL, with its path prefix if it has one (default: the folder the page was served from). */
   url?: string
   /** End-to-end payload encryption (seed 000 RtmEncryptionConfig); the coordinator sees only ciphertext. */
   encryptionMode?: EncryptionMode
@@ -74,7 +75,7 @@ export class RTM {
 
   constructor(readonly appId: string, readonly userId: string, readonly config: RTMConfig = {}) {
     const transport = typeof config.transport === 'object' ? config.transport
-      : createTransport(config.transport ?? 'relay', { appId, url: config.url ?? globalThis.location?.origin ?? 'http://127.0.0.1:8080' })
+      : createTransport(config.transport ?? 'relay', { appId, url: config.url ?? pageRelayUrl(globalThis.location) })
     this.transport = transport
     this.connection = new Connection(
       { appId, userId, presenceTimeout: config.presenceTimeout, heartbeatInterval: config.heartbeatInterval ?? 5, transport },

@@ -1,4 +1,5 @@
 import { io } from 'socket.io-client'
+import { relayEndpoint } from './relay-url'
 import type { Link, LinkHandlers, Transport } from './transport'
 
 /** The relay transport: one socket.io connection per attempt, WebSocket only, no built-in retry (the SDK reconnects). */
@@ -8,7 +9,8 @@ export class SocketIoTransport implements Transport {
   constructor(private readonly url: string) {}
 
   connect(handlers: LinkHandlers): Link {
-    const socket = io(this.url, { transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5000 })
+    const { origin, path } = relayEndpoint(this.url, '/socket.io')
+    const socket = io(origin, { path, transports: ['websocket'], reconnection: false, forceNew: true, timeout: 5000 })
     let closed = false
     const finish = (reason: string) => {
       if (closed) return
