@@ -16,6 +16,7 @@ export default defineConfig({
       '/ws': { target: relay, ws: true },
       '/peerjs': { target: relay, ws: true },
       '/healthz': relay,
+      '/readyz': relay,
     },
   },
 })

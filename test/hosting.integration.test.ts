@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -148,22 +148,24 @@ describe('HTTPS', () => {
     expect(await servedFingerprint(secure.port, renewed.cert)).toBe(renewed.fingerprint)
   })
 
-  it('npm start with TLS_CERT/TLS_KEY reloads them on SIGHUP', async () => {
+  it('the systemd unit\'s command and environment: TLS_CERT/TLS_KEY reloaded on SIGHUP, drained and exited 0 on SIGTERM', async () => {
     const certDir = join(dir, 'certs')
     const first = await selfSignedCertificate(join(dir, 'a'), ['127.0.0.1', 'localhost'])
     mkdirSync(certDir)
     writeFileSync(join(certDir, 'cert.pem'), first.cert)
     writeFileSync(join(certDir, 'key.pem'), first.key)
     const port = await freePort()
-    // As the systemd unit runs it: node itself, so the signal reaches the relay (npm and the tsx CLI do not pass SIGHUP on).
-    const relayProcess = spawn(process.execPath, ['--import', 'tsx', 'src/relay/main.ts'], {
+    // Exactly what deploy/systemd/signal-kit.service runs, with this test's port, folder and certificate.
+    const unit = systemdUnit()
+    const relayProcess = spawn(process.execPath, unit.execArgs, {
       cwd: projectRoot,
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'info', TLS_CERT: join(certDir, 'cert.pem'), TLS_KEY: join(certDir, 'key.pem') },
+      env: { ...process.env, ...unit.environment, PORT: String(port), DATA_DIR: join(dir, 'data'), LOG_LEVEL: 'info', TLS_CERT: join(certDir, 'cert.pem'), TLS_KEY: join(certDir, 'key.pem') },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     children.push(relayProcess)
     const output = linesOf(relayProcess)
     await output.next((line) => line.includes('relay listening'))
+    expect(await httpsGet(`https://127.0.0.1:${port}${unit.environment.BASE_PATH}/readyz`, first.cert)).toBe(200)
     expect(await servedFingerprint(port, first.cert)).toBe(first.fingerprint)
 
     const renewed = await selfSignedCertificate(join(dir, 'b'), ['127.0.0.1', 'localhost'])
@@ -173,6 +175,11 @@ describe('HTTPS', () => {
     await output.next((line) => line.includes('TLS certificate reloaded'))
     expect(await servedFingerprint(port, renewed.cert)).toBe(renewed.fingerprint)
     expect(relayProcess.exitCode).toBe(null)
+
+    const exited = new Promise<number | null>((resolve) => relayProcess.once('exit', (code) => resolve(code)))
+    relayProcess.kill('SIGTERM')
+    expect(await exited).toBe(0)
+    await output.next((line) => line.includes('drained; exiting'))
   })
 })
 
@@ -197,6 +204,15 @@ describe('SIGTERM drains', () => {
     }
   })
 })
+
+/** ExecStart's node arguments and the Environment= lines of deploy/systemd/signal-kit.service. */
+function systemdUnit(): { execArgs: string[]; environment: Record<string, string> } {
+  const text = readFileSync(join(projectRoot, 'deploy', 'systemd', 'signal-kit.service'), 'utf8')
+  const exec = /^ExecStart=\/usr\/bin\/node (.+)$/m.exec(text)
+  if (!exec) throw new Error('the unit\'s ExecStart no longer runs /usr/bin/node')
+  const environment = Object.fromEntries([...text.matchAll(/^Environment=(\w+)=(.*)$/gm)].map((match) => [match[1], match[2]]))
+  return { execArgs: exec[1].split(' '), environment }
+}
 
 /** The lines a child prints (stdout and stderr); `next` waits for the first seen or future match. */
 function linesOf(child: ChildProcess) {
