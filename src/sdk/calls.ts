@@ -19,8 +19,17 @@ export interface CallInfo {
   state: SessionStateName
   /** When the call became ACTIVE (ms since epoch), for its duration. */
   startedAt: number | null
-  /** Why it ended: our own hang-up/reject, the other's stop/reject, or `leave` (they vanished). */
-  endReason: 'hangup' | 'rejected' | 'stopped' | 'declined' | 'leave' | 'failed' | null
+  /**
+   * True while the call is being recovered: our link to the coordinator or the media path
+   * dropped, and the call has not ended (UIs say "Reconnecting…", not "ended").
+   */
+  reconnecting: boolean
+  /**
+   * Why it ended: our own hang-up/reject, the other's stop/reject, `leave` (they vanished
+   * for longer than the grace period), `no-answer` (rang out), `busy` (they were in another
+   * call, or called us at the same moment and their call won).
+   */
+  endReason: 'hangup' | 'rejected' | 'stopped' | 'declined' | 'leave' | 'failed' | 'no-answer' | 'busy' | null
 }
 
 export type CallEventMap = {
@@ -277,7 +286,7 @@ export class CallClient {
 
   private begin(sessionId: string, peer: string, direction: Call['direction']): Call {
     const call: Call = {
-      sessionId, peer, direction, state: direction === 'outgoing' ? 'NEW' : 'PENDING', startedAt: null, endReason: null,
+      sessionId, peer, direction, state: direction === 'outgoing' ? 'NEW' : 'PENDING', startedAt: null, endReason: null, reconnecting: false,
       pc: null, local: null, offer: null, outbox: [], inbox: [], signalled: false,
     }
     this.current = call
@@ -363,8 +372,8 @@ export class CallClient {
 }
 
 function publicInfo(call: CallInfo): CallInfo {
-  const { sessionId, peer, direction, state, startedAt, endReason } = call
-  return { sessionId, peer, direction, state, startedAt, endReason }
+  const { sessionId, peer, direction, state, startedAt, endReason, reconnecting } = call
+  return { sessionId, peer, direction, state, startedAt, endReason, reconnecting }
 }
 
 function toDescription(sdp: SdpValue, type: 'offer' | 'answer'): RTCSessionDescriptionInit {
