@@ -17,6 +17,7 @@ export default defineConfig({
       '/peerjs': { target: relay, ws: true },
       '/healthz': relay,
       '/readyz': relay,
+      '/ice-servers': relay,
     },
   },
 })

@@ -175,7 +175,27 @@ describe('/ws/calls between two plain WebSocket clients', () => {
     await bob.inbox.cmd('ssu', (m) => m.state === 4)
   })
 
-  it('a party whose socket closes mid-call: the other gets leave and CLOSED, and the sId is free again', async () => {
+  it('a party whose socket closes mid-call: the other gets leave and CLOSED once the grace period is over (300 ms here), and the sId is free again', async () => {
+    const quick = await relayForTest({ engine: { callGraceMs: 300 } })
+    cleanup.push(() => void quick.close())
+    const alice = await raw('alice', {}, quick)
+    const bob = await raw('bob', {}, quick)
+    alice.send({ cmd: 'session', opponentId: 'bob' })
+    const { sessionId } = await alice.inbox.cmd('ssu')
+    alice.send({ cmd: 'call', sessionId, offer })
+    await bob.inbox.cmd('call')
+    bob.send({ cmd: 'accept', sessionId, answer })
+    await alice.inbox.cmd('ssu', (m) => m.state === 3)
+    const closedAt = Date.now()
+    bob.ws.terminate()
+    expect(await alice.inbox.cmd('leave')).toEqual({ cmd: 'leave', sessionId })
+    expect(Date.now() - closedAt).toBeGreaterThanOrEqual(300)
+    expect(await alice.inbox.cmd('ssu')).toEqual({ cmd: 'ssu', sessionId, state: 4 })
+    expect(await alice.inbox.cmd('clu')).toEqual({ cmd: 'clu', list: [{ sId: 'alice', state: 1 }] })
+    await raw('bob', {}, quick)
+  })
+
+  it('a party whose socket dropped mid-call claims it back from a new socket (ours, beside seed 002): the other party hears no leave', async () => {
     const alice = await raw('alice')
     const bob = await raw('bob')
     alice.send({ cmd: 'session', opponentId: 'bob' })
@@ -185,10 +205,14 @@ describe('/ws/calls between two plain WebSocket clients', () => {
     bob.send({ cmd: 'accept', sessionId, answer })
     await alice.inbox.cmd('ssu', (m) => m.state === 3)
     bob.ws.terminate()
-    expect(await alice.inbox.cmd('leave')).toEqual({ cmd: 'leave', sessionId })
-    expect(await alice.inbox.cmd('ssu')).toEqual({ cmd: 'ssu', sessionId, state: 4 })
-    expect(await alice.inbox.cmd('clu')).toEqual({ cmd: 'clu', list: [{ sId: 'alice', state: 1 }] })
-    await raw('bob')
+    await until(() => relay.coordinator.callsOf('demo')?.list().length === 1) // the relay saw it close
+    const back = await raw('bob')
+    back.send({ cmd: 'claim', sessionId, opponentId: 'alice' })
+    expect(await back.inbox.cmd('ssu')).toEqual({ cmd: 'ssu', sessionId, state: 3 })
+    expect(await alice.inbox.cmd('ssu')).toEqual({ cmd: 'ssu', sessionId, state: 3 })
+    back.send({ cmd: 'icecandidate', sessionId, icecandidate: candidate })
+    expect(await alice.inbox.cmd('icecandidate')).toEqual({ cmd: 'icecandidate', sessionId, icecandidate: candidate })
+    expect(alice.inbox.seen.filter((m) => m.cmd === 'leave')).toEqual([])
   })
 
   it('answers every error with its code and changes nothing', async () => {
@@ -253,7 +277,7 @@ describe('the native protocol reaches the same calls', () => {
     await rtm.request('call', { cmd: 'icecandidate', sessionId, icecandidate: candidate })
     expect(await alice.inbox.cmd('icecandidate')).toMatchObject({ icecandidate: candidate })
 
-    rtm.release() // the page closes: alice is told
+    await rtm.logout() // a deliberate sign-out: alice is told at once, without the grace a dropped link gets
     expect(await alice.inbox.cmd('leave')).toEqual({ cmd: 'leave', sessionId })
   })
 

@@ -1,3 +1,4 @@
+import { DEFAULT_CALL_GRACE_MS, DEFAULT_RING_TIMEOUT_MS } from '../protocol/call-codes'
 import { ChannelType, MessageType } from '../protocol/enums'
 import { rtmError, type RtmErrorInfo } from '../protocol/errors'
 import type { ArgsOf, Request } from '../protocol/requests'
@@ -35,9 +36,16 @@ export interface EngineConfig extends PresenceConfig {
   publishRate: Rate
   /** Subscribing again to a subscribed channel (options change, SNAPSHOT resent). */
   resubscribeRate: Rate
+  /** Calls: how long an ACTIVE call waits for a party whose link dropped to claim it back (`leave` after). */
+  callGraceMs: number
+  /** Calls: how long a call may ring unanswered before it is closed as `no-answer`. */
+  callRingTimeoutMs: number
 }
 
-export const DEFAULT_ENGINE_CONFIG: EngineConfig = { intervalThreshold: 50, intervalMs: 1000, publishRate: PUBLISH_RATE, resubscribeRate: RESUBSCRIBE_RATE }
+export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
+  intervalThreshold: 50, intervalMs: 1000, publishRate: PUBLISH_RATE, resubscribeRate: RESUBSCRIBE_RATE,
+  callGraceMs: DEFAULT_CALL_GRACE_MS, callRingTimeoutMs: DEFAULT_RING_TIMEOUT_MS,
+}
 
 export type Reply = { ok: true; result: Record<string, unknown> } | { ok: false; error: RtmErrorInfo }
 

@@ -1,65 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { CALL_ERRORS, parseCallMessage, type CallErrorName, type CallServerMessage } from '../protocol/calls'
+import { CALL_ERRORS, DEFAULT_CALL_GRACE_MS, parseCallMessage, type CallErrorName, type CallServerMessage } from '../protocol/calls'
 import { MAX_FRAME_DEPTH, MAX_OPAQUE_BYTES, MAX_OPAQUE_DEPTH } from '../protocol/bounds'
-import { CLU_INTERVAL_MS, Calls } from './calls'
+import { CLU_INTERVAL_MS } from './calls'
+import { world } from './call-world'
 import { Coordinator } from './coordinator'
-import { Effects } from './effects'
-
-/**
- * A fake world: one app's Calls registry, connections by name, every call message each one
- * received, and a clock. By default each frame arrives CLU_INTERVAL_MS after the previous
- * one, so every list change is sent at once; `step: 0` makes frames arrive together.
- */
-function world({ step = CLU_INTERVAL_MS }: { step?: number } = {}) {
-  const calls = new Calls()
-  const inbox = new Map<string, CallServerMessage[]>()
-  /** userIds of the app's logged-in users (who anonymous clients may not impersonate). */
-  const users = new Set<string>()
-  let nextId = 1
-  let now = 1000
-  const record = (fx: Effects) => {
-    for (const { to, event } of fx.sends) {
-      if (event.kind !== 'call') throw new Error(`unexpected event ${event.kind}`)
-      for (const conn of to) inbox.set(conn, [...(inbox.get(conn) ?? []), event.msg])
-    }
-  }
-  return {
-    calls,
-    users,
-    get now() { return now },
-    /** Sends a raw frame as `userId` (null: an anonymous client); returns only what this frame caused, per connection. */
-    send(conn: string, raw: unknown, userId: string | null = null) {
-      now += step
-      const fx = new Effects()
-      const failure = calls.handle(conn, parseCallMessage(raw), { newId: `id-${nextId++}`, userId, isUser: (id) => users.has(id) }, fx, now)
-      record(fx)
-      return { failure, out: byConn(fx) }
-    },
-    drop(conn: string) {
-      now += step
-      const fx = new Effects()
-      calls.disconnect(conn, fx, now)
-      record(fx)
-      return byConn(fx)
-    },
-    /** Moves the clock and ticks, as the host does every 200 ms. */
-    tick(ms: number) {
-      now += ms
-      const fx = new Effects()
-      calls.tick(fx, now)
-      record(fx)
-      return byConn(fx)
-    },
-    inbox(conn: string) { return inbox.get(conn) ?? [] },
-    last(conn: string) { return this.inbox(conn).at(-1) },
-  }
-}
-
-function byConn(fx: Effects): Record<string, CallServerMessage[]> {
-  const out: Record<string, CallServerMessage[]> = {}
-  for (const { to, event } of fx.sends) for (const conn of to) if (event.kind === 'call') (out[conn] ??= []).push(event.msg)
-  return out
-}
 
 const errorOf = (name: CallErrorName) => ({ cmd: 'error', code: CALL_ERRORS[name][0] })
 const offer = { type: 'offer', sdp: 'v=0 offer' }
@@ -320,13 +264,13 @@ describe('call', () => {
     expect(w.send('a', { cmd: 'call', sessionId, offer }).failure?.name).toBe('OPPONENT_BUSY')
   })
 
-  it('a ringing call closes the callee’s own NEW session', () => {
+  it('a ringing call closes the callee’s own NEW session, as lost to a busy line', () => {
     const { w } = twoClients()
     w.send('c', { cmd: 'sId', sId: 'carol' })
     const bobs = w.send('b', { cmd: 'session', opponentId: 'carol' }).out.b[0] as { sessionId: string }
     const carols = w.send('c', { cmd: 'session', opponentId: 'bob' }).out.c[0] as { sessionId: string }
     const { out } = w.send('c', { cmd: 'call', sessionId: carols.sessionId, offer })
-    expect(out.b).toContainEqual({ cmd: 'ssu', sessionId: bobs.sessionId, state: 4 })
+    expect(out.b).toContainEqual({ cmd: 'ssu', sessionId: bobs.sessionId, state: 4, reason: 'busy' })
   })
 
   it('tells a third party that it is not a party of the session', () => {
@@ -442,9 +386,11 @@ describe('notify', () => {
 })
 
 describe('leave on disconnect', () => {
-  it('a party dropping mid-call: the other gets leave and CLOSED, then the list without the dropped sId', () => {
+  it('a party dropping mid-call: the other hears nothing for the grace period, then leave and CLOSED and the list without the dropped sId', () => {
     const { w, sessionId } = inCall()
-    expect(w.drop('b')).toEqual({ a: [{ cmd: 'leave', sessionId }, { cmd: 'ssu', sessionId, state: 4 }, { cmd: 'clu', list: [{ sId: 'alice', state: 1 }] }] })
+    expect(w.drop('b')).toEqual({})
+    expect(w.tick(DEFAULT_CALL_GRACE_MS - 1)).toEqual({})
+    expect(w.tick(1)).toEqual({ a: [{ cmd: 'leave', sessionId }, { cmd: 'ssu', sessionId, state: 4 }, { cmd: 'clu', list: [{ sId: 'alice', state: 1 }] }] })
     expect(w.calls.sessionCount).toBe(0)
   })
 

@@ -1,79 +1,40 @@
 import {
-  ClientCallState, SessionState, callError,
-  type CallClientMessage, type CallErrorName, type CallServerMessage, type ParsedCallMessage, type SessionStateValue,
+  DEFAULT_CALL_GRACE_MS, DEFAULT_RING_TIMEOUT_MS, SessionState, callError,
+  type CallClientMessage, type CallErrorName, type CallServerMessage, type ParsedCallMessage,
 } from '../protocol/calls'
+import { ClientList } from './call-list'
+import { otherParty, parties, sender, type CallClient, type CallContext, type CallFailure, type CallSession, type CallTimings, type Outcome, type Send } from './call-model'
+import { CallRecovery } from './call-recovery'
 import type { Effects, ConnId } from './effects'
 
-/** At most one `clu` per client per this interval (the latest list); registrations cannot amplify. */
-export const CLU_INTERVAL_MS = 500
+export { CLU_INTERVAL_MS } from './call-list'
 
-/**
- * Who a call connection is, as its host knows it: the app of its login (native `call` op)
- * or of its upgrade (`/ws/calls?appId=`), and its user — logged in, or named by a verified
- * token — or null for an anonymous /ws/calls client (open mode only).
- */
-export interface CallIdentity {
-  appId: string
-  userId: string | null
-}
+export type { CallContext, CallFailure, CallIdentity, CallTimings } from './call-model'
 
-/** What the host hands in with each call frame: ids come from outside, the engine has no randomness. */
-export interface CallContext {
-  /** A fresh unique id: an anonymous client's sId when it asks for none, a new session's id, or a squatter's new sId. */
-  newId: string
-  /** The connection's user (its sId is this userId), or null when anonymous. */
-  userId: string | null
-  /** Whether `sId` is the userId of a user of this app now (anonymous clients may not take it). */
-  isUser?: (sId: string) => boolean
-}
-
-export interface CallFailure {
-  name: CallErrorName
-  msg: Extract<CallServerMessage, { cmd: 'error' }>
-}
-
-interface CallClient {
-  conn: ConnId
-  sId: string
-  /** Its identity's user: then sId === userId. null: anonymous. */
-  userId: string | null
-  /** When it was last sent a `clu` (−∞: never). */
-  cluSentAt: number
-  /** The one session this client may have NEW as its creator (a new `session` replaces it). */
-  created: CallSession | null
-  /** The PENDING or ACTIVE session this client is a party of. */
-  open: CallSession | null
-}
-
-interface CallSession {
-  id: string
-  caller: CallClient
-  callee: CallClient
-  state: SessionStateValue
-}
-
-type Outcome = CallErrorName | { name: CallErrorName; detail: string } | null
-/** Delivers call messages of one input; several recipients share one encoded event. */
-type Send = (to: CallClient | ConnId | CallClient[], msg: CallServerMessage) => void
-
-function sender(fx: Effects, now: number): Send {
-  return (to, msg) => {
-    const conns = typeof to === 'string' ? [to] : Array.isArray(to) ? to.map((client) => client.conn) : [to.conn]
-    fx.send(conns, { kind: 'call', msg, timestamp: now })
-  }
-}
+export const DEFAULT_CALL_TIMINGS: CallTimings = { graceMs: DEFAULT_CALL_GRACE_MS, ringTimeoutMs: DEFAULT_RING_TIMEOUT_MS }
 
 /**
  * Seed 002's call protocol as a pure state machine: an sId registry, one-to-one sessions
  * (NEW → PENDING → ACTIVE → CLOSED) and the client list (`clu`). One registry per app,
  * shared by every transport of that app (native `call` op, raw /ws/calls).
+ *
+ * Ours on top (issue 12): an ACTIVE call survives a party's dropped link for `graceMs`
+ * (`claim` takes it back, or recreates it on a restarted coordinator); a party may
+ * renegotiate an ACTIVE session with `call`/`accept` (ICE restart); a PENDING session rings
+ * out after `ringTimeoutMs`; the first `call` to ring wins a glare.
  */
 export class Calls {
   private readonly byConn = new Map<ConnId, CallClient>()
   private readonly bySId = new Map<string, CallClient>()
   private readonly sessions = new Map<string, CallSession>()
-  /** Clients owed the latest list once their CLU_INTERVAL_MS has passed (sent by `tick`). */
-  private readonly cluOwed = new Set<CallClient>()
+  private readonly clients = new ClientList(() => this.bySId.values())
+  /** PENDING sessions, for the ring timeout. */
+  private readonly ringing = new Set<CallSession>()
+  private readonly recovery: CallRecovery
+
+  constructor(private readonly timings: CallTimings = DEFAULT_CALL_TIMINGS) {
+    this.recovery = new CallRecovery(timings.graceMs)
+  }
 
   /** Handles one frame from `conn`; an error reaches only the sender and changes nothing. Returns it too. */
   handle(conn: ConnId, input: ParsedCallMessage, context: CallContext, fx: Effects, now: number): CallFailure | null {
@@ -86,32 +47,50 @@ export class Calls {
     return { name, msg }
   }
 
-  /** The connection went away: its sessions end (`leave` for the other party) and its sId is freed. */
-  disconnect(conn: ConnId, fx: Effects, now: number): void {
+  /**
+   * The connection went away and its sId is freed. Its ACTIVE call waits `graceMs` for a
+   * `claim` from its next connection (`leave` to the other party only then); anything else
+   * ends now (`leave` for the other party). `gone` (a logout): the ACTIVE call ends now too.
+   */
+  disconnect(conn: ConnId, fx: Effects, now: number, gone = false): void {
     const client = this.byConn.get(conn)
     if (!client) return
     const send = sender(fx, now)
-    this.unregister(client, send)
-    this.broadcastList(send, now)
+    if (gone) this.unregister(client, send, now)
+    else this.goAway(client, send, now)
+    this.clients.changed(send, now)
   }
 
-  /** Sends the latest list to clients whose interval has passed since a change was held back. */
+  /** Rings out unanswered calls, ends calls whose away party did not come back, expires lone claims, sends held lists. */
   tick(fx: Effects, now: number): void {
-    const due = [...this.cluOwed].filter((client) => now - client.cluSentAt >= CLU_INTERVAL_MS && !inCall(client))
-    this.sendList(due, sender(fx, now), now)
+    const send = sender(fx, now)
+    for (const session of [...this.ringing]) {
+      if (now - session.ringingSince < this.timings.ringTimeoutMs) continue
+      const stopped: CallServerMessage[] = [
+        { cmd: 'stop', sessionId: session.id, reason: 'no-answer' },
+        { cmd: 'ssu', sessionId: session.id, state: SessionState.CLOSED, reason: 'no-answer' },
+      ]
+      this.finish(session, () => stopped, send, now)
+    }
+    const expired = this.recovery.expire(now)
+    for (const session of expired.sessions) {
+      this.finish(session, () => [{ cmd: 'leave', sessionId: session.id }, { cmd: 'ssu', sessionId: session.id, state: SessionState.CLOSED }], send, now)
+    }
+    for (const { claimant, sessionId } of expired.claims) {
+      send(claimant, { cmd: 'leave', sessionId })
+      send(claimant, { cmd: 'ssu', sessionId, state: SessionState.CLOSED })
+    }
+    this.clients.flush(send, now)
   }
 
-  /** No clients and no sessions: the registry can be dropped. */
+  /** No clients, sessions, claims or endings to tell: the registry can be dropped. */
   get isEmpty(): boolean {
-    return this.byConn.size === 0 && this.sessions.size === 0
+    return this.byConn.size === 0 && this.sessions.size === 0 && this.recovery.isEmpty
   }
 
   /** sIds and states, in registration order (what `clu` carries). */
   list(): { sId: string; state: 1 | 2 }[] {
-    return [...this.bySId.values()].map((client) => ({
-      sId: client.sId,
-      state: inCall(client) ? ClientCallState.CALLING : ClientCallState.WAIT,
-    }))
+    return this.clients.list()
   }
 
   get sessionCount(): number {
@@ -126,14 +105,14 @@ export class Calls {
       case 'session': {
         const opponent = this.opponent(client, msg.opponentId)
         if (typeof opponent === 'string') return opponent
-        if (client.open) return 'BUSY'
-        if (opponent.open) return 'OPPONENT_BUSY'
+        if (this.busy(client)) return 'BUSY'
+        if (this.busy(opponent)) return 'OPPONENT_BUSY'
         // A creator has at most one NEW session: asking for another abandons the first.
         if (client.created) {
           send(client, { cmd: 'ssu', sessionId: client.created.id, state: SessionState.CLOSED })
           this.close(client.created)
         }
-        const session: CallSession = { id: context.newId, caller: client, callee: opponent, state: SessionState.NEW }
+        const session: CallSession = { id: context.newId, caller: client, callee: opponent, state: SessionState.NEW, ringingSince: now, offerFrom: null }
         this.sessions.set(session.id, session)
         client.created = session
         send(client, { cmd: 'ssu', sessionId: session.id, state: SessionState.NEW })
@@ -142,16 +121,19 @@ export class Calls {
       case 'call': {
         const session = this.sessionFor(client, msg.sessionId)
         if (typeof session === 'string') return session
-        if (session.caller !== client || session.state !== SessionState.NEW) return { name: 'WRONG_STATE', detail: 'only the creator calls, once, in NEW' }
-        if (client.open) return 'BUSY'
-        if (session.callee.open) return 'OPPONENT_BUSY'
+        if (session.state === SessionState.ACTIVE) return this.renegotiate(session, client, msg.offer, send)
+        if (session.caller !== client || session.state !== SessionState.NEW) return { name: 'WRONG_STATE', detail: 'only the creator calls, once, in NEW (or either party again in ACTIVE, to renegotiate)' }
+        if (this.busy(client)) return 'BUSY'
+        if (this.busy(session.callee)) return 'OPPONENT_BUSY'
         session.state = SessionState.PENDING
+        session.ringingSince = now
+        this.ringing.add(session)
         client.created = null
         client.open = session
         session.callee.open = session
-        // The callee may have a NEW session of its own: a ringing call supersedes it.
+        // Glare: the callee may have a NEW session of its own (calling us at the same moment): the call that rang first wins.
         if (session.callee.created) {
-          send(session.callee, { cmd: 'ssu', sessionId: session.callee.created.id, state: SessionState.CLOSED })
+          send(session.callee, { cmd: 'ssu', sessionId: session.callee.created.id, state: SessionState.CLOSED, reason: 'busy' })
           this.close(session.callee.created)
         }
         send(session.callee, { cmd: 'call', sessionId: session.id, offer: msg.offer, sId: client.sId })
@@ -161,11 +143,18 @@ export class Calls {
       case 'accept': {
         const session = this.sessionFor(client, msg.sessionId)
         if (typeof session === 'string') return session
-        if (session.callee !== client || session.state !== SessionState.PENDING) return { name: 'WRONG_STATE', detail: 'only the callee accepts, in PENDING' }
+        if (session.state === SessionState.ACTIVE && session.offerFrom !== null && session.offerFrom !== client) {
+          // The answer to a renegotiation offer (ICE restart).
+          send(session.offerFrom, { cmd: 'accept', sessionId: session.id, answer: msg.answer })
+          session.offerFrom = null
+          return null
+        }
+        if (session.callee !== client || session.state !== SessionState.PENDING) return { name: 'WRONG_STATE', detail: 'only the callee accepts, in PENDING (or the party answering a renegotiation offer, in ACTIVE)' }
         session.state = SessionState.ACTIVE
+        this.ringing.delete(session)
         send(session.caller, { cmd: 'accept', sessionId: session.id, answer: msg.answer })
         this.sendState(session, send)
-        this.broadcastList(send, now)
+        this.clients.changed(send, now)
         return null
       }
       case 'reject': {
@@ -189,7 +178,7 @@ export class Calls {
         const session = this.sessionFor(client, msg.sessionId)
         if (typeof session === 'string') return session
         if (session.state === SessionState.NEW) return { name: 'WRONG_STATE', detail: 'send candidates after call' }
-        send(session.caller === client ? session.callee : session.caller, { cmd: 'icecandidate', sessionId: session.id, icecandidate: msg.icecandidate })
+        send(otherParty(session, client), { cmd: 'icecandidate', sessionId: session.id, icecandidate: msg.icecandidate })
         return null
       }
       case 'notify': {
@@ -198,6 +187,8 @@ export class Calls {
         send(opponent, { cmd: 'notify', type: msg.type, data: msg.data, sId: client.sId })
         return null
       }
+      case 'claim':
+        return this.claim(client, msg.sessionId, msg.opponentId, send, now)
       default: {
         const unhandled: never = msg
         return { name: 'MALFORMED_FRAME', detail: `unknown cmd ${JSON.stringify(unhandled)}` }
@@ -221,21 +212,22 @@ export class Calls {
       if (this.bySId.has(wanted)) return 'SID_TAKEN'
       if (context.isUser?.(wanted)) return { name: 'FORBIDDEN_SID', detail: 'a user of this app has that userId' }
     }
-    if (client && (client.open || client.created)) return { name: 'BUSY', detail: 'cannot change sId during a session' }
+    if (client && (client.open || client.created || this.recovery.holds(client))) return { name: 'BUSY', detail: 'cannot change sId during a session' }
     const sId = userId ?? wanted ?? context.newId
     const holder = userId === null ? undefined : this.bySId.get(userId)
     if (holder?.userId === null) this.rename(holder, context.newId, send)
     else if (holder) {
-      this.unregister(holder, send)
-      send(holder, callError('SID_TAKEN', 'your user registered it on another connection'))
+      // Usually the same client reconnecting before its old link was seen to close: its ACTIVE call waits for a claim.
+      this.goAway(holder, send, now)
+      send(holder.conn, callError('SID_TAKEN', 'your user registered it on another connection'))
     }
     if (client) this.bySId.delete(client.sId)
-    const registered: CallClient = client ?? { conn, sId, userId, cluSentAt: Number.NEGATIVE_INFINITY, created: null, open: null }
+    const registered: CallClient = client ?? { conn, sId, userId, cluSentAt: Number.NEGATIVE_INFINITY, created: null, open: null, awaySince: null }
     registered.sId = sId
     this.byConn.set(conn, registered)
     this.bySId.set(sId, registered)
     send(registered, { cmd: 'sId', sId })
-    this.broadcastList(send, now)
+    this.clients.changed(send, now)
     return null
   }
 
@@ -248,19 +240,112 @@ export class Calls {
   }
 
   /** Ends the client's sessions (`leave` for the other party) and frees its sId. */
-  private unregister(client: CallClient, send: Send): void {
-    for (const session of this.sessionsOf(client)) {
-      const other = session.caller === client ? session.callee : session.caller
-      // A NEW session's opponent never heard of it; only its creator is told.
-      if (session.state !== SessionState.NEW || other === session.caller) {
+  private unregister(client: CallClient, send: Send, now: number): void {
+    for (const session of this.sessionsOf(client)) this.leave(session, client, send, now)
+    this.forget(client)
+  }
+
+  /**
+   * The client's link dropped: its sId is freed and its sessions end (`leave` for the other
+   * party), except an ACTIVE one, which waits `graceMs` for the client's `claim`.
+   */
+  private goAway(client: CallClient, send: Send, now: number): void {
+    const kept = client.open?.state === SessionState.ACTIVE ? client.open : null
+    for (const session of this.sessionsOf(client)) if (session !== kept) this.leave(session, client, send, now)
+    this.forget(client)
+    if (kept) this.recovery.away(client, kept, now)
+  }
+
+  /** `client` is gone from `session`: the other party gets `leave` and CLOSED (a NEW session's opponent never heard of it). */
+  private leave(session: CallSession, client: CallClient, send: Send, now: number): void {
+    const other = otherParty(session, client)
+    if (session.state === SessionState.NEW) {
+      if (other === session.caller) {
         send(other, { cmd: 'leave', sessionId: session.id })
         send(other, { cmd: 'ssu', sessionId: session.id, state: SessionState.CLOSED })
       }
       this.close(session)
+      return
     }
+    this.finish(session, (party) => party === client ? [] : [{ cmd: 'leave', sessionId: session.id }, { cmd: 'ssu', sessionId: session.id, state: SessionState.CLOSED }], send, now)
+  }
+
+  /** Out of the registry: no sId, no connection, no claim, no list owed. */
+  private forget(client: CallClient): void {
     this.byConn.delete(client.conn)
     this.bySId.delete(client.sId)
-    this.cluOwed.delete(client)
+    this.clients.forget(client)
+    this.recovery.forget(client)
+  }
+
+  /** Busy for calls: in a session, claiming one, or (a user) with an away connection whose call waits for its claim. */
+  private busy(client: CallClient): boolean {
+    return client.open !== null || this.recovery.holds(client)
+  }
+
+  /**
+   * `call` on an ACTIVE session (ours): a renegotiation offer, for an ICE restart. Either
+   * party may offer; the other answers with `accept`. One offer at a time: while one waits
+   * for its answer the other party's offer is WRONG_STATE (the offerer may offer again).
+   */
+  private renegotiate(session: CallSession, client: CallClient, offer: Extract<CallClientMessage, { cmd: 'call' }>['offer'], send: Send): Outcome {
+    if (session.offerFrom !== null && session.offerFrom !== client) return { name: 'WRONG_STATE', detail: 'the other party’s renegotiation offer waits for your accept' }
+    session.offerFrom = client
+    send(otherParty(session, client), { cmd: 'call', sessionId: session.id, offer, sId: client.sId })
+    return null
+  }
+
+  /**
+   * `{cmd:'claim', sessionId, opponentId}` (ours): a client takes back its ACTIVE call after a
+   * reconnect. The claimant is the connection's registered sId and user, never a frame field:
+   * 1. its call is here, waiting for it (it is the away party, the other party is `opponentId`):
+   *    re-bound, `ssu` 3 to both parties;
+   * 2. the call ended while it was away (within the grace): it gets how (`stop`/`leave`, `ssu` 4);
+   * 3. otherwise — a restarted coordinator that lost the call, or not its call at all — a lone
+   *    claim: the opponent's mirror claim recreates the session ACTIVE (`ssu` 3 to both);
+   *    unmatched, it ends with `leave` and `ssu` 4 after `graceMs`.
+   * A claim of someone else's session is case 3, answered exactly as a claim of an unknown id:
+   * it can neither take nor probe the session. Errors: SELF_TARGET, BUSY (in another session),
+   * WRONG_STATE (its own NEW session); a repeated claim of one's bound call gets its `ssu` again.
+   */
+  private claim(client: CallClient, sessionId: string, opponentId: string, send: Send, now: number): Outcome {
+    if (opponentId === client.sId) return 'SELF_TARGET'
+    const session = this.sessions.get(sessionId)
+    if (session && client.open === session) {
+      send(client, { cmd: 'ssu', sessionId, state: session.state })
+      return null
+    }
+    if (client.open) return { name: 'BUSY', detail: 'you are in another call' }
+    if (session && client.created === session) return { name: 'WRONG_STATE', detail: 'a NEW session has nothing to claim back: call' }
+    const outcome = this.recovery.claim(client, sessionId, opponentId, session, now)
+    switch (outcome.kind) {
+      case 'wait':
+        return null
+      case 'ended':
+        for (const msg of outcome.messages) send(client, msg)
+        return null
+      case 'rebind': {
+        const { away } = outcome
+        if (outcome.session.caller === away) outcome.session.caller = client
+        else outcome.session.callee = client
+        client.open = outcome.session
+        this.recovery.rebound(outcome.session, away)
+        // An offer sent to the away party was lost: the offerer offers again.
+        outcome.session.offerFrom = null
+        this.sendState(outcome.session, send)
+        break
+      }
+      case 'recreate': {
+        const recreated: CallSession = { id: sessionId, caller: outcome.with, callee: client, state: SessionState.ACTIVE, ringingSince: now, offerFrom: null }
+        this.sessions.set(sessionId, recreated)
+        outcome.with.open = recreated
+        client.open = recreated
+        this.sendState(recreated, send)
+        break
+      }
+    }
+    this.clients.changed(send, now)
+    return null
   }
 
   private opponent(client: CallClient, opponentId: string): CallClient | CallErrorName {
@@ -281,14 +366,24 @@ export class Calls {
 
   /** `reject` or `stop` of a PENDING/ACTIVE session: the other party gets the cmd, both get CLOSED. */
   private end(session: CallSession, by: CallClient, cmd: 'reject' | 'stop', send: Send, now: number): Outcome {
-    const other = session.caller === by ? session.callee : session.caller
-    const wasActive = session.state === SessionState.ACTIVE
-    send(other, { cmd, sessionId: session.id })
-    session.state = SessionState.CLOSED
-    this.sendState(session, send)
-    this.close(session)
-    if (wasActive) this.broadcastList(send, now)
+    const closed: CallServerMessage = { cmd: 'ssu', sessionId: session.id, state: SessionState.CLOSED }
+    this.finish(session, (party) => party === by ? [closed] : [{ cmd, sessionId: session.id }, closed], send, now)
     return null
+  }
+
+  /**
+   * Closes a PENDING/ACTIVE session. Each party gets its `messages` now, or — away — when it
+   * claims the session back within the grace period.
+   */
+  private finish(session: CallSession, messages: (party: CallClient) => CallServerMessage[], send: Send, now: number): void {
+    const wasActive = session.state === SessionState.ACTIVE
+    for (const party of parties(session)) {
+      const told = messages(party)
+      if (party.awaySince === null) for (const msg of told) send(party, msg)
+      else if (told.length > 0) this.recovery.missed(session, party, told, now)
+    }
+    this.close(session)
+    if (wasActive) this.clients.changed(send, now)
   }
 
   private sendState(session: CallSession, send: Send): void {
@@ -298,7 +393,9 @@ export class Calls {
   private close(session: CallSession): void {
     session.state = SessionState.CLOSED
     this.sessions.delete(session.id)
-    for (const party of [session.caller, session.callee]) {
+    this.ringing.delete(session)
+    this.recovery.closed(session)
+    for (const party of parties(session)) {
       if (party.created === session) party.created = null
       if (party.open === session) party.open = null
     }
@@ -312,32 +409,4 @@ export class Calls {
     for (const session of this.sessions.values()) if (session.callee === client) found.add(session)
     return [...found]
   }
-
-  /**
-   * Seed 002 "Clu": everyone with an sId, except those in a call, gets the new list — at
-   * once if its last list is CLU_INTERVAL_MS old, else the latest one from `tick`.
-   */
-  private broadcastList(send: Send, now: number): void {
-    const due: CallClient[] = []
-    for (const client of this.bySId.values()) {
-      if (inCall(client)) continue
-      if (now - client.cluSentAt >= CLU_INTERVAL_MS) due.push(client)
-      else this.cluOwed.add(client)
-    }
-    this.sendList(due, send, now)
-  }
-
-  private sendList(to: CallClient[], send: Send, now: number): void {
-    if (to.length === 0) return
-    for (const client of to) {
-      client.cluSentAt = now
-      this.cluOwed.delete(client)
-    }
-    send(to, { cmd: 'clu', list: this.list() })
-  }
-}
-
-/** In an ACTIVE call: CALLING in the list, and no list updates until it ends (seed 002). */
-function inCall(client: CallClient): boolean {
-  return client.open?.state === SessionState.ACTIVE
 }

@@ -55,6 +55,8 @@ export class Coordinator {
   handle(conn: ConnId, id: number, request: Exclude<Request, { op: 'login' | 'renewToken' }>, now: number): Handled {
     const fx = new Effects()
     const app = this.connApp.get(conn)
+    // A logout is deliberate: its calls end now, without the grace a dropped link gets.
+    if (app && request.op === 'logout') this.callConns.get(conn)?.disconnect(conn, fx, now, true)
     const reply = app ? app.handle(conn, id, request, fx, now) : fail(rtmError('NOT_LOGIN', request.op, 'log in first'))
     this.forgetClosed(fx)
     return { ...fx, reply, writes: app ? prefixed(app.appId, fx.writes) : fx.writes }
@@ -72,7 +74,7 @@ export class Coordinator {
     if (!identity) return { ...fx, reply: fail(rtmError('NOT_LOGIN', 'call', 'log in before using calls')) }
     let calls = this.callApps.get(identity.appId)
     if (!calls) {
-      calls = new Calls()
+      calls = new Calls({ graceMs: this.config.callGraceMs, ringTimeoutMs: this.config.callRingTimeoutMs })
       this.callApps.set(identity.appId, calls)
     }
     const before = this.callConns.get(conn)

@@ -70,8 +70,12 @@ export class MeshSeat extends CoordinatorSeat {
   /** Resolves once this browser's first claim of the coordinator id has succeeded or failed. */
   readonly firstClaim = new Promise<void>((resolve) => { this.claimSettled = resolve })
 
-  /** `token`: the login token (with a secret the broker refuses sockets without one for this app). */
-  constructor(readonly appId: string, brokerUrl: string, token?: string) {
+  /**
+   * `token`: the login token (with a secret the broker refuses sockets without one for this app).
+   * `rtcConfiguration`: the ICE servers and policy for data channels, read at each new connection
+   * (default none: peers reach each other directly).
+   */
+  constructor(readonly appId: string, brokerUrl: string, token?: string, private readonly rtcConfiguration: () => RTCConfiguration = () => ({ iceServers: [] })) {
     super()
     this.peerId = `${appId}-${randomId()}`
     this.coordinatorPeerId = `${appId}-coordinator`
@@ -161,8 +165,8 @@ export class MeshSeat extends CoordinatorSeat {
   }
 
   private peerOptions(): ConstructorParameters<typeof Peer>[1] {
-    // No ICE servers: the default ones are public hosts (FACTS.md); peers reach each other directly.
-    return { ...this.broker, key: 'peerjs', token: this.token, config: { iceServers: [] }, debug: 0 }
+    // Never PeerJS's default ICE servers: they are public hosts (FACTS.md).
+    return { ...this.broker, key: 'peerjs', token: this.token, config: liveRtcConfiguration(this.rtcConfiguration), debug: 0 }
   }
 
   /**
@@ -394,6 +398,18 @@ function dataConnectionBus(connection: DataConnection, maxChars: number, onGone:
       return () => listeners.delete(listener)
     },
     release,
+  }
+}
+
+/**
+ * An RTCConfiguration whose fields are read from `current()` each time PeerJS makes a peer
+ * connection (it keeps one config object for the life of a Peer), so each data channel
+ * gets the TURN credentials valid at that moment.
+ */
+function liveRtcConfiguration(current: () => RTCConfiguration): RTCConfiguration {
+  return {
+    get iceServers() { return current().iceServers },
+    get iceTransportPolicy() { return current().iceTransportPolicy },
   }
 }
 

@@ -13,6 +13,20 @@ export type SessionStateValue = (typeof SessionState)[keyof typeof SessionState]
 export type SessionStateName = keyof typeof SessionState
 
 /**
+ * Why the coordinator itself closed a session (ours: seed 002 has no field for it). It
+ * travels as `reason` on `ssu` 4 and on the `stop` the coordinator sends; seed-only clients
+ * ignore the extra field and see the seed's messages.
+ * - `no-answer`: it rang (PENDING) for the ring timeout; both parties get `stop` + `ssu` 4.
+ * - `busy`: the creator's NEW session lost to a call that rang it first (glare).
+ */
+export type CloseReason = 'no-answer' | 'busy'
+
+/** An ACTIVE call waits this long for a party whose link dropped to claim it back (then `leave`). */
+export const DEFAULT_CALL_GRACE_MS = 30_000
+/** A call rings (PENDING) at most this long before the coordinator closes it as `no-answer`. */
+export const DEFAULT_RING_TIMEOUT_MS = 45_000
+
+/**
  * Seed 002 links an error-code page that is not part of the seed; this is our table.
  * Every error reaches only the sender as `{cmd:'error', code, message}` and changes nothing.
  */

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { checkShape, MAX_FRAME_DEPTH, MAX_OPAQUE_BYTES, MAX_OPAQUE_DEPTH } from './bounds'
-import { CALL_ERRORS, type CallErrorName, type ClientCallStateValue, type SessionStateValue } from './call-codes'
+import { CALL_ERRORS, type CallErrorName, type ClientCallStateValue, type CloseReason, type SessionStateValue } from './call-codes'
 
 /**
  * Seed 002's one-to-one call protocol (`002_23b5345c11bdb429.txt`), with the fields the
@@ -49,6 +49,8 @@ export const callClientSchema = z.discriminatedUnion('cmd', [
   z.object({ cmd: z.literal('stop'), sessionId: id }),
   z.object({ cmd: z.literal('icecandidate'), sessionId: id, icecandidate: iceCandidate }),
   z.object({ cmd: z.literal('notify'), opponentId: z.string().max(MAX_ID_LENGTH), type: z.string().max(64), data: opaqueData }),
+  // Ours (call resume): take back an ACTIVE session after a reconnect, or recreate it on a restarted coordinator.
+  z.object({ cmd: z.literal('claim'), sessionId: id, opponentId: sId }),
 ])
 
 /** Client → server. */
@@ -60,11 +62,11 @@ export type IceCandidateValue = z.infer<typeof iceCandidate>
 export type CallServerMessage =
   | { cmd: 'sId'; sId: string }
   | { cmd: 'clu'; list: { sId: string; state: ClientCallStateValue }[] }
-  | { cmd: 'ssu'; sessionId: string; state: SessionStateValue }
+  | { cmd: 'ssu'; sessionId: string; state: SessionStateValue; reason?: CloseReason }
   | { cmd: 'call'; sessionId: string; offer: SdpValue; sId: string }
   | { cmd: 'accept'; sessionId: string; answer: SdpValue }
   | { cmd: 'reject'; sessionId: string }
-  | { cmd: 'stop'; sessionId: string }
+  | { cmd: 'stop'; sessionId: string; reason?: CloseReason }
   | { cmd: 'leave'; sessionId: string }
   | { cmd: 'icecandidate'; sessionId: string; icecandidate: IceCandidateValue }
   | { cmd: 'notify'; type: string; data: unknown; sId: string }

@@ -14,7 +14,7 @@ import type { Relay } from './server'
 export const CALLS_WS_PATH = '/ws/calls'
 /** Largest accepted frame: an SDP offer with many codecs stays far below this. */
 export const MAX_CALL_FRAME_BYTES = 256 * 1024
-/** Sockets that do not answer a ping within this time are dropped (their calls end with `leave`). */
+/** Sockets that do not answer a ping within this time are dropped (a ringing call ends with `leave`, an ACTIVE one after the grace period). */
 export const CALLS_PING_INTERVAL_MS = 30_000
 /** The app of a socket whose URL names none: the page's default app (DEFAULT_APP_ID in src/ui/state/app.svelte.ts). */
 export const DEFAULT_CALLS_APP_ID = 'demo'

@@ -6,6 +6,7 @@ import { SqliteStore, StoreOpenError } from '../store/sqlite-store'
 import { limitsFromEnv } from './env-limits'
 import { hostingFromEnv } from './hosting'
 import { parseAllowedOrigins } from './http-policy'
+import { iceConfigFromEnv } from './ice-config'
 import { lanAddresses, lanBanner, lanUrls, selfSignedCertificate } from './lan'
 import { startRelay, type TlsPair } from './server'
 
@@ -14,7 +15,8 @@ import { startRelay, type TlsPair } from './server'
  * interface over HTTPS with a certificate made on first run. The environment (README
  * "Configuration" and "Hosting"): PORT, HOST, HTTPS, TLS_CERT, TLS_KEY, BASE_PATH,
  * TRUST_PROXY, DRAIN_TIMEOUT_MS, TOKEN_SECRET, LOG_LEVEL, DATA_DIR, ALLOWED_ORIGINS,
- * REQUEST_RATE, PUBLISH_RATE, MAX_CONNECTIONS_PER_ADDRESS.
+ * REQUEST_RATE, PUBLISH_RATE, MAX_CONNECTIONS_PER_ADDRESS, ICE_SERVERS, TURN_SECRET, TURN_URLS,
+ * TURN_TTL, ICE_TRANSPORT_POLICY.
  */
 const staticDir = fileURLToPath(new URL('../../dist', import.meta.url))
 /** Metadata and lock definitions live here (SQLite); default `data/` in the project folder. */
@@ -30,9 +32,9 @@ function exitWith(line: string): never {
 const store = await SqliteStore.open(dataDir).catch((error: unknown) =>
   exitWith(error instanceof StoreOpenError ? error.message : `cannot open the store in DATA_DIR ${dataDir}: ${firstLine(error)}`))
 
-const [limits, hosting] = (() => {
+const [limits, hosting, ice] = (() => {
   try {
-    return [limitsFromEnv(process.env), hostingFromEnv(process.env, process.argv.slice(2))] as const
+    return [limitsFromEnv(process.env), hostingFromEnv(process.env, process.argv.slice(2)), iceConfigFromEnv(process.env)] as const
   } catch (error) {
     return exitWith(firstLine(error))
   }
@@ -55,6 +57,7 @@ const relay = await startRelay({
   basePath: hosting.basePath,
   trustProxy: hosting.trustProxy,
   tokenSecret: process.env.TOKEN_SECRET || undefined,
+  ice,
   allowedOrigins: parseAllowedOrigins(process.env.ALLOWED_ORIGINS),
   staticDir,
   store,
@@ -62,6 +65,9 @@ const relay = await startRelay({
   onStoreFailure: () => process.exit(1),
 }).catch((error: unknown) => exitWith(listenFailure(error)))
 relay.logger.info({ dataDir }, 'durable store (metadata, locks)')
+if (ice.turn && !process.env.TOKEN_SECRET) {
+  relay.logger.warn({ turnUrls: ice.turn.urls }, 'TURN_SECRET without TOKEN_SECRET: anyone who can reach the relay gets TURN credentials (open mode)')
+}
 if (selfSigned) {
   const urls = hosting.allInterfaces ? lanUrls(lanAddresses(), relay.port, hosting.basePath) : [`${relay.url}/`]
   process.stdout.write(`\n${await lanBanner(urls, selfSigned.fingerprint)}\n\n`)

@@ -22,6 +22,8 @@ import { attachPeerBroker } from './peer-broker'
 import { attachEasyrtc } from './easyrtc/codec'
 import { jwtVerifier, openMode } from './tokens'
 import { applySecurityHeaders, originPolicy } from './http-policy'
+import { NO_ICE, type IceConfig } from './ice-config'
+import { ICE_SERVERS_PATH, serveIceServers } from './ice-endpoint'
 
 export const VERSION = '0.1.0'
 /** How often the relay feeds the clock to the engine (presence timeouts, INTERVAL, TTLs). */
@@ -73,6 +75,11 @@ export interface RelayOptions {
    * is on disk and clients reconnect there.
    */
   onStoreFailure?: (error: unknown) => void
+  /**
+   * ICE servers for WebRTC users (ICE_SERVERS, TURN_SECRET/TURN_URLS/TURN_TTL), served at
+   * `<basePath>/ice-servers` and in EasyRTC's iceConfig; default none (host candidates only).
+   */
+  ice?: IceConfig
 }
 
 /**
@@ -99,6 +106,8 @@ export interface Relay {
   logger: Logger
   /** The login token check (JWT with a secret, open mode without), for endpoints that authenticate at the upgrade (/ws/calls). */
   verifier: TokenVerifier
+  /** The ICE configuration users get (ice-config.ts `iceServersFor`). */
+  ice: IceConfig
   /** Per-address connection counts and the login deadline, for every kind of connection. */
   admission: Admission
   /** The client's address: the TCP peer, or what a trusted proxy says it forwarded for. */
@@ -125,6 +134,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     : null
 
   const basePath = normalizeBasePath(options.basePath)
+  const ice = options.ice ?? NO_ICE
   let draining = false
   const handleRequest: RequestListener = (request, response) => {
     applySecurityHeaders(response) // every response: the page, its assets, 404s, /healthz
@@ -144,6 +154,12 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     }
     if (route === '/readyz') { // readiness: send new clients here (not while draining)
       return json(response, draining ? 503 : 200, { status: draining ? 'draining' : 'ready' })
+    }
+    if (route === ICE_SERVERS_PATH) { // the ICE servers (and TURN credentials) of a logged-in user
+      return void serveIceServers(request, response, { ice, verifier, originAllowed, now: Date.now }).catch((error: unknown) => {
+        logger.error({ err: error }, 'serving /ice-servers failed')
+        if (!response.headersSent) json(response, 500, { error: 'internal error' })
+      })
     }
     if (serveStatic) return serveStatic(request, response, () => notFound(response))
     notFound(response)
@@ -284,12 +300,14 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const address = http.address()
   const port = typeof address === 'object' && address ? address.port : options.port ?? 8080
   const listenHost = options.host ?? '127.0.0.1'
-  const url = `${options.tls ? 'https' : 'http'}://${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${port}${basePath}`
+  // Listening on every interface: this machine's own name for it is the one URL sure to work here.
+  const urlHost = listenHost === '0.0.0.0' || listenHost === '::' ? 'localhost' : listenHost.includes(':') ? `[${listenHost}]` : listenHost
+  const url = `${options.tls ? 'https' : 'http'}://${urlHost}:${port}${basePath}`
   logger.info({ url, mode: options.tokenSecret ? 'token' : 'open' }, 'relay listening')
 
   const relay: Relay = {
     url, port, http, io, host, coordinator, logger, admission,
-    verifier, addressOf,
+    verifier, addressOf, ice,
     get draining() { return draining },
     setTls(tls) {
       if (!('setSecureContext' in http)) throw new Error('the relay was started without TLS')

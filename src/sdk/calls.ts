@@ -1,10 +1,14 @@
-import { callErrorName, SessionState, type CallErrorName, type SessionStateName } from '../protocol/call-codes'
-import type { CallServerMessage, IceCandidateValue, SdpValue } from '../protocol/calls'
+import { callErrorName, DEFAULT_CALL_GRACE_MS, SessionState, type CallErrorName, type SessionStateName } from '../protocol/call-codes'
+import type { CallServerMessage } from '../protocol/calls'
 import { nameOf } from '../protocol/enums'
 import type { ServerEvent } from '../protocol/events'
 import type { RTM } from './client'
 import { Emitter } from './events'
 import { parseCandidate, type CandidateInfo } from './ice-candidate'
+import { Renegotiation, toDescription } from './call-renegotiation'
+import { established, isReconnecting, publicInfo, type Call, type Dial } from './call-state'
+import { IceRecovery } from './ice-recovery'
+import { watchSelectedPair, type SelectedPair } from './selected-pair'
 
 /** Seed 001 "ConnectionState" (the media path), from RTCPeerConnection.connectionState. */
 export type ConnectionState = 'new' | 'connecting' | 'connected' | 'failed' | 'disconnected' | 'reconnecting' | 'not_support' | 'limit_exceeded'
@@ -45,6 +49,8 @@ export type CallEventMap = {
   remoteStream: { stream: MediaStream | null }
   localCandidate: CandidateInfo & { sessionId: string }
   remoteCandidate: CandidateInfo & { sessionId: string }
+  /** The candidate pair the media flows over (getStats), on connect and whenever ICE switches: `relay` on either end = through TURN. */
+  selectedPair: SelectedPair & { sessionId: string }
   connectionState: { state: ConnectionState; rtc: RTCPeerConnectionState | 'closed' }
   signalingState: { state: SignalingState; sdp: RTCSignalingState | null }
   notify: { from: string; type: string; data: unknown }
@@ -55,20 +61,17 @@ export type CallEventMap = {
 }
 
 export interface CallClientOptions {
-  /** Default `[]`: host candidates only, nothing leaves the local network. */
+  /** Replaces `rtm.ice`'s servers (the relay's and the page's) for this client's calls. */
   iceServers?: RTCIceServer[]
+  /** `relay` forces TURN for this client's calls; default the page's (RTMConfig), else the relay's. */
+  iceTransportPolicy?: RTCIceTransportPolicy
   media?: MediaStreamConstraints
-}
-
-/** Media and peer connection of the one call in progress. */
-interface Call extends CallInfo {
-  pc: RTCPeerConnection | null
-  local: MediaStream | null
-  offer: SdpValue | null
-  /** Candidates to send once our call/accept is out, and remote ones until the remote description is set. */
-  outbox: IceCandidateValue[]
-  inbox: IceCandidateValue[]
-  signalled: boolean
+  /**
+   * How long a call in trouble is kept (default DEFAULT_CALL_GRACE_MS, the coordinator's
+   * default): our link to the coordinator down without the call re-bound, or the media path
+   * down despite ICE restarts. Past it the call ends (`leave`, `failed`).
+   */
+  graceMs?: number
 }
 
 /**
@@ -85,21 +88,30 @@ export class CallClient {
   sId: string | null = null
   clients: CallEventMap['list']['clients'] = []
   private current: Call | null = null
+  private dialing: Dial | null = null
+  /** A call hung up while our link was down: stopped on the coordinator once our claim gives it back. */
+  private abandoned: { sessionId: string; peer: string } | null = null
   private signaling: SignalingState = 'new'
   private readonly events = new Emitter<CallEventMap>()
   private readonly waiters = new Set<(msg: CallServerMessage) => boolean>()
   private readonly unregister: () => void
   private readonly onLink = (event: { currentState: string }) => this.linkChanged(event.currentState)
+  /** A closing or reloading page takes the peer connection with it: the call is over, say so now. */
+  private readonly onPageHide = () => { if (this.current) void this.hangUp() }
 
   constructor(private readonly rtm: RTM, private readonly options: CallClientOptions = {}) {
     rtm.wireHandlers.set('call', (event: ServerEvent) => { if (event.kind === 'call') this.receive(event.msg) })
     rtm.addEventListener('linkState', this.onLink)
-    // A reconnect is a new connection: the coordinator ended our call and freed our sId.
+    globalThis.addEventListener?.('pagehide', this.onPageHide)
+    // A reconnect is a new connection: register our sId again and claim our call back
+    // (before requests queued meanwhile are resent). A ringing call ended with the old link.
     this.unregister = rtm.addRestorer(async () => {
-      if (this.current) this.teardown('leave')
-      // Not awaited: restorers run before the link counts as connected, and start() is sent once it does.
-      // A refusal also arrives as an `error` event; signaling stays 'connecting'.
-      if (this.sId !== null) this.start().catch(() => undefined)
+      if (this.current && !established(this.current)) this.teardown('leave')
+      if (this.sId === null) return []
+      // A refusal also arrives as an `error` event; the call then ends when the grace runs out.
+      await this.rtm.connection.requestNow('call', { cmd: 'sId' })
+      const call = this.current ?? this.abandoned
+      if (call) await this.rtm.connection.requestNow('call', { cmd: 'claim', sessionId: call.sessionId, opponentId: call.peer })
       return []
     })
   }
@@ -127,17 +139,33 @@ export class CallClient {
     return msg.sId
   }
 
-  /** Calls `peer` (an sId): camera and microphone on, offer sent; resolves once it rings. */
+  /**
+   * Calls `peer` (an sId): camera and microphone on, offer sent; resolves once it rings. If
+   * `peer` is in a call, or calls us at the same moment and their call rings first (glare),
+   * it resolves with the call CLOSED and `endReason: 'busy'` (their call then arrives as
+   * `incoming`). Rejects with the coordinator's error for anything else.
+   */
   async call(peer: string): Promise<CallInfo> {
-    if (this.current) throw new Error('already in a call')
-    const created = this.expect((msg) => msg.cmd === 'ssu' && msg.state === SessionState.NEW)
-    await this.send({ cmd: 'session', opponentId: peer }).catch((error) => { created.cancel(); throw error })
-    const { sessionId } = (await created.promise) as Extract<CallServerMessage, { cmd: 'ssu' }>
-    const meanwhile = this.current as Call | null // set by receive() while we awaited
-    if (meanwhile) {
-      // Someone called us while our session was being created: theirs wins, ours is dropped.
-      await this.send({ cmd: 'stop', sessionId }).catch(() => undefined)
-      throw new Error(`${meanwhile.peer} called you first`)
+    if (this.current || this.dialing) throw new Error('already in a call')
+    const dial: Dial = { peer, lost: null }
+    this.dialing = dial
+    let sessionId: string
+    try {
+      const created = this.expect((msg) => msg.cmd === 'ssu' && msg.state === SessionState.NEW)
+      const refused = await this.send({ cmd: 'session', opponentId: peer }).then(() => null, (error: { name?: string }) => error)
+      if (refused) {
+        created.cancel()
+        if (refused.name === 'OPPONENT_BUSY' || refused.name === 'BUSY') return this.lose(dial)
+        throw refused
+      }
+      sessionId = ((await created.promise) as Extract<CallServerMessage, { cmd: 'ssu' }>).sessionId
+    } finally {
+      if (this.dialing === dial) this.dialing = null
+    }
+    if (dial.lost) {
+      // Their call rang us while ours was being created: theirs won, ours is dropped.
+      await this.send({ cmd: 'stop', sessionId }).catch(() => undefined) // the coordinator may have closed it already
+      return dial.lost
     }
     const call = this.begin(sessionId, peer, 'outgoing')
     try {
@@ -166,6 +194,7 @@ export class CallClient {
       const answer = await call.pc!.createAnswer()
       await call.pc!.setLocalDescription(answer)
       if (this.current !== call) return
+      call.answered = true
       await this.send({ cmd: 'accept', sessionId: call.sessionId, answer: { type: 'answer', sdp: answer.sdp ?? '' } })
       this.flushOutbox(call)
     } catch (error) {
@@ -186,8 +215,11 @@ export class CallClient {
   async hangUp(reason: 'hangup' | 'failed' = 'hangup'): Promise<void> {
     const call = this.current
     if (!call) return
+    const away = call.rebinding !== null
     this.teardown(reason)
-    await this.send({ cmd: 'stop', sessionId: call.sessionId }).catch(() => undefined) // already gone on the coordinator
+    // Our old connection is gone from the call: the coordinator takes a stop only once we claimed it back.
+    if (away) this.abandoned = { sessionId: call.sessionId, peer: call.peer }
+    else await this.send({ cmd: 'stop', sessionId: call.sessionId }).catch(() => undefined) // already gone on the coordinator
   }
 
   setAudioEnabled(enabled: boolean): void {
@@ -207,6 +239,7 @@ export class CallClient {
     void this.hangUp()
     this.rtm.wireHandlers.delete('call')
     this.rtm.removeEventListener('linkState', this.onLink)
+    globalThis.removeEventListener?.('pagehide', this.onPageHide)
     this.unregister()
     this.setSignaling('closed')
     this.events.clear()
@@ -246,17 +279,20 @@ export class CallClient {
         this.clients = msg.list.map((entry) => ({ sId: entry.sId, state: entry.state === 2 ? 'CALLING' : 'WAIT' }))
         return this.events.emit('list', { clients: this.clients })
       case 'call': {
+        // The same session again, ACTIVE: the other party renegotiates (an ICE restart).
+        if (call?.sessionId === msg.sessionId && call.state === 'ACTIVE') return call.renegotiation?.answer(msg.offer)
         if (call) return // the coordinator never rings a busy client; ignore a stray one
+        if (this.dialing) this.lose(this.dialing) // glare: their call rang first
         const incoming = this.begin(msg.sessionId, msg.sId, 'incoming')
         incoming.offer = msg.offer
         return this.events.emit('incoming', { sessionId: msg.sessionId, from: msg.sId })
       }
       case 'accept':
-        if (call?.sessionId === msg.sessionId && call.pc) {
-          void call.pc.setRemoteDescription(toDescription(msg.answer, 'answer'))
-            .then(() => this.applyRemoteCandidates(call))
-            .catch(() => this.hangUp('failed'))
-        }
+        if (call?.sessionId !== msg.sessionId || !call.pc) return
+        if (call.state === 'ACTIVE') return call.renegotiation?.answered(msg.answer)
+        void call.pc.setRemoteDescription(toDescription(msg.answer, 'answer'))
+          .then(() => this.applyRemoteCandidates(call))
+          .catch(() => this.hangUp('failed'))
         return
       case 'icecandidate':
         if (call?.sessionId !== msg.sessionId) return
@@ -264,18 +300,31 @@ export class CallClient {
           this.events.emit('remoteCandidate', { ...parseCandidate(msg.icecandidate.candidate), sessionId: msg.sessionId })
         }
         call.inbox.push(msg.icecandidate)
-        if (call.pc?.remoteDescription) void this.applyRemoteCandidates(call)
+        if (call.pc?.remoteDescription && !call.renegotiation?.remotePending) void this.applyRemoteCandidates(call)
         return
-      case 'ssu':
+      case 'ssu': {
+        if (this.abandoned?.sessionId === msg.sessionId) {
+          // Our claim gave back a call we hung up meanwhile (or it ended anyway).
+          if (msg.state !== SessionState.CLOSED) void this.send({ cmd: 'stop', sessionId: msg.sessionId }).catch(() => undefined) // ended meanwhile
+          this.abandoned = null
+          return
+        }
         if (call?.sessionId !== msg.sessionId) return
-        if (msg.state === SessionState.CLOSED) return this.teardown(call.endReason ?? 'stopped')
-        call.state = nameOf(SessionState, msg.state)
-        if (call.state === 'ACTIVE') call.startedAt = Date.now()
+        if (msg.state === SessionState.CLOSED) return this.teardown(msg.reason ?? call.endReason ?? 'stopped')
+        const state = nameOf(SessionState, msg.state)
+        if (state === 'ACTIVE' && call.state !== 'ACTIVE') call.startedAt = Date.now()
+        call.state = state
+        // After a claim: the call is ours again. Either party hearing it: offers reach the other side again.
+        if (call.rebinding) clearTimeout(call.rebinding.giveUp)
+        call.rebinding = null
+        call.media?.resumed()
+        call.reconnecting = isReconnecting(call)
         return this.events.emit('call', publicInfo(call))
+      }
       case 'stop':
       case 'reject':
       case 'leave':
-        if (call?.sessionId === msg.sessionId) this.teardown(msg.cmd === 'stop' ? 'stopped' : msg.cmd === 'reject' ? 'rejected' : 'leave')
+        if (call?.sessionId === msg.sessionId) this.teardown(msg.cmd === 'stop' ? (msg.reason ?? 'stopped') : msg.cmd === 'reject' ? 'rejected' : 'leave')
         return
       case 'notify':
         return this.events.emit('notify', { from: msg.sId, type: msg.type, data: msg.data })
@@ -288,6 +337,7 @@ export class CallClient {
     const call: Call = {
       sessionId, peer, direction, state: direction === 'outgoing' ? 'NEW' : 'PENDING', startedAt: null, endReason: null, reconnecting: false,
       pc: null, local: null, offer: null, outbox: [], inbox: [], signalled: false,
+      answered: false, rebinding: null, media: null, renegotiation: null,
     }
     this.current = call
     this.events.emit('call', publicInfo(call))
@@ -302,8 +352,9 @@ export class CallClient {
     }
     call.local = local
     this.events.emit('localStream', { stream: local })
-    const pc = new RTCPeerConnection({ iceServers: this.options.iceServers ?? [] })
+    const pc = new RTCPeerConnection(this.rtm.ice.configuration(this.options)) // src/sdk/ice.ts: relay's servers, then the page's
     call.pc = pc
+    watchSelectedPair(pc, (pair) => { if (this.current === call) this.events.emit('selectedPair', { ...pair, sessionId: call.sessionId }) })
     for (const track of local.getTracks()) pc.addTrack(track, local)
     pc.onicecandidate = ({ candidate }) => {
       if (this.current !== call || !candidate) return
@@ -316,10 +367,24 @@ export class CallClient {
       if (this.current !== call) return
       this.events.emit('remoteStream', { stream: streams[0] ?? new MediaStream([track]) })
     }
+    call.renegotiation = new Renegotiation(pc, {
+      sessionId: call.sessionId,
+      send: (msg) => this.send(msg),
+      applyCandidates: () => this.applyRemoteCandidates(call),
+      live: () => this.current === call,
+      configuration: () => this.rtm.ice.configuration(this.options),
+    })
+    call.media = new IceRecovery({
+      restart: () => call.renegotiation?.restart(),
+      giveUp: () => { if (this.current === call) void this.hangUp('failed') },
+      changed: () => this.refresh(call),
+    }, { offerer: call.direction === 'outgoing', graceMs: this.graceMs })
     pc.onconnectionstatechange = () => {
       if (this.current !== call) return
       this.events.emit('connectionState', { state: toConnectionState(pc.connectionState), rtc: pc.connectionState })
-      if (pc.connectionState === 'failed') void this.hangUp('failed')
+      // A media path that drops in an ACTIVE call is recovered (ICE restart), not hung up.
+      if (call.state === 'ACTIVE' || call.answered) call.media?.update(pc.connectionState)
+      else if (pc.connectionState === 'failed') void this.hangUp('failed')
     }
     pc.onsignalingstatechange = () => {
       if (this.current === call) this.events.emit('signalingState', { state: this.signaling, sdp: pc.signalingState })
@@ -348,6 +413,9 @@ export class CallClient {
     this.current = null
     call.endReason ??= reason
     call.state = 'CLOSED'
+    call.reconnecting = false
+    call.media?.destroy()
+    if (call.rebinding) clearTimeout(call.rebinding.giveUp)
     for (const track of call.local?.getTracks() ?? []) track.stop()
     if (call.pc) {
       call.pc.close()
@@ -360,8 +428,40 @@ export class CallClient {
   }
 
   private linkChanged(linkState: string): void {
-    if (linkState === 'DISCONNECTED' || linkState === 'SUSPENDED') this.setSignaling('reconnecting')
-    else if (linkState === 'FAILED' || linkState === 'IDLE') this.setSignaling('disconnected')
+    const call = this.current
+    if (linkState === 'DISCONNECTED' || linkState === 'SUSPENDED') {
+      this.setSignaling('reconnecting')
+      // The coordinator keeps an ACTIVE call for its grace period; we claim it back on reconnect.
+      if (call && established(call) && !call.rebinding) {
+        call.rebinding = { giveUp: setTimeout(() => { if (this.current === call) this.teardown('leave') }, this.graceMs) }
+        call.media?.paused()
+        this.refresh(call)
+      }
+    } else if (linkState === 'FAILED' || linkState === 'IDLE') {
+      this.setSignaling('disconnected')
+      // Logged out (IDLE) or replaced by another login (FAILED): the call went with the session.
+      if (call) this.teardown(linkState === 'IDLE' ? 'hangup' : 'leave')
+    }
+  }
+
+  private get graceMs(): number {
+    return this.options.graceMs ?? DEFAULT_CALL_GRACE_MS
+  }
+
+  /** Recomputes `reconnecting` and reports a change. */
+  private refresh(call: Call): void {
+    const reconnecting = isReconnecting(call)
+    if (this.current !== call || call.reconnecting === reconnecting) return
+    call.reconnecting = reconnecting
+    this.events.emit('call', publicInfo(call))
+  }
+
+  /** A `call()` lost before its session rang: reported CLOSED, `busy`, once. */
+  private lose(dial: Dial): CallInfo {
+    if (dial.lost) return dial.lost
+    dial.lost = { sessionId: '', peer: dial.peer, direction: 'outgoing', state: 'CLOSED', startedAt: null, reconnecting: false, endReason: 'busy' }
+    this.events.emit('call', { ...dial.lost })
+    return dial.lost
   }
 
   private setSignaling(state: SignalingState): void {
@@ -369,15 +469,6 @@ export class CallClient {
     this.signaling = state
     this.events.emit('signalingState', { state, sdp: this.current?.pc?.signalingState ?? null })
   }
-}
-
-function publicInfo(call: CallInfo): CallInfo {
-  const { sessionId, peer, direction, state, startedAt, endReason, reconnecting } = call
-  return { sessionId, peer, direction, state, startedAt, endReason, reconnecting }
-}
-
-function toDescription(sdp: SdpValue, type: 'offer' | 'answer'): RTCSessionDescriptionInit {
-  return typeof sdp === 'string' ? { type, sdp } : { type: sdp.type as RTCSdpType, sdp: sdp.sdp }
 }
 
 function toConnectionState(state: RTCPeerConnectionState): ConnectionState {

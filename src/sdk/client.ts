@@ -6,6 +6,7 @@ import type { Transport } from '../transport/transport'
 import { Connection } from './connection'
 import { Emitter, toMessageEvent, toPresenceEvent, type LinkStateEvent, type RtmEventMap } from './events'
 import { PayloadCipher, type EncryptionMode } from './encryption'
+import { IceConfigSource } from './ice'
 import { PresenceApi } from './presence'
 import { LockApi } from './lock'
 import { StorageApi } from './storage'
@@ -25,6 +26,13 @@ export interface RTMConfig {
   cipherKey?: string
   /** 32 bytes. */
   salt?: Uint8Array
+  /**
+   * The page's own STUN/TURN servers for calls and mesh data channels, used after the ones
+   * the relay serves for this user (`rtm.ice`); the only ones in tabs mode. Default none.
+   */
+  iceServers?: RTCIceServer[]
+  /** `relay`: TURN relay candidates only (privacy, tests). Default: the relay's policy, else `all`. */
+  iceTransportPolicy?: RTCIceTransportPolicy
 }
 
 export interface SubscribeOptions {
@@ -61,6 +69,8 @@ export class RTM {
   readonly lock: LockApi
   private readonly streams: StreamChannels
   readonly connection: Connection
+  /** ICE servers for this user's peer connections: the relay's (TURN credentials included) and the page's. */
+  readonly ice: IceConfigSource
   /** The transport in use (its `name` is the mode). */
   readonly transport: Transport
   private readonly events = new Emitter<RtmEventMap>()
@@ -74,8 +84,16 @@ export class RTM {
   readonly wireHandlers = new Map<string, (event: ServerEvent) => void>()
 
   constructor(readonly appId: string, readonly userId: string, readonly config: RTMConfig = {}) {
+    const mode = typeof config.transport === 'object' ? null : config.transport ?? 'relay'
+    // Relay and mesh modes have a relay (the page's own by default); tabs mode only when given one.
+    const relayUrl = config.url ?? (mode === 'relay' || mode === 'mesh' ? pageRelayUrl(globalThis.location) : null)
+    this.ice = new IceConfigSource({
+      appId, userId, relayUrl, page: { iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy },
+    })
     const transport = typeof config.transport === 'object' ? config.transport
-      : createTransport(config.transport ?? 'relay', { appId, url: config.url ?? pageRelayUrl(globalThis.location) })
+      : createTransport(config.transport ?? 'relay', {
+        appId, url: config.url ?? pageRelayUrl(globalThis.location), rtcConfiguration: () => this.ice.configuration(),
+      })
     this.transport = transport
     this.connection = new Connection(
       { appId, userId, presenceTimeout: config.presenceTimeout, heartbeatInterval: config.heartbeatInterval ?? 5, transport },
@@ -113,12 +131,21 @@ export class RTM {
       if (!(cipher instanceof PayloadCipher)) throw cipher
       this.cipher = cipher
     }
-    await this.connection.login(options.token)
+    // Fetched alongside the login: mesh mode's data channels and the first call need the servers.
+    const startsSession = this.linkState === 'IDLE' || this.linkState === 'FAILED'
+    if (startsSession) this.ice.follow(options.token)
+    try {
+      await this.connection.login(options.token)
+    } catch (error) {
+      if (startsSession) this.ice.stop()
+      throw error
+    }
     return { timestamp: Date.now() }
   }
 
   async logout(): Promise<{ timestamp: number }> {
     await this.connection.logout()
+    this.ice.stop()
     this.subscriptions.clear()
     // The coordinator dropped our stream channels and metadata follows; a later login starts clean.
     this.streams.forgetAll()
@@ -127,6 +154,7 @@ export class RTM {
   }
 
   async renewToken(token: string): Promise<{ timestamp: number }> {
+    this.ice.useToken(token)
     return stamp(await this.connection.renewToken(token))
   }
 
@@ -166,6 +194,7 @@ export class RTM {
   /** Releases the client: closes the link and drops every listener. */
   release(): void {
     this.connection.destroy()
+    this.ice.destroy()
     this.events.clear()
     // A transport this client created (tabs, mesh) also leaves its election.
     if (typeof this.config.transport !== 'object') void (this.transport as Transport & { destroy?(): Promise<void> }).destroy?.()

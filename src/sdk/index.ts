@@ -7,3 +7,5 @@ export type { StreamChannel, JoinStreamOptions, JoinTopicOptions, TopicOptions, 
 export type { MetadataItem, MetadataOptions, ChannelMetadataOptions } from './storage'
 export { CallClient, type CallClientOptions, type CallEventMap, type CallInfo, type ConnectionState, type SignalingState } from './calls'
 export { parseCandidate, type CandidateInfo } from './ice-candidate'
+export { IceConfigSource, type IceOptions, type IceSourceState } from './ice'
+export type { SelectedPair, PairEnd } from './selected-pair'

@@ -7,6 +7,8 @@ export interface TransportSettings {
   appId: string
   /** The relay's URL (relay mode; the PeerJS broker in mesh mode). */
   url: string
+  /** ICE servers and policy for mesh data channels, read at each new connection. */
+  rtcConfiguration?: () => RTCConfiguration
 }
 
 /**
@@ -19,7 +21,7 @@ export function createTransport(mode: TransportMode, settings: TransportSettings
   switch (mode) {
     case 'relay': return new SocketIoTransport(settings.url)
     case 'tabs': return new LazyTransport('tabs', async () => new (await import('./tabs')).TabsTransport(settings.appId))
-    case 'mesh': return new LazyTransport('mesh', async () => new (await import('./peerjs')).MeshTransport(settings.appId, settings.url))
+    case 'mesh': return new LazyTransport('mesh', async () => new (await import('./peerjs')).MeshTransport(settings.appId, settings.url, settings.rtcConfiguration))
     default: {
       const never: never = mode
       throw new Error(`unknown transport mode ${String(never)}`)

@@ -17,7 +17,8 @@ export class MeshTransport implements Transport {
   readonly name = 'mesh'
   private current: MeshSeat | null = null
 
-  constructor(private readonly appId: string, private readonly brokerUrl: string) {}
+  /** `rtcConfiguration`: ICE servers and policy for the data channels (the SDK's `rtm.ice`). */
+  constructor(private readonly appId: string, private readonly brokerUrl: string, private readonly rtcConfiguration?: () => RTCConfiguration) {}
 
   /** This browser's seat in the mesh, once a login has given it a token. */
   get seat(): MeshSeat | null {
@@ -95,7 +96,7 @@ export class MeshTransport implements Transport {
   }
 
   private seatWith(token: string | undefined): MeshSeat {
-    if (!this.current) this.current = new MeshSeat(this.appId, this.brokerUrl, token)
+    if (!this.current) this.current = new MeshSeat(this.appId, this.brokerUrl, token, this.rtcConfiguration)
     else this.current.useToken(token)
     return this.current
   }

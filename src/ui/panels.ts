@@ -35,7 +35,7 @@ const lazy = (load: () => Promise<{ default: PanelComponent }>) => async () => (
  */
 export const PANELS: readonly PanelInfo[] = [
   { id: 'chat', label: 'Chat', load: () => ChatPanel, mountAtStart: true, badge: (session) => session.unreadTotal },
-  { id: 'calls', label: 'Calls', load: lazy(() => import('./calls/CallsPanel.svelte')), mountAtStart: true, badge: (session) => (session.incomingCaller ? 1 : 0) },
+  { id: 'calls', label: 'Calls', load: lazy(() => import('./calls/CallsPanel.svelte')), mountAtStart: true, badge: (session) => (session.calls?.incoming ? 1 : 0) },
   { id: 'topics', label: 'Topics', load: lazy(() => import('./topics/TopicsPanel.svelte')) },
   { id: 'metadata', label: 'Metadata', load: lazy(() => import('./metadata/MetadataPanel.svelte')) },
   { id: 'locks', label: 'Locks', load: lazy(() => import('./locks/LocksPanel.svelte')) },

@@ -7,6 +7,7 @@ import { bucketFor } from '../../engine/rate-limit'
 import { MAX_FRAME_DEPTH, checkShape } from '../../protocol/bounds'
 import { REQUEST_RATE } from '../../host/coordinator-host'
 import { dropSlowReader, overOutboundCap } from '../outbound'
+import { iceServersFor, parseIceServers } from '../ice-config'
 import type { Relay } from '../server'
 import { EngineLink } from './engine-link'
 import { SIGNAL_TYPES, errorMsg, type EasyrtcErrorCode } from './frames'
@@ -16,19 +17,18 @@ import { EasyrtcSession, SIGNAL_PREFIX, type Ack, type IceServer } from './sessi
 /** The socket.io namespace EasyRTC clients reach: `easyrtc.setSocketUrl('http://HOST:PORT/easyrtc')`. */
 export const EASYRTC_NAMESPACE = '/easyrtc'
 const CONN_PREFIX = 'easyrtc:'
-/** open-easyrtc's default `appIceServers`; override with EASYRTC_ICE_SERVERS (a JSON array). */
-export const DEFAULT_ICE_SERVERS: IceServer[] = [
-  { urls: ['stun:stun.l.google.com:19302'] },
-  { urls: ['stun:stun.sipgate.net'] },
-  { urls: ['stun:217.10.68.152'] },
-  { urls: ['stun:stun.sipgate.net:10000'] },
-  { urls: ['stun:217.10.68.152:10000'] },
-]
 /** Keeps quiet clients' engine sessions alive; liveness itself is socket.io's ping. */
 const ENGINE_HEARTBEAT_MS = 60_000
 const EASYRTCID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 
-export interface EasyrtcOptions { iceServers?: IceServer[] }
+export interface EasyrtcOptions {
+  /**
+   * Replaces the relay's static ICE servers (ICE_SERVERS) for EasyRTC clients; default
+   * EASYRTC_ICE_SERVERS, else the relay's. TURN credentials (TURN_SECRET) are added either way.
+   * Unlike open-easyrtc's server, no public STUN list is built in.
+   */
+  iceServers?: IceServer[]
+}
 
 interface Client { socket: Socket; session: EasyrtcSession; link: EngineLink }
 
@@ -37,8 +37,8 @@ interface Client { socket: Socket; session: EasyrtcSession; link: EngineLink }
  * socket.io dialect here, and every room, presence and message goes through the shared
  * coordinator as native requests, so EasyRTC and SDK clients meet in the same rooms.
  */
-export function attachEasyrtc(relay: Pick<Relay, 'io' | 'host' | 'logger' | 'http' | 'addConnectionKind' | 'admission'>, options: EasyrtcOptions = {}): void {
-  const iceServers = options.iceServers ?? iceServersFromEnv() ?? DEFAULT_ICE_SERVERS
+export function attachEasyrtc(relay: Pick<Relay, 'io' | 'host' | 'logger' | 'http' | 'addConnectionKind' | 'admission' | 'ice'>, options: EasyrtcOptions = {}): void {
+  const staticServers = options.iceServers ?? parseIceServers('EASYRTC_ICE_SERVERS', process.env.EASYRTC_ICE_SERVERS)
   const clients = new Map<ConnId, Client>()
   /** One engine event goes to many members: translate it once. */
   const roomDeltas = new WeakMap<PresenceEvent, RoomDelta | null>()
@@ -76,7 +76,9 @@ export function attachEasyrtc(relay: Pick<Relay, 'io' | 'host' | 'logger' | 'htt
     const conn = `${CONN_PREFIX}${socket.id}`
     const link = new EngineLink(conn, (c, frame) => relay.host.receive(c, frame))
     const session = new EasyrtcSession({
-      link, iceServers, newEasyrtcid, now: Date.now,
+      link, newEasyrtcid, now: Date.now,
+      // The same servers SDK users get from /ice-servers; the engine verified this user at login.
+      iceServers: (): IceServer[] => iceServersFor(relay.ice, session.easyrtcid, Date.now(), staticServers).iceServers,
       disconnect: () => socket.disconnect(true),
       onError: (error) => relay.logger.error({ err: error, conn }, 'easyrtc frame handling failed'),
     })
@@ -177,12 +179,4 @@ function emitMsg(socket: Socket, me: string | null, msgType: string, body: Recor
 
 function newEasyrtcid(): string {
   return Array.from(randomBytes(16), (byte) => EASYRTCID_ALPHABET[byte % EASYRTCID_ALPHABET.length]).join('')
-}
-
-function iceServersFromEnv(): IceServer[] | undefined {
-  const text = process.env.EASYRTC_ICE_SERVERS
-  if (!text) return undefined
-  const parsed = JSON.parse(text) as unknown
-  if (!Array.isArray(parsed)) throw new Error('EASYRTC_ICE_SERVERS must be a JSON array of ICE servers')
-  return parsed as IceServer[]
 }

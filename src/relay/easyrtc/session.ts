@@ -25,7 +25,8 @@ const ENGINE_PRESENCE_TIMEOUT_S = 5
 
 export interface SessionDeps {
   link: EngineLink
-  iceServers: IceServer[]
+  /** The ICE servers for this client now (after authentication: TURN credentials are minted per user). */
+  iceServers(): IceServer[]
   newEasyrtcid(): string
   now(): number
   disconnect(): void
@@ -115,7 +116,7 @@ export class EasyrtcSession {
         return ack({ msgType: 'roomData', msgData: { roomData } })
       }
       case 'getIceConfig':
-        return ack({ msgType: 'iceConfig', msgData: { iceConfig: { iceServers: this.deps.iceServers } } })
+        return ack({ msgType: 'iceConfig', msgData: { iceConfig: { iceServers: this.deps.iceServers() } } })
       case 'getRoomList': {
         const reply = await this.deps.link.request('getChannelList')
         if (!reply.ok) return ack(errorMsg('MSG_REJECT_NO_ROOM_LIST'))
@@ -203,7 +204,7 @@ export class EasyrtcSession {
   private token(data: AuthMessage['msgData'], roomData: Record<string, unknown>): unknown {
     const msgData: Record<string, unknown> = {
       easyrtcid: this.easyrtcid,
-      iceConfig: { iceServers: this.deps.iceServers },
+      iceConfig: { iceServers: this.deps.iceServers() },
       roomData,
       application: { applicationName: this.appId },
       serverTime: this.deps.now(),

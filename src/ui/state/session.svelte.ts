@@ -1,4 +1,5 @@
 import { RTM, type LinkStateEvent, type RTMConfig } from '../../sdk'
+import type { CallsState } from '../calls/calls.svelte'
 import { describeError } from '../shared/errors'
 import { ChannelsState } from './channels.svelte'
 import { DirectMessages } from './direct.svelte'
@@ -30,8 +31,11 @@ export class Session {
   readonly presence: PresenceState
   readonly direct: DirectMessages
   readonly log: EventLog
-  /** Who is calling while a call rings here (the Calls panel sets it), so every tab can show it. */
-  incomingCaller = $state<string | null>(null)
+  /**
+   * The Calls panel's state once the panel is mounted (at sign-in; it sets this), so every
+   * panel can show a ringing call and the call in progress.
+   */
+  calls = $state.raw<CallsState | null>(null)
   #link = $state<LinkStateName>('IDLE')
   #linkChange = $state<Pick<LinkStateEvent, 'operation' | 'reason' | 'reasonCode' | 'isResumed' | 'timestamp'> | null>(null)
   /** Whether a direct conversation (rather than a channel) is on screen. */

@@ -1,0 +1,45 @@
+import type { IceCandidateValue, SdpValue } from '../protocol/calls'
+import type { Renegotiation } from './call-renegotiation'
+import type { CallInfo } from './calls'
+import type { IceRecovery } from './ice-recovery'
+
+/** Media and peer connection of the one call in progress. */
+export interface Call extends CallInfo {
+  pc: RTCPeerConnection | null
+  local: MediaStream | null
+  offer: SdpValue | null
+  /** Candidates to send once our call/accept is out, and remote ones until the remote description is set. */
+  outbox: IceCandidateValue[]
+  inbox: IceCandidateValue[]
+  signalled: boolean
+  /** We (the callee) sent our accept: the call may be ACTIVE on the coordinator before we hear it. */
+  answered: boolean
+  /** Our link dropped and the coordinator has not confirmed the call is ours again (`ssu` after our claim). */
+  rebinding: { giveUp: ReturnType<typeof setTimeout> } | null
+  /** Watches the media path once it exists (when to restart ICE, when to give up). */
+  media: IceRecovery | null
+  /** ICE restarts on the ACTIVE session, once the peer connection exists. */
+  renegotiation: Renegotiation | null
+}
+
+/** A `call()` whose session is not created yet: an incoming call meanwhile wins (glare). */
+export interface Dial {
+  peer: string
+  /** Set when it lost (busy): the CLOSED info already reported. */
+  lost: CallInfo | null
+}
+
+/** The call exists on the coordinator as ACTIVE (or will, our accept being out): it outlives a dropped link. */
+export function established(call: Call): boolean {
+  return call.state === 'ACTIVE' || call.answered
+}
+
+export function isReconnecting(call: Call): boolean {
+  return call.rebinding !== null || (call.media?.troubled ?? false)
+}
+
+export function publicInfo(call: CallInfo): CallInfo {
+  const { sessionId, peer, direction, state, startedAt, endReason, reconnecting } = call
+  return { sessionId, peer, direction, state, startedAt, endReason, reconnecting }
+}
+
