@@ -14,6 +14,8 @@ export interface Call extends CallInfo {
   signalled: boolean
   /** We (the callee) sent our accept: the call may be ACTIVE on the coordinator before we hear it. */
   answered: boolean
+  /** The callee's answer, made while it rings (camera, connection, ICE gathering), sent on accept. */
+  prepared: Promise<RTCSessionDescriptionInit> | null
   /** Our link dropped and the coordinator has not confirmed the call is ours again (`ssu` after our claim). */
   rebinding: { giveUp: ReturnType<typeof setTimeout> } | null
   /** Watches the media path once it exists (when to restart ICE, when to give up). */

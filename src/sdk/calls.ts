@@ -72,6 +72,12 @@ export interface CallClientOptions {
    * down despite ICE restarts. Past it the call ends (`leave`, `failed`).
    */
   graceMs?: number
+  /**
+   * Default true: an incoming call opens the camera and prepares the answer while it rings
+   * (our own preview shows, as on a phone), so accepting connects at once. False: nothing
+   * starts before accept().
+   */
+  prepareWhileRinging?: boolean
 }
 
 /**
@@ -149,27 +155,35 @@ export class CallClient {
     if (this.current || this.dialing) throw new Error('already in a call')
     const dial: Dial = { peer, lost: null }
     this.dialing = dial
+    // The camera opens while the session is created: it is the slowest step of a call's setup.
+    const camera = this.openCamera()
+    camera.catch(() => undefined) // a refusal is reported where the call awaits it, after its session exists
     let sessionId: string
     try {
       const created = this.expect((msg) => msg.cmd === 'ssu' && msg.state === SessionState.NEW)
       const refused = await this.send({ cmd: 'session', opponentId: peer }).then(() => null, (error: { name?: string }) => error)
       if (refused) {
         created.cancel()
+        releaseCamera(camera)
         if (refused.name === 'OPPONENT_BUSY' || refused.name === 'BUSY') return this.lose(dial)
         throw refused
       }
       sessionId = ((await created.promise) as Extract<CallServerMessage, { cmd: 'ssu' }>).sessionId
+    } catch (error) {
+      releaseCamera(camera)
+      throw error
     } finally {
       if (this.dialing === dial) this.dialing = null
     }
     if (dial.lost) {
+      releaseCamera(camera)
       // Their call rang us while ours was being created: theirs won, ours is dropped.
       await this.send({ cmd: 'stop', sessionId }).catch(() => undefined) // the coordinator may have closed it already
       return dial.lost
     }
     const call = this.begin(sessionId, peer, 'outgoing')
     try {
-      await this.openMedia(call)
+      await this.openMedia(call, camera)
       const offer = await call.pc!.createOffer()
       await call.pc!.setLocalDescription(offer)
       if (this.current !== call) return publicInfo(call)
@@ -188,13 +202,10 @@ export class CallClient {
     const call = this.current
     if (!call || call.direction !== 'incoming' || call.state !== 'PENDING' || !call.offer) throw new Error('no incoming call to accept')
     try {
-      await this.openMedia(call)
-      await call.pc!.setRemoteDescription(toDescription(call.offer, 'offer'))
-      await this.applyRemoteCandidates(call)
-      const answer = await call.pc!.createAnswer()
-      await call.pc!.setLocalDescription(answer)
+      const answer = await (call.prepared ??= this.prepareAnswer(call))
       if (this.current !== call) return
       call.answered = true
+      await this.applyRemoteCandidates(call) // held while it rang: no connectivity checks reveal us before we answer
       await this.send({ cmd: 'accept', sessionId: call.sessionId, answer: { type: 'answer', sdp: answer.sdp ?? '' } })
       this.flushOutbox(call)
     } catch (error) {
@@ -285,6 +296,10 @@ export class CallClient {
         if (this.dialing) this.lose(this.dialing) // glare: their call rang first
         const incoming = this.begin(msg.sessionId, msg.sId, 'incoming')
         incoming.offer = msg.offer
+        if (this.prepareWhileRinging) {
+          incoming.prepared = this.prepareAnswer(incoming)
+          incoming.prepared.catch(() => undefined) // declined or cancelled meanwhile; accept() reports its own failure
+        }
         return this.events.emit('incoming', { sessionId: msg.sessionId, from: msg.sId })
       }
       case 'accept':
@@ -300,7 +315,7 @@ export class CallClient {
           this.events.emit('remoteCandidate', { ...parseCandidate(msg.icecandidate.candidate), sessionId: msg.sessionId })
         }
         call.inbox.push(msg.icecandidate)
-        if (call.pc?.remoteDescription && !call.renegotiation?.remotePending) void this.applyRemoteCandidates(call)
+        if (call.pc?.remoteDescription && !call.renegotiation?.remotePending && (call.direction === 'outgoing' || call.answered)) void this.applyRemoteCandidates(call)
         return
       case 'ssu': {
         if (this.abandoned?.sessionId === msg.sessionId) {
@@ -337,15 +352,33 @@ export class CallClient {
     const call: Call = {
       sessionId, peer, direction, state: direction === 'outgoing' ? 'NEW' : 'PENDING', startedAt: null, endReason: null, reconnecting: false,
       pc: null, local: null, offer: null, outbox: [], inbox: [], signalled: false,
-      answered: false, rebinding: null, media: null, renegotiation: null,
+      answered: false, prepared: null, rebinding: null, media: null, renegotiation: null,
     }
     this.current = call
     this.events.emit('call', publicInfo(call))
     return call
   }
 
-  private async openMedia(call: Call): Promise<void> {
-    const local = await navigator.mediaDevices.getUserMedia(this.options.media ?? { audio: true, video: true })
+  /** Async so that a page without mediaDevices (http:// off localhost, Node) rejects rather than throws. */
+  private async openCamera(): Promise<MediaStream> {
+    return navigator.mediaDevices.getUserMedia(this.options.media ?? { audio: true, video: true })
+  }
+
+  /**
+   * The callee's side up to its answer, done while it rings so that accepting only sends it:
+   * camera, peer connection, the offer, the answer and ICE gathering. Remote candidates wait
+   * for accept(), so the caller learns nothing of us before we answer.
+   */
+  private async prepareAnswer(call: Call): Promise<RTCSessionDescriptionInit> {
+    await this.openMedia(call)
+    await call.pc!.setRemoteDescription(toDescription(call.offer!, 'offer'))
+    const answer = await call.pc!.createAnswer()
+    await call.pc!.setLocalDescription(answer)
+    return answer
+  }
+
+  private async openMedia(call: Call, camera = this.openCamera()): Promise<void> {
+    const local = await camera
     if (this.current !== call) {
       for (const track of local.getTracks()) track.stop() // hung up while the camera was opening
       throw new Error('the call ended')
@@ -444,6 +477,10 @@ export class CallClient {
     }
   }
 
+  private get prepareWhileRinging(): boolean {
+    return this.options.prepareWhileRinging ?? true
+  }
+
   private get graceMs(): number {
     return this.options.graceMs ?? DEFAULT_CALL_GRACE_MS
   }
@@ -473,4 +510,9 @@ export class CallClient {
 
 function toConnectionState(state: RTCPeerConnectionState): ConnectionState {
   return state === 'closed' ? 'disconnected' : state
+}
+
+/** A camera opened for a call that did not happen is closed again. */
+function releaseCamera(camera: Promise<MediaStream>): void {
+  camera.then((stream) => { for (const track of stream.getTracks()) track.stop() }, () => undefined)
 }
