@@ -5,8 +5,8 @@ import { chromium, expect, test, type Browser, type BrowserContext, type Page } 
 import pino from 'pino'
 import { freePort } from '../bench/lib/free-port'
 import { startRelay, type Relay } from '../src/relay/server'
+import { BrowserNamespace } from './browser-namespace'
 import { expectRemoteFramesAdvancing, openAppAs, ring } from './calls-page'
-import { isolatedNetwork } from './netns-browser'
 import { RelayProcess } from './relay-process'
 
 /**
@@ -21,6 +21,9 @@ import { RelayProcess } from './relay-process'
 const CHROMIUM_ARGS = ['--no-sandbox', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--disable-background-networking', '--disable-gpu']
 /** The outage of (b): an intended duration, not a wait for something. OUTAGE_MS=15000 also shows ICE going disconnected and back. */
 const OUTAGE_MS = Number(process.env.OUTAGE_MS ?? 5000)
+/** B's namespace (e2e/browser-namespace.ts): 10.99.43.0/24, apart from turn-call's and hosting-lan's. One at a time: the tests run in series. */
+const NAMESPACE_NAME = 'skresume'
+const NAMESPACE_SUBNET = 43
 
 interface Change { at: number; value: string }
 interface Recorded { endedSeen: boolean; reconnecting: Change[]; media: Change[] }
@@ -66,7 +69,10 @@ function wireCalls(page: Page): { at: number; msg: { cmd: string; sessionId?: st
   return seen
 }
 
-async function callPage(context: BrowserContext, url: string, userId: string) {
+/** A page in the Calls panel, with the call messages it receives. */
+interface CallPage { page: Page; wire: ReturnType<typeof wireCalls> }
+
+async function callPage(context: BrowserContext, url: string, userId: string): Promise<CallPage> {
   const page = await context.newPage()
   await page.addInitScript(recordCallUi)
   const wire = wireCalls(page)
@@ -75,7 +81,7 @@ async function callPage(context: BrowserContext, url: string, userId: string) {
 }
 
 /** `a` calls `bob` on `b`, who accepts; both show each other's video. Returns the session id. */
-async function videoCall(a: Awaited<ReturnType<typeof callPage>>, b: Awaited<ReturnType<typeof callPage>>, bob: string): Promise<string> {
+async function videoCall(a: CallPage, b: CallPage, bob: string): Promise<string> {
   await ring(a.page, b.page, bob)
   await b.page.getByTestId('calls-accept').click()
   for (const { page } of [a, b]) {
@@ -85,6 +91,45 @@ async function videoCall(a: Awaited<ReturnType<typeof callPage>>, b: Awaited<Ret
   const active = a.wire.find(({ msg }) => msg.cmd === 'ssu' && msg.state === 3)
   expect(active).toBeDefined()
   return active!.msg.sessionId!
+}
+
+/** A call between a browser beside the relay (A) and one in a network namespace of its own (B). */
+interface IsolatedCall { a: CallPage; b: CallPage; sessionId: string; namespace: BrowserNamespace }
+
+/**
+ * Runs `body` once A and B are in a video call, then closes everything. How B reaches the
+ * relay: 'veth', over its link like its media, so `linkDown()` cuts both; 'loopback', on its
+ * own 127.0.0.1 through `bridgeLoopback`, so `linkDown()` cuts only the media.
+ */
+async function withIsolatedCall(browser: Browser, signaling: 'veth' | 'loopback', [alice, bob]: [string, string], body: (call: IsolatedCall) => Promise<void>): Promise<void> {
+  const namespace = await BrowserNamespace.create(NAMESPACE_NAME, NAMESPACE_SUBNET)
+  let relay: Relay | null = null
+  let isolated: Browser | null = null
+  const contexts: BrowserContext[] = []
+  try {
+    relay = await startRelay({ port: 0, host: signaling === 'veth' ? '0.0.0.0' : '127.0.0.1', staticDir: 'dist', logger: pino({ level: 'silent' }) })
+    const local = `http://127.0.0.1:${relay.port}` // a secure context for the browser beside the relay (and for B over the bridge)
+    let remote = local
+    const args = [...CHROMIUM_ARGS]
+    if (signaling === 'veth') {
+      remote = `http://${namespace.testAddress}:${relay.port}` // over the veth, treated as secure by flag
+      args.push(`--unsafely-treat-insecure-origin-as-secure=${remote}`)
+    } else {
+      await namespace.bridgeLoopback(relay.port)
+    }
+    isolated = await chromium.launch({ executablePath: namespace.executablePath, args })
+    contexts.push(await browser.newContext({ permissions: ['camera', 'microphone'] }))
+    contexts.push(await isolated.newContext({ permissions: ['camera', 'microphone'] }))
+    const a = await callPage(contexts[0], local, alice)
+    const b = await callPage(contexts[1], remote, bob)
+    const sessionId = await videoCall(a, b, bob)
+    await body({ a, b, sessionId, namespace })
+  } finally {
+    for (const context of contexts) await context.close()
+    await isolated?.close()
+    await relay?.close()
+    await namespace.destroy()
+  }
 }
 
 test.describe.configure({ mode: 'serial' })
@@ -133,25 +178,11 @@ test('the relay is SIGKILLed mid-call and restarted on the same port: the call g
 
 test(`one browser loses its network for ${OUTAGE_MS / 1000} s mid-call: the call recovers and video flows again both ways`, async ({ browser }) => {
   test.setTimeout(120_000)
-  const network = await isolatedNetwork()
-  let relay: Relay | null = null
-  let isolated: Browser | null = null
-  const contexts: BrowserContext[] = []
-  try {
-    relay = await startRelay({ port: 0, host: '0.0.0.0', staticDir: 'dist', logger: pino({ level: 'silent' }) })
-    const local = `http://127.0.0.1:${relay.port}` // a secure context for the browser beside the relay
-    const remote = `http://10.98.0.1:${relay.port}` // over the veth for the isolated one, treated as secure by flag
-    isolated = await chromium.launch({ executablePath: network.wrapper, args: [...CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${remote}`] })
-    contexts.push(await browser.newContext({ permissions: ['camera', 'microphone'] }))
-    contexts.push(await isolated.newContext({ permissions: ['camera', 'microphone'] }))
-    const a = await callPage(contexts[0], local, 'alice-net')
-    const b = await callPage(contexts[1], remote, 'bob-net')
-    const sessionId = await videoCall(a, b, 'bob-net')
-
+  await withIsolatedCall(browser, 'veth', ['alice-net', 'bob-net'], async ({ a, b, sessionId, namespace }) => {
     const cutAt = Date.now()
-    network.linkDown()
+    await namespace.linkDown()
     await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS)) // the outage itself
-    network.linkUp()
+    await namespace.linkUp()
     const backAt = Date.now()
 
     for (const { page } of [a, b]) await expectRemoteFramesAdvancing(page)
@@ -166,38 +197,19 @@ test(`one browser loses its network for ${OUTAGE_MS / 1000} s mid-call: the call
       `A reconnecting ${timeline(ui.reconnecting, cutAt)}, media ${timeline(ui.media, cutAt)}; ` +
       `B reconnecting ${timeline(bui.reconnecting, cutAt)}, media ${timeline(bui.media, cutAt)}; ` +
       `video advancing on both within ${Date.now() - backAt} ms of the link coming back`)
-  } finally {
-    for (const context of contexts) await context.close()
-    await isolated?.close()
-    await relay?.close()
-    network.close()
-  }
+  })
 })
 
 test('only the media path goes down (the signaling stays up): the caller restarts ICE on the session, the callee answers, and video flows again', async ({ browser }) => {
   test.setTimeout(120_000)
-  const network = await isolatedNetwork()
-  let relay: Relay | null = null
-  let isolated: Browser | null = null
-  const contexts: BrowserContext[] = []
-  try {
-    relay = await startRelay({ port: 0, host: '127.0.0.1', staticDir: 'dist', logger: pino({ level: 'silent' }) })
-    const url = `http://127.0.0.1:${relay.port}` // inside the isolated namespace too, over the bridge
-    await network.bridgeLoopback(relay.port)
-    isolated = await chromium.launch({ executablePath: network.wrapper, args: CHROMIUM_ARGS })
-    contexts.push(await browser.newContext({ permissions: ['camera', 'microphone'] }))
-    contexts.push(await isolated.newContext({ permissions: ['camera', 'microphone'] }))
-    const a = await callPage(contexts[0], url, 'alice-ice')
-    const b = await callPage(contexts[1], url, 'bob-ice')
-    const sessionId = await videoCall(a, b, 'bob-ice')
-
+  await withIsolatedCall(browser, 'loopback', ['alice-ice', 'bob-ice'], async ({ a, b, sessionId, namespace }) => {
     const cutAt = Date.now()
-    network.linkDown()
+    await namespace.linkDown()
     // Down until the restart went through the signaling: A's new offer reached B and B's answer came back.
     await expect.poll(() => b.wire.some(({ at, msg }) => at > cutAt && msg.cmd === 'call' && msg.sessionId === sessionId), { timeout: 45_000 }).toBe(true)
     await expect.poll(() => a.wire.some(({ at, msg }) => at > cutAt && msg.cmd === 'accept' && msg.sessionId === sessionId), { timeout: 15_000 }).toBe(true)
     const restartedAt = Date.now()
-    network.linkUp()
+    await namespace.linkUp()
 
     for (const { page } of [a, b]) await expectRemoteFramesAdvancing(page)
     for (const { page } of [a, b]) {
@@ -213,12 +225,7 @@ test('only the media path goes down (the signaling stays up): the caller restart
     const [ui, bui] = [await recorded(a.page), await recorded(b.page)]
     console.log(`media-only outage (ms after the cut): restart answered at ${restartedAt - cutAt}, link back then; ` +
       `A media ${timeline(ui.media, cutAt)}, reconnecting ${timeline(ui.reconnecting, cutAt)}; B media ${timeline(bui.media, cutAt)}, reconnecting ${timeline(bui.reconnecting, cutAt)}`)
-  } finally {
-    for (const context of contexts) await context.close()
-    await isolated?.close()
-    await relay?.close()
-    network.close()
-  }
+  })
 })
 
 test('tabs mode: the coordinator tab (not in the call) closes and a party’s tab takes over: both claim the call there and it goes on', async ({ browser }) => {

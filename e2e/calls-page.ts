@@ -38,3 +38,18 @@ export async function inCall(a: Page, b: Page, bob: string) {
   await b.getByTestId('calls-accept').click()
   for (const page of [a, b]) await expect(page.getByTestId('calls-session-state')).toHaveAttribute('data-state', 'ACTIVE')
 }
+
+/**
+ * `a` (`alice`'s page) calls `bob`; `b` (bob's page) sees who calls and accepts; both show the
+ * call ACTIVE and its media connected, with the other's video advancing.
+ */
+export async function connectedVideoCall(a: Page, b: Page, alice: string, bob: string) {
+  await ring(a, b, bob)
+  await expect(b.getByTestId('calls-incoming')).toContainText(alice)
+  await b.getByTestId('calls-accept').click()
+  for (const page of [a, b]) {
+    await expect(page.getByTestId('calls-session-state')).toHaveAttribute('data-state', 'ACTIVE')
+    await expectRemoteFramesAdvancing(page)
+    await expect(page.getByTestId('calls-connection-state')).toHaveText('connected')
+  }
+}

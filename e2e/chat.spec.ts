@@ -1,6 +1,7 @@
 import type { Browser, Page } from '@playwright/test'
 import pino from 'pino'
 import { startRelay } from '../src/relay/server'
+import { messages, person, send, signInAs } from './chat-page'
 import { expect, RELAY_HOST, test } from './fixtures'
 
 /** A signed-in user in their own browser context (own storage, own socket). */
@@ -9,23 +10,7 @@ async function signIn(browser: Browser, relayUrl: string, userId: string, viaFor
   const page = await context.newPage()
   // Hostile input must never run: any dialog (alert) fails the test.
   page.on('dialog', (dialog) => { throw new Error(`unexpected dialog: ${dialog.message()}`) })
-  if (viaForm) {
-    await page.goto(relayUrl)
-    await page.getByTestId('signin-user').fill(userId)
-    await page.getByTestId('signin-submit').click()
-  } else {
-    await page.goto(`${relayUrl}/?user=${encodeURIComponent(userId)}`)
-  }
-  await expect(page.getByTestId('link-state')).toHaveText('CONNECTED')
-  return page
-}
-
-const person = (page: Page, userId: string) => page.getByTestId('online-user').and(page.locator(`[data-user="${userId}"]`))
-const messages = (page: Page) => page.getByTestId('conversation').getByTestId('message')
-
-async function send(page: Page, text: string) {
-  await page.getByTestId('composer-input').fill(text)
-  await page.getByTestId('composer-send').click()
+  return signInAs(page, relayUrl, userId, { viaForm })
 }
 
 test.describe('chat between two browsers', () => {

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs'
 import { connect } from 'node:tls'
 import type { Browser, BrowserContext, Page } from '@playwright/test'
 import { expect, test } from '@playwright/test'
-import { expectRemoteFramesAdvancing, openAppAs, peerRow, ring } from './calls-page'
+import { connectedVideoCall, openAppAs, peerRow } from './calls-page'
+import { messages, openCoordinatedTabs, send, signInAs } from './chat-page'
 import { LAN_PORT, LanRelay, RELAY_ADDRESS } from './hosting/relay-namespace'
 
 /**
@@ -33,7 +34,7 @@ test.afterAll(async () => {
   await relay?.stop()
 })
 
-/** The URL of the relay's page without the final slash, as `openAppAs` wants it. */
+/** The URL of the relay's page without the final slash, as `openAppAs` and `signInAs` want it. */
 const base = () => relay.url.replace(/\/$/, '')
 
 /** A browser context that, like a user who clicked "Proceed", accepts the relay's certificate. */
@@ -58,20 +59,8 @@ function servedFingerprint(): Promise<string> {
 }
 
 async function signInWithForm(context: BrowserContext, userId: string): Promise<Page> {
-  const page = await context.newPage()
-  await page.goto(relay.url)
-  await page.getByTestId('signin-user').fill(userId)
-  await page.getByTestId('signin-submit').click()
-  await expect(page.getByTestId('link-state')).toHaveText('CONNECTED')
-  return page
+  return signInAs(await context.newPage(), base(), userId, { viaForm: true })
 }
-
-async function send(page: Page, text: string) {
-  await page.getByTestId('composer-input').fill(text)
-  await page.getByTestId('composer-send').click()
-}
-
-const messages = (page: Page) => page.getByTestId('conversation').getByTestId('message')
 
 test('the banner lists the LAN URL, a QR code to scan, why the browser warns and the certificate fingerprint', async () => {
   const lines = relay.stdout.split('\n')
@@ -129,14 +118,7 @@ test('two browsers hold a video call: each sees the other’s video advancing', 
   const a = await openAppAs(await contexts[0].newPage(), base(), 'alice-call')
   const b = await openAppAs(await contexts[1].newPage(), base(), 'bob-call')
   await expect(peerRow(a, 'bob-call')).toHaveAttribute('data-state', 'WAIT')
-  await ring(a, b, 'bob-call')
-  await expect(b.getByTestId('calls-incoming')).toContainText('alice-call')
-  await b.getByTestId('calls-accept').click()
-  for (const page of [a, b]) {
-    await expect(page.getByTestId('calls-session-state')).toHaveAttribute('data-state', 'ACTIVE')
-    await expectRemoteFramesAdvancing(page)
-    await expect(page.getByTestId('calls-connection-state')).toHaveText('connected')
-  }
+  await connectedVideoCall(a, b, 'alice-call', 'bob-call')
   await a.getByTestId('calls-hangup').click()
   await expect(b.getByTestId('calls-session-state')).toHaveAttribute('data-state', 'CLOSED')
   for (const context of contexts) await context.close()
@@ -147,18 +129,7 @@ test('tabs mode from the HTTPS build: two tabs elect a coordinator and chat, wit
   const sockets: string[] = []
   context.on('page', (page) => page.on('websocket', (socket) => sockets.push(socket.url())))
   const app = `lan-tabs-${Date.now()}`
-  const pages: Page[] = []
-  for (const user of ['ann', 'ben']) {
-    const page = await context.newPage()
-    await page.goto(`${relay.url}?mode=tabs&user=${user}&app=${app}`)
-    await expect(page.getByTestId('link-state')).toHaveText('CONNECTED')
-    await expect(page.getByTestId('header-mode')).toHaveText('tabs')
-    pages.push(page)
-  }
-  const [ann, ben] = pages
-  await expect(ann.getByTestId('header-coordinator')).toHaveText(/^this tab \(/)
-  const id = (await ann.getByTestId('header-coordinator').textContent())!.slice('this tab ('.length, -1)
-  await expect(ben.getByTestId('header-coordinator')).toHaveText(`tab ${id}`)
+  const [ann, ben] = await openCoordinatedTabs(context, ['ann', 'ben'], (user) => `${relay.url}?mode=tabs&user=${user}&app=${app}`)
 
   await send(ben, 'hello from tab ben')
   await expect(messages(ann).filter({ hasText: 'hello from tab ben' })).toHaveAttribute('data-publisher', 'ben')

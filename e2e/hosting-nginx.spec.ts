@@ -3,7 +3,8 @@ import pino from 'pino'
 import WebSocket from 'ws'
 import { ClientCallState, type CallServerMessage } from '../src/protocol/calls'
 import { startRelay, type Relay } from '../src/relay/server'
-import { expectRemoteFramesAdvancing, openAppAs, peerRow, ring } from './calls-page'
+import { connectedVideoCall, openAppAs, peerRow } from './calls-page'
+import { messages, person, send, signInAs } from './chat-page'
 import { fetchText, Nginx } from './hosting/nginx'
 
 /**
@@ -57,25 +58,8 @@ async function newContext(browser: Browser): Promise<BrowserContext> {
 }
 
 /** Signs `userId` in, through the form or with `?user=` (plus `query`), and waits for the link. */
-async function signIn(browser: Browser, userId: string, options: { viaForm?: boolean; query?: string } = {}): Promise<Page> {
-  const page = await (await newContext(browser)).newPage()
-  if (options.viaForm) {
-    await page.goto(`${app}/`)
-    await page.getByTestId('signin-user').fill(userId)
-    await page.getByTestId('signin-submit').click()
-  } else {
-    await page.goto(`${app}/?user=${encodeURIComponent(userId)}${options.query ?? ''}`)
-  }
-  await expect(page.getByTestId('link-state')).toHaveText('CONNECTED')
-  return page
-}
-
-const person = (page: Page, userId: string) => page.getByTestId('online-user').and(page.locator(`[data-user="${userId}"]`))
-const messages = (page: Page) => page.getByTestId('conversation').getByTestId('message')
-
-async function send(page: Page, text: string) {
-  await page.getByTestId('composer-input').fill(text)
-  await page.getByTestId('composer-send').click()
+async function signIn(browser: Browser, userId: string, how: { viaForm?: boolean; query?: string } = {}): Promise<Page> {
+  return signInAs(await (await newContext(browser)).newPage(), app, userId, how)
 }
 
 /** Both see each other online and each one's message reaches the other. */
@@ -140,14 +124,7 @@ test('a video call between two tabs through nginx: signaling over the proxied so
   const context = await newContext(browser)
   const a = await openAppAs(await context.newPage(), app, 'alice-call')
   const b = await openAppAs(await context.newPage(), app, 'bob-call')
-  await ring(a, b, 'bob-call')
-  await expect(b.getByTestId('calls-incoming')).toContainText('alice-call')
-  await b.getByTestId('calls-accept').click()
-  for (const page of [a, b]) {
-    await expect(page.getByTestId('calls-session-state')).toHaveAttribute('data-state', 'ACTIVE')
-    await expectRemoteFramesAdvancing(page)
-    await expect(page.getByTestId('calls-connection-state')).toHaveText('connected')
-  }
+  await connectedVideoCall(a, b, 'alice-call', 'bob-call')
   await a.getByTestId('calls-hangup').click()
   await expect(b.getByTestId('calls-session-state')).toHaveAttribute('data-state', 'CLOSED')
   await expect(peerRow(a, 'bob-call')).toHaveAttribute('data-state', 'WAIT')

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
-import type { Page } from '@playwright/test'
 import sirv from 'sirv'
+import { messages, openCoordinatedTabs, send } from './chat-page'
 import { expect, test } from './fixtures'
 
 /**
@@ -35,31 +35,15 @@ test.afterAll(async () => {
   await new Promise((resolve) => server.close(resolve))
 })
 
-async function send(page: Page, text: string) {
-  await page.getByTestId('composer-input').fill(text)
-  await page.getByTestId('composer-send').click()
-}
-
 test('the static build works from a plain file server in tabs mode: two tabs sign in, one coordinates, they chat', async ({ browser }) => {
   const context = await browser.newContext()
   const elsewhere: string[] = []
   context.on('request', (request) => { if (!request.url().startsWith(origin)) elsewhere.push(request.url()) })
   const app = `static-${Date.now()}`
-  const pages: Page[] = []
-  for (const user of ['ann', 'ben']) {
-    const page = await context.newPage()
-    await page.goto(`${origin}/demo/?user=${user}&mode=tabs&app=${app}`)
-    await expect(page.getByTestId('link-state')).toHaveText('CONNECTED')
-    await expect(page.getByTestId('header-mode')).toHaveText('tabs')
-    pages.push(page)
-  }
-  const [ann, ben] = pages
-  await expect(ann.getByTestId('header-coordinator')).toHaveText(/^this tab \(/)
-  const id = (await ann.getByTestId('header-coordinator').textContent())!.slice('this tab ('.length, -1)
-  await expect(ben.getByTestId('header-coordinator')).toHaveText(`tab ${id}`)
+  const [ann, ben] = await openCoordinatedTabs(context, ['ann', 'ben'], (user) => `${origin}/demo/?user=${user}&mode=tabs&app=${app}`)
 
   await send(ben, 'hello from a static page')
-  await expect(ann.getByTestId('conversation').getByTestId('message').filter({ hasText: 'hello from a static page' })).toBeVisible()
+  await expect(messages(ann).filter({ hasText: 'hello from a static page' })).toBeVisible()
 
   // The coordinator tab closes: ben takes over and the header says so.
   await ann.close()

@@ -6,13 +6,14 @@ import { SignJWT } from 'jose'
 import pino from 'pino'
 import { selfSignedCertificate } from '../src/relay/lan'
 import { startRelay, type Relay } from '../src/relay/server'
+import { BrowserNamespace } from './browser-namespace'
 import { expectRemoteFramesAdvancing, peerRow, ring } from './calls-page'
-import { BrowserNamespace } from './turn/browser-namespace'
+import { messages, send } from './chat-page'
 import { Coturn } from './turn/coturn'
 
 /**
  * Issue 12: two browsers that cannot reach each other hold a video call through a real
- * coturn. Each Chromium runs in a network namespace of its own (e2e/turn/browser-namespace.ts);
+ * coturn. Each Chromium runs in a network namespace of its own (e2e/browser-namespace.ts);
  * both reach the test's namespace, where the relay (HTTPS, TOKEN_SECRET set) and coturn
  * listen on 10.99.0.1, but no packet goes from one browser's namespace to the other's. Each
  * user signs in with a login token, the page fetches its TURN credentials from the relay
@@ -129,7 +130,6 @@ test('mesh mode: the follower browser reaches the coordinator browser over a dat
   // B's only way to the coordinating browser is a PeerJS data channel, and its only path is coturn.
   const b = await signIn(browsers[1], 'dave', 'mesh', appId)
   await expect(b.getByTestId('header-coordinator')).toContainText(`peer ${appId}-coordinator`)
-  await b.getByTestId('composer-input').fill('hello through TURN')
-  await b.getByTestId('composer-send').click()
-  await expect(a.getByTestId('conversation').getByTestId('message').filter({ hasText: 'hello through TURN' })).toBeVisible()
+  await send(b, 'hello through TURN')
+  await expect(messages(a).filter({ hasText: 'hello through TURN' })).toBeVisible()
 })
