@@ -164,7 +164,7 @@ describe('HTTPS', () => {
     })
     children.push(relayProcess)
     const output = linesOf(relayProcess)
-    await output.next((line) => line.includes('relay listening'))
+    await output.next((line) => line.includes('durable store'))
     expect(await httpsGet(`https://127.0.0.1:${port}${unit.environment.BASE_PATH}/readyz`, first.cert)).toBe(200)
     expect(await servedFingerprint(port, first.cert)).toBe(first.fingerprint)
 
