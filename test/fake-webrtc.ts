@@ -26,7 +26,17 @@ export class FakePeerConnection extends EventTarget {
     FakePeerConnection.all.push(this)
   }
 
+  private readonly transceivers: { sender: { track: unknown; replaceTrack(track: unknown): Promise<void> }; receiver: { track: { kind: string } } }[] = []
+
   addTrack(): void {}
+
+  addTransceiver(kind: 'audio' | 'video'): void {
+    this.transceivers.push({ sender: { track: null, async replaceTrack(track) { this.track = track } }, receiver: { track: { kind } } })
+  }
+
+  getTransceivers() {
+    return this.transceivers
+  }
 
   async createOffer(options: { iceRestart?: boolean } = {}): Promise<RTCSessionDescriptionInit> {
     if (options.iceRestart) this.restarts++

@@ -183,12 +183,21 @@ export class CallClient {
     }
     const call = this.begin(sessionId, peer, 'outgoing')
     try {
-      await this.openMedia(call, camera)
-      const offer = await call.pc!.createOffer()
-      await call.pc!.setLocalDescription(offer)
+      // The offer goes out before the camera is open (transceivers without tracks yet), so the
+      // camera opens while the other side rings and answers; its tracks replace the empty ones.
+      const pc = this.connect(call)
+      const stream = new MediaStream() // names our tracks' stream in the offer, for the other side's ontrack
+      for (const kind of this.mediaKinds()) pc.addTransceiver(kind, { direction: 'sendrecv', streams: [stream] })
+      const offer = await pc.createOffer()
+      await pc.setLocalDescription(offer)
       if (this.current !== call) return publicInfo(call)
       await this.send({ cmd: 'call', sessionId, offer: { type: 'offer', sdp: offer.sdp ?? '' } })
       this.flushOutbox(call)
+      const local = await this.takeCamera(call, camera)
+      for (const track of local.getTracks()) {
+        const transceiver = pc.getTransceivers().find((each) => each.sender.track === null && each.receiver.track.kind === track.kind)
+        await transceiver?.sender.replaceTrack(track)
+      }
     } catch (error) {
       if (this.current !== call) return publicInfo(call) // hung up or closed meanwhile: nothing failed
       await this.hangUp('failed')
@@ -377,7 +386,20 @@ export class CallClient {
     return answer
   }
 
-  private async openMedia(call: Call, camera = this.openCamera()): Promise<void> {
+  /** The kinds of track the call sends (MediaStreamConstraints that are not false). */
+  private mediaKinds(): ('audio' | 'video')[] {
+    const media = this.options.media ?? { audio: true, video: true }
+    return (['audio', 'video'] as const).filter((kind) => Boolean(media[kind]))
+  }
+
+  /** The callee's camera and connection, its tracks added before the answer is made. */
+  private async openMedia(call: Call): Promise<void> {
+    const local = await this.takeCamera(call, this.openCamera())
+    const pc = this.connect(call)
+    for (const track of local.getTracks()) pc.addTrack(track, local)
+  }
+
+  private async takeCamera(call: Call, camera: Promise<MediaStream>): Promise<MediaStream> {
     const local = await camera
     if (this.current !== call) {
       for (const track of local.getTracks()) track.stop() // hung up while the camera was opening
@@ -385,10 +407,14 @@ export class CallClient {
     }
     call.local = local
     this.events.emit('localStream', { stream: local })
+    return local
+  }
+
+  /** The call's peer connection, with its handlers; no tracks yet. */
+  private connect(call: Call): RTCPeerConnection {
     const pc = new RTCPeerConnection(this.rtm.ice.configuration(this.options)) // src/sdk/ice.ts: relay's servers, then the page's
     call.pc = pc
     watchSelectedPair(pc, (pair) => { if (this.current === call) this.events.emit('selectedPair', { ...pair, sessionId: call.sessionId }) })
-    for (const track of local.getTracks()) pc.addTrack(track, local)
     pc.onicecandidate = ({ candidate }) => {
       if (this.current !== call || !candidate) return
       const init = candidate.toJSON()
@@ -423,6 +449,7 @@ export class CallClient {
       if (this.current === call) this.events.emit('signalingState', { state: this.signaling, sdp: pc.signalingState })
     }
     this.events.emit('connectionState', { state: 'new', rtc: 'new' })
+    return pc
   }
 
   private flushOutbox(call: Call): void {
