@@ -120,6 +120,17 @@ async function raw(sId?: string, query: Record<string, string> = {}, on: Relay =
   return c
 }
 
+/** `caller` calls `callee` (registered as `calleeSId`), who accepts: resolves with the ACTIVE session's id. */
+async function activeCall(caller: RawCallClient, callee: RawCallClient, calleeSId: string): Promise<string> {
+  caller.send({ cmd: 'session', opponentId: calleeSId })
+  const { sessionId } = await caller.inbox.cmd('ssu')
+  caller.send({ cmd: 'call', sessionId, offer })
+  await callee.inbox.cmd('call')
+  callee.send({ cmd: 'accept', sessionId, answer })
+  await caller.inbox.cmd('ssu', (m) => m.state === 3)
+  return sessionId
+}
+
 /** SDK clients log in to app 'test' (test/helpers.ts); raw clients that meet them name it. */
 const testApp = { appId: 'test' }
 
@@ -180,12 +191,7 @@ describe('/ws/calls between two plain WebSocket clients', () => {
     cleanup.push(() => void quick.close())
     const alice = await raw('alice', {}, quick)
     const bob = await raw('bob', {}, quick)
-    alice.send({ cmd: 'session', opponentId: 'bob' })
-    const { sessionId } = await alice.inbox.cmd('ssu')
-    alice.send({ cmd: 'call', sessionId, offer })
-    await bob.inbox.cmd('call')
-    bob.send({ cmd: 'accept', sessionId, answer })
-    await alice.inbox.cmd('ssu', (m) => m.state === 3)
+    const sessionId = await activeCall(alice, bob, 'bob')
     const closedAt = Date.now()
     bob.ws.terminate()
     expect(await alice.inbox.cmd('leave')).toEqual({ cmd: 'leave', sessionId })
@@ -198,12 +204,7 @@ describe('/ws/calls between two plain WebSocket clients', () => {
   it('a party whose socket dropped mid-call claims it back from a new socket (ours, beside seed 002): the other party hears no leave', async () => {
     const alice = await raw('alice')
     const bob = await raw('bob')
-    alice.send({ cmd: 'session', opponentId: 'bob' })
-    const { sessionId } = await alice.inbox.cmd('ssu')
-    alice.send({ cmd: 'call', sessionId, offer })
-    await bob.inbox.cmd('call')
-    bob.send({ cmd: 'accept', sessionId, answer })
-    await alice.inbox.cmd('ssu', (m) => m.state === 3)
+    const sessionId = await activeCall(alice, bob, 'bob')
     bob.ws.terminate()
     await until(() => relay.coordinator.callsOf('demo')?.list().length === 1) // the relay saw it close
     const back = await raw('bob')
