@@ -41,8 +41,9 @@ const [limits, hosting, ice] = (() => {
 })()
 const { host, port } = hosting
 
-/** The addresses a self-signed certificate must name: every interface's when listening on all of them. */
-const certificateNames = hosting.allInterfaces ? [...lanAddresses(), os.hostname()] : [host, 'localhost', '127.0.0.1']
+/** Every interface's addresses when listening on all of them: the certificate names them and the banner lists them. */
+const interfaceAddresses = hosting.allInterfaces ? lanAddresses() : null
+const certificateNames = interfaceAddresses ? [...interfaceAddresses, os.hostname()] : [host, 'localhost', '127.0.0.1']
 const selfSigned = hosting.tls === 'self-signed'
   ? await selfSignedCertificate(dataDir, certificateNames).catch((error: unknown) => exitWith(`cannot make a TLS certificate in DATA_DIR ${dataDir}: ${firstLine(error)}`))
   : null
@@ -69,7 +70,7 @@ if (ice.turn && !process.env.TOKEN_SECRET) {
   relay.logger.warn({ turnUrls: ice.turn.urls }, 'TURN_SECRET without TOKEN_SECRET: anyone who can reach the relay gets TURN credentials (open mode)')
 }
 if (selfSigned) {
-  const urls = hosting.allInterfaces ? lanUrls(lanAddresses(), relay.port, hosting.basePath) : [`${relay.url}/`]
+  const urls = interfaceAddresses ? lanUrls(interfaceAddresses, relay.port, hosting.basePath) : [`${relay.url}/`]
   process.stdout.write(`\n${await lanBanner(urls, selfSigned.fingerprint)}\n\n`)
 }
 
@@ -130,7 +131,6 @@ function listenFailure(error: unknown): string {
     case 'EADDRINUSE': return `cannot listen on ${where} (PORT/HOST): the address is already in use`
     case 'EACCES': return `cannot listen on ${where} (PORT/HOST): permission denied (ports below 1024 need privileges)`
     case 'EADDRNOTAVAIL': return `cannot listen on ${where} (PORT/HOST): HOST is not an address of this machine`
-    case 'ERR_SOCKET_BAD_PORT': return `cannot listen on ${where}: PORT must be a number from 0 to 65535`
     default: return `the relay failed to start: ${firstLine(error)}`
   }
 }

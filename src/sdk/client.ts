@@ -85,14 +85,15 @@ export class RTM {
 
   constructor(readonly appId: string, readonly userId: string, readonly config: RTMConfig = {}) {
     const mode = typeof config.transport === 'object' ? null : config.transport ?? 'relay'
+    const url = config.url ?? pageRelayUrl(globalThis.location)
     // Relay and mesh modes have a relay (the page's own by default); tabs mode only when given one.
-    const relayUrl = config.url ?? (mode === 'relay' || mode === 'mesh' ? pageRelayUrl(globalThis.location) : null)
+    const relayUrl = config.url !== undefined || mode === 'relay' || mode === 'mesh' ? url : null
     this.ice = new IceConfigSource({
       appId, userId, relayUrl, page: { iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy },
     })
     const transport = typeof config.transport === 'object' ? config.transport
       : createTransport(config.transport ?? 'relay', {
-        appId, url: config.url ?? pageRelayUrl(globalThis.location), rtcConfiguration: () => this.ice.configuration(),
+        appId, url, rtcConfiguration: () => this.ice.configuration(),
       })
     this.transport = transport
     this.connection = new Connection(
@@ -194,7 +195,7 @@ export class RTM {
   /** Releases the client: closes the link and drops every listener. */
   release(): void {
     this.connection.destroy()
-    this.ice.destroy()
+    this.ice.stop()
     this.events.clear()
     // A transport this client created (tabs, mesh) also leaves its election.
     if (typeof this.config.transport !== 'object') void (this.transport as Transport & { destroy?(): Promise<void> }).destroy?.()

@@ -134,10 +134,6 @@ export class IceConfigSource {
     this.#status = { state: 'idle' }
   }
 
-  destroy(): void {
-    this.stop()
-  }
-
   /** The relay's answer while its credentials are valid; starts a refresh once it is due. */
   #usable(): ServedIce | null {
     if (this.#status.state !== 'served') return null
