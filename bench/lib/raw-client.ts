@@ -138,13 +138,7 @@ export class SioClient {
 
   /** Everything `write` sends leaves in one TCP write (the socket is corked around it). */
   sameWrite(write: () => void): void {
-    const socket = tcpOf(this.ws)
-    socket?.cork()
-    try {
-      write()
-    } finally {
-      process.nextTick(() => socket?.uncork())
-    }
+    inOneTcpWrite(this.ws, write)
   }
 
   /**
@@ -164,6 +158,17 @@ export class SioClient {
 
 export function tcpOf(ws: WebSocket): Socket | undefined {
   return (ws as unknown as { _socket?: Socket })._socket
+}
+
+/** Runs `write` with the WebSocket's TCP socket corked, so what it sends leaves in one TCP write (as a client's batch would). */
+export function inOneTcpWrite(ws: WebSocket, write: () => void): void {
+  const socket = tcpOf(ws)
+  socket?.cork()
+  try {
+    write()
+  } finally {
+    process.nextTick(() => socket?.uncork())
+  }
 }
 
 export interface Reply { ok: boolean; result?: unknown; error?: { errorCode: number; name?: string; reason?: string }; ms: number }

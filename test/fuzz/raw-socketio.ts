@@ -1,4 +1,5 @@
 import WebSocket from 'ws'
+import { inOneTcpWrite } from '../../bench/lib/raw-client'
 import { toJsonText } from './json-text'
 
 /** socket.io packet types (socket.io-parser, protocol v5). */
@@ -74,13 +75,7 @@ export class RawSocketIo {
 
   /** Everything `send` writes goes out in one TCP write (as a client's batch would). */
   sameWrite(send: () => void): void {
-    const socket = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket
-    socket?.cork()
-    try {
-      send()
-    } finally {
-      process.nextTick(() => socket?.uncork())
-    }
+    inOneTcpWrite(this.ws, send)
   }
 
   close(): void {
