@@ -3,6 +3,8 @@ import { createHmac } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { request as httpRequest } from 'node:http'
+import fc from 'fast-check'
 import { SignJWT } from 'jose'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { IceConfig } from '../src/relay/ice-config'
@@ -42,6 +44,19 @@ afterAll(async () => {
 async function ask(relay: Relay, query: Record<string, string>, init: RequestInit = {}) {
   const response = await fetch(`${relay.url}/ice-servers?${new URLSearchParams(query)}`, init)
   return { status: response.status, headers: response.headers, body: await response.json() as Record<string, any> }
+}
+/** A request as sent, path and headers unnormalised (fetch would tidy them). */
+function rawRequest(relay: Relay, method: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const sent = httpRequest(`${relay.url}${path}`, { method, headers }, (response) => {
+      let body = ''
+      response.setEncoding('utf8')
+      response.on('data', (chunk: string) => { body += chunk })
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }))
+    })
+    sent.once('error', reject)
+    sent.end()
+  })
 }
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } })
 
@@ -95,6 +110,34 @@ describe('GET /ice-servers with TOKEN_SECRET set', () => {
     expect((await ask(guarded, { appId: 'app1', userId: 'alice', pad: 'x'.repeat(MAX_ICE_QUERY_CHARS) }, bearer(token))).status).toBe(414)
     expect((await fetch(`${guarded.url}/ice-servers?appId=a&userId=b`, { method: 'POST' })).status).toBe(405)
     expect((await ask(guarded, { appId: 'app1', userId: 'alice' }, { headers: { authorization: `Bearer ${token}`, origin: 'https://evil.example' } })).status).toBe(403)
+  })
+
+  it('fuzzed queries, methods and headers: every answer is one of its refusals (never a 5xx, never credentials), and the relay lives', async () => {
+    const percentEncoded = (text: string) => text.replace(/[^\x21-\x7e]/g, (char) => `%${char.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    const query = fc.oneof(
+      fc.string({ unit: 'binary-ascii', maxLength: 200 }).map(percentEncoded),
+      fc.record({ appId: fc.string({ maxLength: 70 }), userId: fc.string({ maxLength: 70 }) }).map((fields) => new URLSearchParams(fields).toString()),
+      fc.constantFrom('appId=app1&userId=alice&appId=app2', 'appId=%ZZ&userId=%', 'userId=alice', `appId=a&userId=b&pad=${'x'.repeat(MAX_ICE_QUERY_CHARS)}`),
+    )
+    const authorization = fc.option(fc.oneof(
+      fc.string({ maxLength: 80 }),
+      fc.string({ maxLength: 80 }).map((token) => `Bearer ${token}`),
+      fc.constantFrom(`Bearer ${'t'.repeat(9000)}`, 'Bearer a.b.c', 'bearer  x'),
+    ), { nil: undefined })
+    const request = fc.record({
+      method: fc.constantFrom('GET', 'GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'HEAD'),
+      query, authorization,
+      origin: fc.option(fc.constantFrom('https://evil.example', 'null', 'http://127.0.0.1:1'), { nil: undefined }),
+    })
+    await fc.assert(fc.asyncProperty(request, async ({ method, query, authorization, origin }) => {
+      const headers: Record<string, string> = {}
+      if (authorization !== undefined) headers.authorization = authorization
+      if (origin !== undefined) headers.origin = origin
+      const { status, body } = await rawRequest(guarded, method, `/ice-servers?${query}`, headers)
+      expect([204, 400, 401, 403, 405, 414]).toContain(status)
+      expect(body).not.toContain('credential')
+    }), { numRuns: 300 })
+    expect((await fetch(`${guarded.url}/healthz`)).status).toBe(200)
   })
 
   it('answers the preflight of an allowed page on another origin', async () => {

@@ -31,6 +31,8 @@ export function callTemplates(ctx: CallsContext): fc.Arbitrary<Record<string, un
     { arbitrary: fc.record({ cmd: fc.constant('accept'), sessionId, answer: sdp }), weight: 1 },
     { arbitrary: fc.record({ cmd: fc.constantFrom('reject', 'stop'), sessionId }), weight: 1 },
     { arbitrary: fc.record({ cmd: fc.constant('icecandidate'), sessionId, icecandidate: candidate }), weight: 1 },
+    // Ours: taking a call back after a reconnect; ids of any session, or past the 128-character bound.
+    { arbitrary: fc.record({ cmd: fc.constant('claim'), sessionId: fc.oneof(sessionId, fc.constant('s'.repeat(129))), opponentId: callee }), weight: 2 },
     // The audit's crash class: opaque notify data, deep or huge, to a real sId.
     { arbitrary: fc.record({ cmd: fc.constant('notify'), opponentId: callee, type: fc.constantFrom('mute', 'x'.repeat(65)), data: fc.oneof({ arbitrary: anyValue, weight: 5 }, { arbitrary: deep, weight: 3 }, { arbitrary: hugeString, weight: 1 }) }), weight: 4 },
   )

@@ -61,6 +61,7 @@ export function nativeTemplates(ctx: NativeContext): fc.Arbitrary<Record<string,
     fc.record({ cmd: fc.constant('session'), opponentId: callee }),
     fc.record({ cmd: fc.constant('call'), sessionId: hex(32, 32), offer: fc.constant({ type: 'offer', sdp: 'v=0\r\n' }) }),
     fc.record({ cmd: fc.constant('icecandidate'), sessionId: hex(1, 32), icecandidate: fc.constant({ candidate: '', sdpMid: '0' }) }),
+    fc.record({ cmd: fc.constant('claim'), sessionId: fc.oneof(hex(1, 32), fc.constant('s'.repeat(129))), opponentId: callee }),
     // The audit's crash: notify data nested far past the stack, to a real sId.
     fc.record({ cmd: fc.constant('notify'), opponentId: callee, type: fc.constantFrom('mute', 'x'), data: fc.oneof(anyValue, deep) }),
   )
