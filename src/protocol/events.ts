@@ -1,4 +1,5 @@
 import type { CallServerMessage } from './calls'
+import type { RoomServerMessage } from './room-codes'
 import type { RtmErrorInfo } from './errors'
 
 /** Coordinator → client frames. Enum fields carry seed 000's numeric values. */
@@ -64,6 +65,13 @@ export interface CallEvent {
   timestamp: number
 }
 
+/** Seed 003: a room push (`{c:200, s:'PUBLISH_LIST_CHANGED'|'KICK', b}`) or a signal forwarded from another member, as /ws/rooms writes it. */
+export interface RoomEvent {
+  kind: 'room'
+  msg: RoomServerMessage
+  timestamp: number
+}
+
 export interface PublisherInfo { publisherUserId: string; publisherMeta: string }
 export interface TopicInfo { topicName: string; publishers: PublisherInfo[]; totalPublisher: number }
 
@@ -120,7 +128,7 @@ export interface LockEvent {
   timestamp: number
 }
 
-export type ServerEvent = MessageEvent | PresenceEvent | KickedEvent | TokenWillExpireEvent | CallEvent | TopicEvent | StorageEvent | LockEvent
+export type ServerEvent = MessageEvent | PresenceEvent | KickedEvent | TokenWillExpireEvent | CallEvent | RoomEvent | TopicEvent | StorageEvent | LockEvent
 
 export type ReplyFrame =
   | { t: 'res'; id: number; ok: true; result: Record<string, unknown> }
