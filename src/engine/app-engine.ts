@@ -1,5 +1,6 @@
 import { DEFAULT_CALL_GRACE_MS, DEFAULT_RING_TIMEOUT_MS } from '../protocol/call-codes'
 import { ChannelType, MessageType } from '../protocol/enums'
+import { DEFAULT_PUBLISHER_CAP, DEFAULT_ROOM_HEARTBEAT_TIMEOUT_MS } from '../protocol/room-codes'
 import { rtmError, type RtmErrorInfo } from '../protocol/errors'
 import type { ArgsOf, Request } from '../protocol/requests'
 import { ANSWER_LATER } from './context'
@@ -40,11 +41,16 @@ export interface EngineConfig extends PresenceConfig {
   callGraceMs: number
   /** Calls: how long a call may ring unanswered before it is closed as `no-answer`. */
   callRingTimeoutMs: number
+  /** Rooms: a session silent (no HEARTBEAT nor other signal) this long is removed (cause 'timeout'). */
+  roomHeartbeatTimeoutMs: number
+  /** Rooms: m2m members publish on join while fewer sessions than this publish. */
+  roomPublisherCap: number
 }
 
 export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
   intervalThreshold: 50, intervalMs: 1000, publishRate: PUBLISH_RATE, resubscribeRate: RESUBSCRIBE_RATE,
   callGraceMs: DEFAULT_CALL_GRACE_MS, callRingTimeoutMs: DEFAULT_RING_TIMEOUT_MS,
+  roomHeartbeatTimeoutMs: DEFAULT_ROOM_HEARTBEAT_TIMEOUT_MS, roomPublisherCap: DEFAULT_PUBLISHER_CAP,
 }
 
 export type Reply = { ok: true; result: Record<string, unknown> } | { ok: false; error: RtmErrorInfo }

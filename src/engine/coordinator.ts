@@ -4,6 +4,9 @@ import { AppEngine, DEFAULT_ENGINE_CONFIG, fail, type EngineConfig, type LoginCo
 import { Calls, type CallIdentity } from './calls'
 import { Effects, type ConnId, type Output, type Write } from './effects'
 import type { ParsedCallMessage } from '../protocol/calls'
+import { ROOM_CODES, roomCodeName, type RoomAck } from '../protocol/room-codes'
+import type { ParsedRoomFrame } from '../protocol/rooms'
+import { Rooms } from './rooms'
 import { newSharedQuota } from './quota'
 import { isValidName } from './validate'
 
@@ -27,6 +30,9 @@ export class Coordinator {
   /** Seed 002 calls: one sId namespace per app; a connection's registry is its identity's app. */
   private readonly callApps = new Map<string, Calls>()
   private readonly callConns = new Map<ConnId, Calls>()
+  /** Seed 003 rooms: one registry per app, as for calls. */
+  private readonly roomApps = new Map<string, Rooms>()
+  private readonly roomConns = new Map<ConnId, Rooms>()
 
   /** Metadata and locks of every app together (quota.ts): anyone may name a new app. */
   private readonly quota = newSharedQuota()
@@ -56,7 +62,12 @@ export class Coordinator {
     const fx = new Effects()
     const app = this.connApp.get(conn)
     // A logout is deliberate: its calls end now, without the grace a dropped link gets.
-    if (app && request.op === 'logout') this.callConns.get(conn)?.disconnect(conn, fx, now, true)
+    if (app && request.op === 'logout') {
+      this.callConns.get(conn)?.disconnect(conn, fx, now, true)
+      // Its room sessions were the user's: they leave with the login.
+      this.roomConns.get(conn)?.disconnect(conn, fx, now)
+      this.roomConns.delete(conn)
+    }
     const reply = app ? app.handle(conn, id, request, fx, now) : fail(rtmError('NOT_LOGIN', request.op, 'log in first'))
     this.forgetClosed(fx)
     return { ...fx, reply, writes: app ? prefixed(app.appId, fx.writes) : fx.writes }
@@ -90,11 +101,47 @@ export class Coordinator {
     return { ...fx, reply }
   }
 
+  /**
+   * One seed-003 room frame (native op `room`, or a /ws/rooms frame). Pushes and forwarded
+   * signals go out as `room` events; the reply carries the ack — `{ok:true, result: ack}` for
+   * a 200, else the error with the ack's code — and `ack` is the ack itself (what /ws/rooms
+   * writes). `identity` is who the host knows the connection to be (its login, or its
+   * /ws/rooms upgrade); null — a native connection not logged in — is 2001.
+   */
+  room(conn: ConnId, parsed: ParsedRoomFrame, context: { newId: string; identity: CallIdentity | null; iceUrls: string[] }, now: number): Handled & { ack: RoomAck } {
+    const fx = new Effects()
+    const { identity, newId, iceUrls } = context
+    let ack: RoomAck
+    if (!identity) {
+      const s = parsed.ok ? parsed.signal.s : parsed.s
+      ack = { c: ROOM_CODES.INVALID_SIGNAL, s, b: { req: parsed.req, msg: 'log in before using rooms' } }
+    } else {
+      let rooms = this.roomApps.get(identity.appId)
+      if (!rooms) {
+        rooms = new Rooms({ heartbeatTimeoutMs: this.config.roomHeartbeatTimeoutMs, publisherCap: this.config.roomPublisherCap })
+        this.roomApps.set(identity.appId, rooms)
+      }
+      const before = this.roomConns.get(conn)
+      if (before && before !== rooms) before.disconnect(conn, fx, now) // hosts never move a connection between apps; be safe
+      this.roomConns.set(conn, rooms)
+      const app = this.apps.get(identity.appId)
+      const profileOf = (userId: string) => app?.storage.profileOf(userId) ?? {}
+      ack = rooms.handle(conn, parsed, { userId: identity.userId, newId, iceUrls, profileOf }, fx, now)
+    }
+    // The room table (protocol/room-codes.ts) is seed 003's, apart from seed 000's error names.
+    const reply: Reply = ack.c === ROOM_CODES.OK
+      ? { ok: true, result: ack }
+      : { ok: false, error: { error: true, errorCode: ack.c, name: roomCodeName(ack.c) as unknown as ErrorName, reason: String(ack.b.msg), operation: 'room' } }
+    return { ...fx, reply, ack }
+  }
+
   /** The host saw the connection go away (socket closed, tab gone). */
   disconnect(conn: ConnId, now: number): Output {
     const fx = new Effects()
     this.callConns.get(conn)?.disconnect(conn, fx, now)
     this.callConns.delete(conn)
+    this.roomConns.get(conn)?.disconnect(conn, fx, now)
+    this.roomConns.delete(conn)
     const app = this.connApp.get(conn)
     app?.connectionLost(conn, now)
     this.connApp.delete(conn)
@@ -117,12 +164,18 @@ export class Coordinator {
     fx.writes = writes
     this.forgetClosed(fx)
     this.tickCalls(fx, now)
+    this.tickRooms(fx, now)
     return fx
   }
 
   /** The call registry of an app, if any of its connections used calls. */
   callsOf(appId: string): Calls | undefined {
     return this.callApps.get(appId)
+  }
+
+  /** The room registry of an app, if any of its connections used rooms. */
+  roomsOf(appId: string): Rooms | undefined {
+    return this.roomApps.get(appId)
   }
 
   /** Connections with a logged-in session, across apps. */
@@ -175,6 +228,14 @@ export class Coordinator {
     for (const [appId, calls] of this.callApps) {
       calls.tick(fx, now)
       if (calls.isEmpty) this.callApps.delete(appId)
+    }
+  }
+
+  /** Silent room sessions time out; registries without rooms are dropped. */
+  private tickRooms(fx: Effects, now: number): void {
+    for (const [appId, rooms] of this.roomApps) {
+      rooms.tick(fx, now)
+      if (rooms.isEmpty) this.roomApps.delete(appId)
     }
   }
 

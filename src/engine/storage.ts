@@ -28,6 +28,10 @@ export const MAX_FOLLOWED_USERS = 100
 /** Keys and values of all of an app's metadata sets: the store cannot grow without bound (ours, not the seed's). */
 export const MAX_APP_METADATA_BYTES = 16 * 1024 * 1024
 
+/** User metadata keys a room member's entry shows (seed 003 PUBLISH_LIST_CHANGED: username, fullname, avatar). */
+export const PROFILE_KEYS = ['username', 'fullname', 'avatar'] as const
+export type ProfileKey = (typeof PROFILE_KEYS)[number]
+
 export type StorageRequest = Extract<Request, { op: StorageOp }>
 type WriteOp = 'set' | 'update' | 'remove'
 type WriteArgs = ArgsOf<'setChannelMetadata'> | ArgsOf<'setUserMetadata'>
@@ -117,6 +121,17 @@ export class Storage {
     if (!session.connId) return
     const target = channelTarget(channelName, type, 'snapshot') as Target
     this.emit([session.connId], target, 'SNAPSHOT', '', this.data(target.storeKey), now, fx)
+  }
+
+  /** The user's profile keys (PROFILE_KEYS) from its metadata, where set: what a room's publisher list shows. */
+  profileOf(userId: string): Partial<Record<ProfileKey, string>> {
+    const set = this.sets.get(`meta/u/${keyPart(userId)}`)
+    const profile: Partial<Record<ProfileKey, string>> = {}
+    for (const key of PROFILE_KEYS) {
+      const detail = set?.items.get(key)
+      if (detail) profile[key] = detail.value
+    }
+    return profile
   }
 
   sessionEnded(session: Session): void {
