@@ -126,7 +126,8 @@ export class Coordinator {
       this.roomConns.set(conn, rooms)
       const app = this.apps.get(identity.appId)
       const profileOf = (userId: string) => app?.storage.profileOf(userId) ?? {}
-      ack = rooms.handle(conn, parsed, { userId: identity.userId, newId, iceUrls, profileOf }, fx, now)
+      const isUser = (userId: string) => app?.sessions.has(userId) ?? false
+      ack = rooms.handle(conn, parsed, { userId: identity.userId, newId, iceUrls, profileOf, isUser }, fx, now)
     }
     // The room table (protocol/room-codes.ts) is seed 003's, apart from seed 000's error names.
     const reply: Reply = ack.c === ROOM_CODES.OK

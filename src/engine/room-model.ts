@@ -25,6 +25,8 @@ export interface RoomContext {
   newId: string
   /** ICE server urls for the JOIN ack's `es.icfg.is`. */
   iceUrls: string[]
+  /** Whether `userId` is logged in to this app now: an anonymous connection may not speak as that user. */
+  isUser?: (userId: string) => boolean
   /** The user's profile from its metadata; read on each signal of the user's session. */
   profileOf?: (userId: string) => RoomProfile
 }

@@ -45,9 +45,12 @@ export function world({ step = 10, timings = DEFAULT_ROOM_TIMINGS }: { step?: nu
       for (const conn of to) inbox.set(conn, [...(inbox.get(conn) ?? []), event.msg])
     }
   }
+  /** userIds logged in to the app (anonymous connections may not speak as them). */
+  const users = new Set<string>()
   const api = {
     rooms,
     profiles,
+    users,
     get now() { return now },
     /** The connection's user: what its login or verified token says (null: anonymous, the default). */
     identify(conn: string, userId: string | null) {
@@ -61,7 +64,8 @@ export function world({ step = 10, timings = DEFAULT_ROOM_TIMINGS }: { step?: nu
     raw(conn: string, frame: unknown) {
       now += step
       const fx = new Effects()
-      const ack = rooms.handle(conn, parseRoomFrame(frame), { userId: identities.get(conn) ?? null, newId: `fake-${nextId++}`, iceUrls: ICE_URLS, profileOf }, fx, now)
+      const context = { userId: identities.get(conn) ?? null, newId: `fake-${nextId++}`, iceUrls: ICE_URLS, profileOf, isUser: (userId: string) => users.has(userId) }
+      const ack = rooms.handle(conn, parseRoomFrame(frame), context, fx, now)
       record(fx)
       return { ack, out: byConn(fx), sends: fx.sends }
     },

@@ -107,6 +107,7 @@ describe('JOIN', () => {
 
   it('another connection of the same user takes the session over (a reconnect): same place and role, new ve/ae, push join', () => {
     const w = threeIn('m2m')
+    w.identify('a2', 'alice')
     const { ack, out } = w.join('a2', { ...alice, host: 'Android' }, 'r1', 'm2m', { ve: false })
     const pps = [entry({ ...alice, host: 'Android' }, 'admin', { video: false }), entry(bob, 'publisher'), entry(carol, 'publisher')]
     expect(ack).toMatchObject({ c: 200, b: { pt: 'admin', pps } })
@@ -120,8 +121,15 @@ describe('JOIN', () => {
     expect(w.rooms.room('r1')?.members).toHaveLength(3)
   })
 
+  it('an anonymous connection cannot take a session over: it could be anyone', () => {
+    const w = threeIn('m2m')
+    expect(w.join('x', alice, 'r1', 'm2m').ack).toMatchObject({ c: 2001, b: { msg: expect.stringContaining('another connection') } })
+    expect(w.rooms.sessionsOf('a')).toEqual([{ rid: 'r1', sessionId: alice.sessionId }])
+  })
+
   it('a takeover counts against the new connection’s session limit', () => {
     const w = threeIn('m2m')
+    w.identify('full', 'alice')
     for (let i = 0; i < MAX_SESSIONS_PER_CONNECTION; i++) w.join('full', ss('alice', `x${i}`), `other${i}`, 'm2m', { creating: true })
     expect(w.join('full', alice, 'r1', 'm2m').ack.c).toBe(2001)
     expect(w.rooms.sessionsOf('a')).toEqual([{ rid: 'r1', sessionId: alice.sessionId }])
@@ -183,9 +191,12 @@ describe('identity', () => {
     expect(w.signal('a', 'HEARTBEAT', { ...alice, userId: 'bob' }, 'r1', 'm2m').ack.c).toBe(2001)
   })
 
-  it('an anonymous connection may use any userId', () => {
+  it('an anonymous connection may use any userId but a logged-in user’s (2001), unless it fakes one', () => {
     const w = world()
+    w.users.add('alice')
     expect(w.join('x', ss('whoever'), 'r1', 'm2m', { creating: true }).ack.c).toBe(200)
+    expect(w.join('x', alice, 'r1', 'm2m').ack).toMatchObject({ c: 2001, b: { msg: expect.stringContaining('is a user of this app') } })
+    expect(w.join('x', alice, 'r1', 'm2m', { faking: true }).ack.c).toBe(200)
   })
 
   it('userFaking gives an anonymous session a fresh userId, reported in the ack and the list; signals then carry it', () => {

@@ -99,6 +99,8 @@ export class Rooms {
   private dispatch(conn: ConnId, signal: RoomSignal, context: RoomContext, fx: Effects, now: number): Outcome {
     const { userId } = context
     if (userId !== null && signal.ss.userId !== userId) return failed(INVALID_SIGNAL, `ss.userId must be your userId "${userId}"`)
+    // As for call sIds: a userId belongs to its user; open mode's anonymous sockets may not borrow a logged-in one.
+    if (userId === null && context.isUser?.(signal.ss.userId) && !(signal.s === 'JOIN' && signal.op.userFaking)) return failed(INVALID_SIGNAL, `"${signal.ss.userId}" is a user of this app: connect as that user`)
     if (signal.s === 'JOIN') return this.join(conn, signal, context, fx, now)
     const room = this.rooms.get(signal.rid)
     if (!room) return failed(ROOM_NOT_FOUND, `no room "${signal.rid}"`)
@@ -187,6 +189,8 @@ export class Rooms {
     const same = existing.conn === conn
     // A faked userId is fresh each time: on its own connection the session is still its own.
     if (existing.session.userId !== session.userId && !(faking && same)) return failed(INVALID_SIGNAL, `session "${session.sessionId}" belongs to another user`)
+    // Only a connection that is that user may take a session over; an anonymous one would be anyone.
+    if (!same && context.userId === null) return failed(INVALID_SIGNAL, `session "${session.sessionId}" belongs to another connection`)
     if (!same && this.sessionCount(conn) >= MAX_SESSIONS_PER_CONNECTION) return failed(INVALID_SIGNAL, `a connection holds at most ${MAX_SESSIONS_PER_CONNECTION} room sessions`)
     const profile = profileOf(context, existing.session.userId)
     existing.lastSeen = now

@@ -6,6 +6,7 @@ import { MAX_FRAME_DEPTH, checkShape } from '../protocol/bounds'
 import { callRequestFrameSchema, parseCallMessage } from '../protocol/calls'
 import { rtmError } from '../protocol/errors'
 import type { ServerFrame } from '../protocol/events'
+import { ROOM_CODES, parseRoomFrame, roomRequestFrameSchema, type ParsedRoomFrame, type RoomAck } from '../protocol/rooms'
 import { parseRequestFrame, type Request } from '../protocol/requests'
 import type { ConnectionSink, DurableStore, TokenVerifier } from './ports'
 
@@ -16,8 +17,13 @@ export interface HostOptions {
   verifier: TokenVerifier
   now: () => number
   newResumeKey: () => string
-  /** Ids for call sessions and generated sIds (default: 16 random bytes, hex). */
+  /** Ids for call sessions, generated sIds and faked room userIds (default: 16 random bytes, hex). */
   newId?: () => string
+  /**
+   * The ICE server URLs a room JOIN ack lists (seed 003 `b.es.icfg.is`), read at each JOIN:
+   * URLs only, never credentials (a client gets those from its own ICE configuration). Default none.
+   */
+  iceUrls?: () => string[]
   /** Sees every frame in and out (logging, the UI's signal view). */
   trace?: (direction: 'in' | 'out', conn: ConnId | ConnId[], frame: unknown) => void
   /**
@@ -83,6 +89,8 @@ export class CoordinatorHost {
     // Most frames are not calls: check op before paying for a failed call-schema parse.
     const call = op === 'call' ? callRequestFrameSchema.safeParse(raw) : null
     if (call?.success) return this.inOrder(conn, () => this.call(conn, call.data.args, call.data.id))
+    const room = op === 'room' ? roomRequestFrameSchema.safeParse(raw) : null
+    if (room?.success) return this.inOrder(conn, () => this.room(conn, room.data.args, room.data.id))
     const parsed = parseRequestFrame(raw)
     if (!parsed.ok) {
       if (parsed.id !== null) this.reply(conn, parsed.id, { ok: false, error: rtmError('INVALID_PARAMETER', parsed.op, parsed.reason) })
@@ -104,6 +112,16 @@ export class CoordinatorHost {
   receiveCall(conn: ConnId, raw: unknown, identity: CallIdentity): void {
     this.options.trace?.('in', conn, raw)
     this.inOrder(conn, () => this.call(conn, raw, undefined, identity))
+  }
+
+  /**
+   * A seed-003 `{action, data}` frame from a raw room socket (/ws/rooms). Its ack comes back
+   * as a `room` event to `conn` (a raw socket has no request ids), before the pushes it caused.
+   * `identity` is what the socket's upgrade established (its app, and its user if any).
+   */
+  receiveRoom(conn: ConnId, raw: unknown, identity: RoomIdentity): void {
+    this.options.trace?.('in', conn, raw)
+    this.inOrder(conn, () => this.room(conn, raw, undefined, identity))
   }
 
   disconnected(conn: ConnId): void {
@@ -131,6 +149,22 @@ export class CoordinatorHost {
     const known = identity ?? this.options.coordinator.userOf(conn)
     const handled = this.options.coordinator.call(conn, parseCallMessage(raw), { newId: newId(), identity: known }, this.options.now())
     this.apply(handled, id === undefined ? undefined : conn, id)
+  }
+
+  /** A native `room` op (`id`; the connection's login is its identity) or a raw room socket's frame (`identity`). */
+  private room(conn: ConnId, raw: unknown, id?: number, identity?: RoomIdentity): void {
+    if (this.storeFailure) return id === undefined ? undefined : this.reply(conn, id, this.storeFailedReply('room'))
+    const parsed = parseRoomFrame(raw)
+    const context = {
+      newId: (this.options.newId ?? randomId)(),
+      identity: identity ?? this.options.coordinator.userOf(conn),
+      iceUrls: this.options.iceUrls?.() ?? [],
+    }
+    const handled = this.options.coordinator.room(conn, parsed, context, this.options.now())
+    if (id !== undefined) return this.apply(handled, conn, id)
+    const ack = rawRoomAck(parsed, handled.ack)
+    const sends = ack ? [{ to: [conn], event: { kind: 'room' as const, msg: ack, timestamp: this.options.now() } }, ...handled.sends] : handled.sends
+    this.apply({ ...handled, reply: null, sends })
   }
 
   /** Runs now, or after the connection's queued requests (a login waiting on its token check). */
@@ -244,6 +278,21 @@ export class CoordinatorHost {
       for (const conn of to) this.guarded(conn, () => this.options.sink.send([conn], frame))
     }
   }
+}
+
+/** Who a raw room socket is: its app, and its user when the upgrade named or verified one. */
+export interface RoomIdentity { appId: string; userId: string | null }
+
+/**
+ * The ack a raw room socket is written, or null for none: seed 003 acks HEARTBEAT only when
+ * `send_ack` asks, and our peer signals (OFFER/ANSWER/CANDIDATE) are acked only when refused.
+ */
+export function rawRoomAck(parsed: ParsedRoomFrame, ack: RoomAck): RoomAck | null {
+  if (ack.c !== ROOM_CODES.OK || !parsed.ok) return ack
+  const { signal } = parsed
+  if (signal.s === 'OFFER' || signal.s === 'ANSWER' || signal.s === 'CANDIDATE') return null
+  if (signal.s === 'HEARTBEAT' && !signal.send_ack) return null
+  return ack
 }
 
 function randomId(): string {

@@ -67,8 +67,11 @@ export class HostedCoordinator {
     this.ticker = setInterval(() => host.tick(), BROWSER_TICK_MS)
   }
 
-  /** `onStoreFailure`: a commit failed and the host refuses everything (CoordinatorHost); step down so another term loads the store. */
-  static async start(store: DurableStore, remoteSink: RemoteSink, options: Pick<HostOptions, 'trace' | 'onStoreFailure'> = {}): Promise<HostedCoordinator> {
+  /**
+   * `onStoreFailure`: a commit failed and the host refuses everything (CoordinatorHost); step down so another term loads the store.
+   * `iceUrls`: the ICE server URLs room JOIN acks list (default none).
+   */
+  static async start(store: DurableStore, remoteSink: RemoteSink, options: Pick<HostOptions, 'trace' | 'onStoreFailure' | 'iceUrls'> = {}): Promise<HostedCoordinator> {
     let hosted: HostedCoordinator | null = null
     const host = new CoordinatorHost({
       ...options,

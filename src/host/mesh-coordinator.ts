@@ -221,7 +221,11 @@ export class MeshSeat extends CoordinatorSeat {
         const [peer, link] = conn.split('/')
         if (entry && peer && link) entry.bus.post({ kind: 'close', from: this.coordinatorPeerId, to: peer, link, reason })
       },
-    }, { onStoreFailure: () => { if (this.claim === claim) void this.stepDown('the coordinator browser could not store a write') } })
+    }, {
+      onStoreFailure: () => { if (this.claim === claim) void this.stepDown('the coordinator browser could not store a write') },
+      // Room JOIN acks list the servers this mesh's data channels use (URLs only: credentials stay here).
+      iceUrls: () => (this.rtcConfiguration().iceServers ?? []).flatMap((server) => [server.urls].flat()),
+    })
     if (this.claim !== claim || this.destroyed) return void hosted.stop('stepped down')
     this.hosted = hosted
     this.claimSettled()

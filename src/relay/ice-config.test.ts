@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_TURN_TTL_S, iceConfigFromEnv, iceServersFor, turnCredential } from './ice-config'
+import { DEFAULT_TURN_TTL_S, iceConfigFromEnv, iceServersFor, iceUrlsOf, turnCredential } from './ice-config'
 
 describe('TURN credentials (coturn use-auth-secret)', () => {
   it('the username is "<expiry>:<userId>" and the credential base64(HMAC-SHA1(secret, username))', () => {
@@ -58,5 +58,16 @@ describe('ICE configuration from the environment', () => {
     ['TURN_TTL', { TURN_TTL: '600' }, /^TURN_TTL needs TURN_SECRET and TURN_URLS/],
   ])('a wrong %s stops startup with a line naming it (%j)', (_name, env, message) => {
     expect(() => iceConfigFromEnv(env)).toThrow(message)
+  })
+})
+
+describe('the URLs a room JOIN ack lists', () => {
+  it('are every static entry\'s URLs, then the TURN URLs, without any credential', () => {
+    const config = iceConfigFromEnv({
+      ICE_SERVERS: '[{"urls":"stun:stun.example.org:3478"},{"urls":["turn:a.example.org","turns:a.example.org"],"username":"u","credential":"c"}]',
+      TURN_SECRET: 'north-wind', TURN_URLS: 'turn:t.example.org:3478?transport=udp',
+    })
+    expect(iceUrlsOf(config)).toEqual(['stun:stun.example.org:3478', 'turn:a.example.org', 'turns:a.example.org', 'turn:t.example.org:3478?transport=udp'])
+    expect(iceUrlsOf({ servers: [] })).toEqual([])
   })
 })

@@ -144,3 +144,8 @@ export function iceServersFor(config: IceConfig, userId: string | null, now: num
   }
   return served
 }
+
+/** Every server URL users are given (static entries, then TURN), without credentials: what a room JOIN ack lists. */
+export function iceUrlsOf(config: IceConfig): string[] {
+  return [...config.servers.flatMap((server) => [server.urls].flat()), ...(config.turn?.urls ?? [])]
+}

@@ -17,12 +17,13 @@ import type { ServerFrame } from '../protocol/events'
 import type { Rate } from '../engine/rate-limit'
 import { Admission, LOGIN_DEADLINE_MS, MAX_CONNECTIONS_PER_ADDRESS } from './admission'
 import { attachCallsWs } from './calls-ws'
+import { attachRoomsWs } from './rooms-ws'
 import { MAX_OUTBOUND_BYTES, dropSlowReader, outboundBytes, overOutboundCap } from './outbound'
 import { attachPeerBroker } from './peer-broker'
 import { attachEasyrtc } from './easyrtc/codec'
 import { jwtVerifier, openMode } from './tokens'
 import { applySecurityHeaders, originPolicy } from './http-policy'
-import { NO_ICE, type IceConfig } from './ice-config'
+import { NO_ICE, iceUrlsOf, type IceConfig } from './ice-config'
 import { ICE_SERVERS_PATH, serveIceServers } from './ice-endpoint'
 
 export const VERSION = '0.1.0'
@@ -83,7 +84,7 @@ export interface RelayOptions {
 }
 
 /**
- * Connections that are not native socket.io clients (a raw /ws/calls socket, an EasyRTC
+ * Connections that are not native socket.io clients (a raw /ws/calls or /ws/rooms socket, an EasyRTC
  * client): the edge codec that owns ids starting with `prefix` turns engine frames into
  * its own wire format.
  */
@@ -104,7 +105,7 @@ export interface Relay {
   host: CoordinatorHost
   coordinator: Coordinator
   logger: Logger
-  /** The login token check (JWT with a secret, open mode without), for endpoints that authenticate at the upgrade (/ws/calls). */
+  /** The login token check (JWT with a secret, open mode without), for endpoints that authenticate at the upgrade (/ws/calls, /ws/rooms). */
   verifier: TokenVerifier
   /** The ICE configuration users get (ice-config.ts `iceServersFor`). */
   ice: IceConfig
@@ -221,10 +222,12 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const kinds: [string, ConnectionKind][] = []
   const kindOf = (conn: ConnId) => (conn.includes(':') ? kinds.find(([prefix]) => conn.startsWith(prefix))?.[1] : undefined)
   const verifier = options.tokenSecret ? jwtVerifier(options.tokenSecret) : openMode
+  const roomIceUrls = iceUrlsOf(ice)
   const host = new CoordinatorHost({
     coordinator,
     store,
     verifier,
+    iceUrls: () => roomIceUrls,
     now: Date.now,
     newResumeKey: () => randomBytes(18).toString('base64url'),
     onStoreFailure(error) {
@@ -329,6 +332,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       clearInterval(ticker)
       const stopped = new Promise<void>((resolve) => http.close(() => resolve())) // stop accepting; done once every connection is gone
       callsWs.close()
+      roomsWs.close()
       peerBroker.close()
       io.disconnectSockets(true)
       await io.close() // closes http too; its "not running" error is expected, `stopped` waits for the connections
@@ -338,6 +342,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     },
   }
   const callsWs = attachCallsWs(relay) // seed 002 at /ws/calls
+  const roomsWs = attachRoomsWs(relay) // seed 003 at /ws/rooms
   const peerBroker = attachPeerBroker(relay) // PeerJS broker at /peerjs (mesh mode)
   attachEasyrtc(relay) // seed 004 on socket.io namespace /easyrtc
   return relay

@@ -4,6 +4,7 @@ import { Deep, NEXT_ID, oversizedLast, toJsonText, utf8Bytes } from './json-text
 /** socket.io's maxHttpBufferSize on the relay: a bigger message closes the connection. */
 export const SOCKET_IO_LIMIT = 1_000_000
 import { anyValue, bigBytes, bytes, deep, garbage, hugeString, mutated, weirdString } from './garbage'
+import { roomTemplates } from './rooms-frames'
 
 /** What the generator may name: the app, its users and channels, and who has a call sId. */
 export interface NativeContext {
@@ -33,7 +34,7 @@ const OPS = [
   'publishTopicMessage', 'subscribeTopic', 'unsubscribeTopic', 'setChannelMetadata', 'updateChannelMetadata',
   'removeChannelMetadata', 'getChannelMetadata', 'setUserMetadata', 'updateUserMetadata', 'removeUserMetadata',
   'getUserMetadata', 'subscribeUserMetadata', 'unsubscribeUserMetadata', 'setLock', 'acquireLock', 'releaseLock',
-  'revokeLock', 'removeLock', 'getLock', 'call',
+  'revokeLock', 'removeLock', 'getLock', 'call', 'room',
 ] as const
 
 const req = (op: string, args: unknown) => ({ t: 'req', id: NEXT_ID, op, args })
@@ -84,6 +85,8 @@ export function nativeTemplates(ctx: NativeContext): fc.Arbitrary<Record<string,
     { arbitrary: fc.record({ channelName: channel, topicName: fc.constantFrom('news', '__proto__') }).map((args) => req('joinTopic', args)), weight: 1 },
     { arbitrary: fc.record({ channelName: channel, topicName: fc.constant('news'), message }).map((args) => req('publishTopicMessage', args)), weight: 1 },
     { arbitrary: callMessage.map((args) => req('call', args)), weight: 6 },
+    // Seed 003 room frames as the native op `room`, as the logged-in users (their ss.userId must be theirs).
+    { arbitrary: roomTemplates({ users: ctx.users, sessions: ctx.users.map((userId) => ({ userId, sessionId: `${userId}-room` })), rids: [ctx.room, 'fz-native-room'], others: ['obs-ra-1'] }).map((args) => req('room', args)), weight: 4 },
   )
 }
 

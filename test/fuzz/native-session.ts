@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { CALL_ERRORS } from '../../src/protocol/call-codes'
 import { ERRORS } from '../../src/protocol/errors'
+import { ROOM_CODES } from '../../src/protocol/room-codes'
 import { NextId, preview } from './json-text'
 import { Ledger, Pending } from './ledger'
 import type { NativeItem } from './native-frames'
@@ -12,6 +13,8 @@ import { chunks } from './waiting'
 export const NATIVE_CODES = new Set<number>(Object.values(ERRORS).map(([code]) => code))
 /** The `call` op answers with seed 002's codes (our call table, README "Calls"). */
 const CALL_OP_CODES = new Set<number>(Object.values(CALL_ERRORS).map(([code]) => code))
+/** The `room` op answers with seed 003's ack codes (the error's `errorCode` is the ack's `c`). */
+const ROOM_OP_CODES = new Set<number>(Object.values(ROOM_CODES))
 export const RATE_LIMITED = ERRORS.OPERATION_RATE_EXCEED_LIMITATION[0]
 /** Frames sent in one TCP write before waiting for their answers. */
 export const NATIVE_BATCH = 40
@@ -65,7 +68,7 @@ export async function runNativeSession(relay: RelayChild, items: NativeItem[], l
       return
     }
     const code = frame.error?.errorCode
-    const known = typeof code === 'number' && (NATIVE_CODES.has(code) || (sent.frame.op === 'call' && CALL_OP_CODES.has(code)))
+    const known = typeof code === 'number' && (NATIVE_CODES.has(code) || (sent.frame.op === 'call' && CALL_OP_CODES.has(code)) || (sent.frame.op === 'room' && ROOM_OP_CODES.has(code) && code !== ROOM_CODES.OK))
     if (frame.ok === false && known) ledger.code(code, code === RATE_LIMITED)
     else ledger.bad(`${preview(JSON.stringify(frame), 200)} for ${preview(sent.text)}`)
   })

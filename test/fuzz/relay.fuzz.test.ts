@@ -14,16 +14,18 @@ import { describeMemory, settleMemory, type MemoryCheck } from './memory'
 import { NativeConn } from './native-conn'
 import { nativeSession, type NativeContext } from './native-frames'
 import { NATIVE_CODES, runNativeSession } from './native-session'
+import { roomsSession, type RoomsContext } from './rooms-frames'
+import { runRoomsSession } from './rooms-session'
 import { peerSession, type PeerContext } from './peerjs-frames'
 import { runPeerSession } from './peerjs-session'
 import type { Health, RelayChild } from '../../bench/lib/relay-child'
 import { RelaySlot } from './relay-slot'
 import { badTokens, FUZZ_SECRET, tokenFor } from './tokens'
 import { until } from './waiting'
-import { CallsWatch, EasyrtcWatch, NativeWatch, PeerWatch, type Watch } from './watchers'
+import { CallsWatch, EasyrtcWatch, NativeWatch, PeerWatch, RoomsWatch, type Watch } from './watchers'
 
 /**
- * The relay's four client endpoints under generated and mutated frames (issue 11,
+ * The relay's five client endpoints under generated and mutated frames (issue 11,
  * "fuzz suite"). The relay runs as its own process (src/relay/main.ts), so a crash is an
  * exit the test sees. Per endpoint: the process lives and logs no error (the last-resort
  * guard logging an unhandled rejection counts as a crash), every frame that must be
@@ -36,7 +38,7 @@ const APP = 'fuzz'
 const ROOM = 'lobby'
 /** PeerJS ids are `<appId>-<suffix>`; the broker forwards frames only between peers of one app. */
 const MESH_APP = 'meshfuzz'
-/** Native and /easyrtc run with a token secret (garbage tokens are refused), /ws/calls and /peerjs in open mode. */
+/** Native and /easyrtc run with a token secret (garbage tokens are refused), /ws/calls, /ws/rooms and /peerjs in open mode. */
 const withSecret = new RelaySlot({ tokenSecret: FUZZ_SECRET })
 const openMode = new RelaySlot()
 afterAll(async () => { await Promise.all([withSecret.stop(), openMode.stop()]) })
@@ -293,6 +295,26 @@ describe('/ws/calls (seed 002 JSON text frames)', () => {
     perSession: 90,
     watch: (relay) => CallsWatch.start(relay),
     session: (relay, index, lane, ledger) => runCallsSession(relay, sample(callsSession(contexts[lane], index < 0 ? 20 : 90), 3_000_000 + index), ledger),
+  })
+})
+
+describe('/ws/rooms (seed 003 {action, data} JSON text frames)', () => {
+  /** The well-behaved members' room: fuzz frames JOIN it too, and aim kicks, accepts and peer signals at its members. */
+  const OBS_ROOM = 'obs-room'
+  const contexts: RoomsContext[] = Array.from({ length: LANES }, (_, lane) => ({
+    users: [`fz-${lane}-r`, `fz-${lane}-s`],
+    sessions: [{ userId: `fz-${lane}-r`, sessionId: `fz-${lane}-r1` }, { userId: `fz-${lane}-r`, sessionId: `fz-${lane}-r2` }, { userId: `fz-${lane}-s`, sessionId: `fz-${lane}-s1` }],
+    rids: [`fz-${lane}-room`, `fz-${lane}-p2p`, OBS_ROOM],
+    others: ['obs-ra-1', 'obs-rb-1'],
+  }))
+
+  fuzzSuite<RoomsWatch>({
+    endpoint: '/ws/rooms',
+    slot: openMode,
+    // Below the allowance of 100 frames per second (bursts of 200): a session is one burst.
+    perSession: 90,
+    watch: (relay) => RoomsWatch.start(relay, OBS_ROOM),
+    session: (relay, index, lane, ledger) => runRoomsSession(relay, sample(roomsSession(contexts[lane], index < 0 ? 20 : 90), 5_000_000 + index), ledger),
   })
 })
 

@@ -2,6 +2,7 @@ import WebSocket from 'ws'
 import { RawEasyrtc } from '../easyrtc-harness'
 import { RTM } from '../../src/sdk'
 import { CallsClient } from './calls-client'
+import { RoomsClient } from './rooms-client'
 import { messageKey } from './native-session'
 import type { RelayChild } from '../../bench/lib/relay-child'
 import { tokenFor } from './tokens'
@@ -158,6 +159,65 @@ export class CallsWatch implements Watch {
   close(): void {
     this.caller.close()
     this.callee.close()
+  }
+}
+
+/** How often the well-behaved room members heartbeat between probes: well inside the 30 s heartbeat timeout. */
+const ROOM_HEARTBEAT_MS = 5000
+
+/**
+ * /ws/rooms: two members of one m2m room (sockets named by `?userId=`, so no fuzz socket
+ * can claim their sessions) passing OFFER and ANSWER through the relay and heartbeating
+ * with send_ack. obs-ra created the room and stays its admin.
+ */
+export class RoomsWatch implements Watch {
+  private probes = 0
+  private readonly beat: ReturnType<typeof setInterval>
+
+  private constructor(private readonly relay: RelayChild, readonly rid: string, readonly a: RoomsClient, readonly b: RoomsClient) {
+    this.beat = setInterval(() => {
+      for (const [client, who] of [[a, 'obs-ra'], [b, 'obs-rb']] as const) client.send({ action: 'heartbeat', data: { s: 'HEARTBEAT', ch: 'm2m', rid, ss: RoomsWatch.session(who) } })
+    }, ROOM_HEARTBEAT_MS)
+  }
+
+  static session(userId: string) {
+    return { userId, sessionId: `${userId}-1`, category: 'stream', host: 'Server', deviceId: 'watch' }
+  }
+
+  static async start(relay: RelayChild, rid: string): Promise<RoomsWatch> {
+    const member = async (userId: string, roomCreating: boolean) => {
+      const client = await RoomsClient.open(relay.wsUrl, `?userId=${userId}`)
+      client.send({ action: 'join', data: { s: 'JOIN', ch: 'm2m', rid, ss: RoomsWatch.session(userId), op: { roomCreating } } })
+      const ack = await client.next((frame) => frame.s === 'JOIN' && frame.c !== undefined, `${userId}'s JOIN ack`)
+      if (ack.c !== 200) throw new Error(`${userId} could not join ${rid}: ${JSON.stringify(ack)}`)
+      return client
+    }
+    return new RoomsWatch(relay, rid, await member('obs-ra', true), await member('obs-rb', false))
+  }
+
+  async probe(): Promise<void> {
+    const n = ++this.probes
+    const sdp = `v=0\r\ns=probe-${n}\r\n`
+    for (const [from, to, fromUser, toUser, s] of [[this.a, this.b, 'obs-ra', 'obs-rb', 'OFFER'], [this.b, this.a, 'obs-rb', 'obs-ra', 'ANSWER']] as const) {
+      from.send({ action: s.toLowerCase(), data: { s, ch: 'm2m', rid: this.rid, ss: RoomsWatch.session(fromUser), to: { sessionId: `${toUser}-1` }, sdp } })
+      await this.relay.orDeath(to.next((frame) => frame.s === s && frame.c === undefined && frame.sdp === sdp, `${toUser} receiving ${s} ${n}`), PROBE_TIMEOUT_MS + 1000, 'a room signal between well-behaved members')
+    }
+    const bid = `probe-${n}`
+    this.a.send({ action: 'heartbeat', data: { s: 'HEARTBEAT', ch: 'm2m', rid: this.rid, ss: RoomsWatch.session('obs-ra'), bid, send_ack: true } })
+    const ack = await this.relay.orDeath(this.a.next((frame) => frame.s === 'HEARTBEAT' && frame.b?.bid === bid, `heartbeat ack ${n}`), PROBE_TIMEOUT_MS + 1000, 'a heartbeat ack')
+    if (ack.c !== 200) throw new Error(`obs-ra's heartbeat was refused: ${JSON.stringify(ack)}`)
+    // Anything else the members got (list pushes of fuzz joins, refusals of the periodic heartbeats) is dropped, refusals reported.
+    for (const client of [this.a, this.b]) {
+      const refused = client.inbox.find((frame) => typeof frame.c === 'number' && frame.c !== 200)
+      if (refused) throw new Error(`a well-behaved member was refused: ${JSON.stringify(refused).slice(0, 300)}`)
+      client.inbox.length = 0
+    }
+  }
+
+  close(): void {
+    clearInterval(this.beat)
+    this.a.close()
+    this.b.close()
   }
 }
 
