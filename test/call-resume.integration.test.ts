@@ -54,7 +54,7 @@ type Party = Awaited<ReturnType<typeof party>>
 
 /** The fake peer connection a CallClient uses now. */
 function pcOf(calls: CallClient): FakePeerConnection | undefined {
-  return (calls as unknown as { current: { pc: FakePeerConnection | null } | null }).current?.pc ?? undefined
+  return (calls as unknown as { current: { link: { pc: FakePeerConnection } | null } | null }).current?.link?.pc ?? undefined
 }
 
 /** alice calls bob, bob answers: both ACTIVE, media path connected. */

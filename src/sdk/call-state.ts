@@ -1,27 +1,21 @@
 import type { IceCandidateValue, SdpValue } from '../protocol/calls'
-import type { Renegotiation } from './call-renegotiation'
 import type { CallInfo } from './calls'
-import type { IceRecovery } from './ice-recovery'
+import type { PeerLink } from './media/peer-link'
 
 /** Media and peer connection of the one call in progress. */
 export interface Call extends CallInfo {
-  pc: RTCPeerConnection | null
+  /** The peer connection (candidates held until our call/accept is out, ICE restarts on the session), once it exists. */
+  link: PeerLink | null
+  /** Remote candidates that came before the peer connection (the callee's camera still opening): its inbox takes them. */
+  early: IceCandidateValue[]
   local: MediaStream | null
   offer: SdpValue | null
-  /** Candidates to send once our call/accept is out, and remote ones until the remote description is set. */
-  outbox: IceCandidateValue[]
-  inbox: IceCandidateValue[]
-  signalled: boolean
   /** We (the callee) sent our accept: the call may be ACTIVE on the coordinator before we hear it. */
   answered: boolean
   /** The callee's answer, made while it rings (camera, connection, ICE gathering), sent on accept. */
   prepared: Promise<RTCSessionDescriptionInit> | null
   /** Our link dropped and the coordinator has not confirmed the call is ours again (`ssu` after our claim). */
   rebinding: { giveUp: ReturnType<typeof setTimeout> } | null
-  /** Watches the media path once it exists (when to restart ICE, when to give up). */
-  media: IceRecovery | null
-  /** ICE restarts on the ACTIVE session, once the peer connection exists. */
-  renegotiation: Renegotiation | null
 }
 
 /** A `call()` whose session is not created yet: an incoming call meanwhile wins (glare). */
@@ -37,7 +31,7 @@ export function established(call: Call): boolean {
 }
 
 export function isReconnecting(call: Call): boolean {
-  return call.rebinding !== null || (call.media?.troubled ?? false)
+  return call.rebinding !== null || (call.link?.troubled ?? false)
 }
 
 export function publicInfo(call: CallInfo): CallInfo {

@@ -4,14 +4,13 @@ import { nameOf } from '../protocol/enums'
 import type { ServerEvent } from '../protocol/events'
 import type { RTM } from './client'
 import { Emitter } from './events'
-import { parseCandidate, type CandidateInfo } from './ice-candidate'
-import { Renegotiation, toDescription } from './call-renegotiation'
 import { established, isReconnecting, publicInfo, type Call, type Dial } from './call-state'
-import { IceRecovery } from './ice-recovery'
-import { watchSelectedPair, type SelectedPair } from './selected-pair'
+import { parseCandidate, type CandidateInfo } from './media/ice-candidate'
+import { mediaKinds, openLocalMedia, releaseMedia, stopTracks } from './media/local-media'
+import { PeerLink, toConnectionState, type ConnectionState } from './media/peer-link'
+import type { SelectedPair } from './media/selected-pair'
 
-/** Seed 001 "ConnectionState" (the media path), from RTCPeerConnection.connectionState. */
-export type ConnectionState = 'new' | 'connecting' | 'connected' | 'failed' | 'disconnected' | 'reconnecting' | 'not_support' | 'limit_exceeded'
+export type { ConnectionState } from './media/peer-link'
 /** Seed 001 "SignalingState" (the call signaling), with the peer connection's SDP state beside it. */
 export type SignalingState = 'new' | 'scheduling' | 'scheduled' | 'connecting' | 'connected' | 'disconnected' | 'closed' | 'reconnecting'
 
@@ -164,19 +163,19 @@ export class CallClient {
       const refused = await this.send({ cmd: 'session', opponentId: peer }).then(() => null, (error: { name?: string }) => error)
       if (refused) {
         created.cancel()
-        releaseCamera(camera)
+        releaseMedia(camera)
         if (refused.name === 'OPPONENT_BUSY' || refused.name === 'BUSY') return this.lose(dial)
         throw refused
       }
       sessionId = ((await created.promise) as Extract<CallServerMessage, { cmd: 'ssu' }>).sessionId
     } catch (error) {
-      releaseCamera(camera)
+      releaseMedia(camera)
       throw error
     } finally {
       if (this.dialing === dial) this.dialing = null
     }
     if (dial.lost) {
-      releaseCamera(camera)
+      releaseMedia(camera)
       // Their call rang us while ours was being created: theirs won, ours is dropped.
       await this.send({ cmd: 'stop', sessionId }).catch(() => undefined) // the coordinator may have closed it already
       return dial.lost
@@ -185,17 +184,14 @@ export class CallClient {
     try {
       // The offer goes out before the camera is open (transceivers without tracks yet), so the
       // camera opens while the other side rings and answers; its tracks replace the empty ones.
-      const pc = this.connect(call)
+      const link = this.connect(call)
       const stream = new MediaStream() // names our tracks' stream in the offer, for the other side's ontrack
-      for (const kind of this.mediaKinds()) pc.addTransceiver(kind, { direction: 'sendrecv', streams: [stream] })
-      const offer = await pc.createOffer()
-      await pc.setLocalDescription(offer)
+      for (const kind of mediaKinds(this.options.media)) link.pc.addTransceiver(kind, { direction: 'sendrecv', streams: [stream] })
+      await link.offer() // then our held candidates follow it
       if (this.current !== call) return publicInfo(call)
-      await this.send({ cmd: 'call', sessionId, offer: { type: 'offer', sdp: offer.sdp ?? '' } })
-      this.flushOutbox(call)
       const local = await this.takeCamera(call, camera)
       for (const track of local.getTracks()) {
-        const transceiver = pc.getTransceivers().find((each) => each.sender.track === null && each.receiver.track.kind === track.kind)
+        const transceiver = link.pc.getTransceivers().find((each) => each.sender.track === null && each.receiver.track.kind === track.kind)
         await transceiver?.sender.replaceTrack(track)
       }
     } catch (error) {
@@ -214,9 +210,8 @@ export class CallClient {
       const answer = await (call.prepared ??= this.prepareAnswer(call))
       if (this.current !== call) return
       call.answered = true
-      await this.applyRemoteCandidates(call) // held while it rang: no connectivity checks reveal us before we answer
-      await this.send({ cmd: 'accept', sessionId: call.sessionId, answer: { type: 'answer', sdp: answer.sdp ?? '' } })
-      this.flushOutbox(call)
+      await call.link!.applyRemoteCandidates() // held while it rang: no connectivity checks reveal us before we answer
+      await call.link!.sendAnswer(answer) // then our held candidates follow it
     } catch (error) {
       if (this.current !== call) return // the caller gave up or we hung up meanwhile
       await this.hangUp('failed')
@@ -300,7 +295,7 @@ export class CallClient {
         return this.events.emit('list', { clients: this.clients })
       case 'call': {
         // The same session again, ACTIVE: the other party renegotiates (an ICE restart).
-        if (call?.sessionId === msg.sessionId && call.state === 'ACTIVE') return call.renegotiation?.answer(msg.offer)
+        if (call?.sessionId === msg.sessionId && call.state === 'ACTIVE') return call.link?.remoteOffer(msg.offer)
         if (call) return // the coordinator never rings a busy client; ignore a stray one
         if (this.dialing) this.lose(this.dialing) // glare: their call rang first
         const incoming = this.begin(msg.sessionId, msg.sId, 'incoming')
@@ -312,19 +307,18 @@ export class CallClient {
         return this.events.emit('incoming', { sessionId: msg.sessionId, from: msg.sId })
       }
       case 'accept':
-        if (call?.sessionId !== msg.sessionId || !call.pc) return
-        if (call.state === 'ACTIVE') return call.renegotiation?.answered(msg.answer)
-        void call.pc.setRemoteDescription(toDescription(msg.answer, 'answer'))
-          .then(() => this.applyRemoteCandidates(call))
-          .catch(() => this.hangUp('failed'))
+        if (call?.sessionId !== msg.sessionId || !call.link) return
+        if (call.state === 'ACTIVE') return call.link.remoteAnswer(msg.answer)
+        void call.link.setAnswer(msg.answer).catch(() => this.hangUp('failed'))
         return
       case 'icecandidate':
         if (call?.sessionId !== msg.sessionId) return
         if (typeof msg.icecandidate !== 'string' && msg.icecandidate.candidate) {
           this.events.emit('remoteCandidate', { ...parseCandidate(msg.icecandidate.candidate), sessionId: msg.sessionId })
         }
-        call.inbox.push(msg.icecandidate)
-        if (call.pc?.remoteDescription && !call.renegotiation?.remotePending && (call.direction === 'outgoing' || call.answered)) void this.applyRemoteCandidates(call)
+        // Held until the remote description is set, and while it rings until we answer.
+        if (call.link) call.link.addRemoteCandidate(msg.icecandidate)
+        else call.early.push(msg.icecandidate)
         return
       case 'ssu': {
         if (this.abandoned?.sessionId === msg.sessionId) {
@@ -341,7 +335,7 @@ export class CallClient {
         // After a claim: the call is ours again. Either party hearing it: offers reach the other side again.
         if (call.rebinding) clearTimeout(call.rebinding.giveUp)
         call.rebinding = null
-        call.media?.resumed()
+        call.link?.resumed()
         call.reconnecting = isReconnecting(call)
         return this.events.emit('call', publicInfo(call))
       }
@@ -360,17 +354,15 @@ export class CallClient {
   private begin(sessionId: string, peer: string, direction: Call['direction']): Call {
     const call: Call = {
       sessionId, peer, direction, state: direction === 'outgoing' ? 'NEW' : 'PENDING', startedAt: null, endReason: null, reconnecting: false,
-      pc: null, local: null, offer: null, outbox: [], inbox: [], signalled: false,
-      answered: false, prepared: null, rebinding: null, media: null, renegotiation: null,
+      link: null, early: [], local: null, offer: null, answered: false, prepared: null, rebinding: null,
     }
     this.current = call
     this.events.emit('call', publicInfo(call))
     return call
   }
 
-  /** Async so that a page without mediaDevices (http:// off localhost, Node) rejects rather than throws. */
-  private async openCamera(): Promise<MediaStream> {
-    return navigator.mediaDevices.getUserMedia(this.options.media ?? { audio: true, video: true })
+  private openCamera(): Promise<MediaStream> {
+    return openLocalMedia(this.options.media)
   }
 
   /**
@@ -380,29 +372,20 @@ export class CallClient {
    */
   private async prepareAnswer(call: Call): Promise<RTCSessionDescriptionInit> {
     await this.openMedia(call)
-    await call.pc!.setRemoteDescription(toDescription(call.offer!, 'offer'))
-    const answer = await call.pc!.createAnswer()
-    await call.pc!.setLocalDescription(answer)
-    return answer
-  }
-
-  /** The kinds of track the call sends (MediaStreamConstraints that are not false). */
-  private mediaKinds(): ('audio' | 'video')[] {
-    const media = this.options.media ?? { audio: true, video: true }
-    return (['audio', 'video'] as const).filter((kind) => Boolean(media[kind]))
+    return call.link!.prepareAnswer(call.offer!)
   }
 
   /** The callee's camera and connection, its tracks added before the answer is made. */
   private async openMedia(call: Call): Promise<void> {
     const local = await this.takeCamera(call, this.openCamera())
-    const pc = this.connect(call)
-    for (const track of local.getTracks()) pc.addTrack(track, local)
+    const link = this.connect(call)
+    for (const track of local.getTracks()) link.pc.addTrack(track, local)
   }
 
   private async takeCamera(call: Call, camera: Promise<MediaStream>): Promise<MediaStream> {
     const local = await camera
     if (this.current !== call) {
-      for (const track of local.getTracks()) track.stop() // hung up while the camera was opening
+      stopTracks(local) // hung up while the camera was opening
       throw new Error('the call ended')
     }
     call.local = local
@@ -411,59 +394,38 @@ export class CallClient {
   }
 
   /** The call's peer connection, with its handlers; no tracks yet. */
-  private connect(call: Call): RTCPeerConnection {
-    const pc = new RTCPeerConnection(this.rtm.ice.configuration(this.options)) // src/sdk/ice.ts: relay's servers, then the page's
-    call.pc = pc
-    watchSelectedPair(pc, (pair) => { if (this.current === call) this.events.emit('selectedPair', { ...pair, sessionId: call.sessionId }) })
-    pc.onicecandidate = ({ candidate }) => {
-      if (this.current !== call || !candidate) return
-      const init = candidate.toJSON()
-      this.events.emit('localCandidate', { ...parseCandidate(init.candidate ?? ''), sessionId: call.sessionId })
-      call.outbox.push({ candidate: init.candidate ?? '', sdpMid: init.sdpMid ?? null, sdpMLineIndex: init.sdpMLineIndex ?? null, usernameFragment: init.usernameFragment ?? null })
-      if (call.signalled) this.flushOutbox(call)
-    }
-    pc.ontrack = ({ streams, track }) => {
-      if (this.current !== call) return
-      this.events.emit('remoteStream', { stream: streams[0] ?? new MediaStream([track]) })
-    }
-    call.renegotiation = new Renegotiation(pc, {
-      sessionId: call.sessionId,
-      send: (msg) => this.send(msg),
-      applyCandidates: () => this.applyRemoteCandidates(call),
-      live: () => this.current === call,
-      configuration: () => this.rtm.ice.configuration(this.options),
-    })
-    call.media = new IceRecovery({
-      restart: () => call.renegotiation?.restart(),
-      giveUp: () => { if (this.current === call) void this.hangUp('failed') },
-      changed: () => this.refresh(call),
-    }, { offerer: call.direction === 'outgoing', graceMs: this.graceMs })
-    pc.onconnectionstatechange = () => {
-      if (this.current !== call) return
-      this.events.emit('connectionState', { state: toConnectionState(pc.connectionState), rtc: pc.connectionState })
+  private connect(call: Call): PeerLink {
+    const sessionId = call.sessionId
+    const live = () => this.current === call
+    const link = new PeerLink({
+      configuration: () => this.rtm.ice.configuration(this.options), // src/sdk/ice.ts: relay's servers, then the page's
+      // The first offer and answer, and ICE restarts on the ACTIVE session, are seed 002's call/accept.
+      signaling: {
+        offer: (offer) => this.send({ cmd: 'call', sessionId, offer }),
+        answer: (answer) => this.send({ cmd: 'accept', sessionId, answer }),
+        candidate: (icecandidate) => this.send({ cmd: 'icecandidate', sessionId, icecandidate }),
+      },
+      offerer: call.direction === 'outgoing',
+      graceMs: this.graceMs,
+      // The callee adds the caller's candidates only once it answered: ringing reveals nothing of us.
+      acceptsRemoteCandidates: () => call.direction === 'outgoing' || call.answered,
       // A media path that drops in an ACTIVE call is recovered (ICE restart), not hung up.
-      if (call.state === 'ACTIVE' || call.answered) call.media?.update(pc.connectionState)
-      else if (pc.connectionState === 'failed') void this.hangUp('failed')
-    }
-    pc.onsignalingstatechange = () => {
-      if (this.current === call) this.events.emit('signalingState', { state: this.signaling, sdp: pc.signalingState })
-    }
+      recovers: () => established(call),
+      hooks: {
+        selectedPair: (pair) => { if (live()) this.events.emit('selectedPair', { ...pair, sessionId }) },
+        localCandidate: (candidate) => { if (live()) this.events.emit('localCandidate', { ...parseCandidate(candidate.candidate), sessionId }) },
+        track: (stream) => { if (live()) this.events.emit('remoteStream', { stream }) },
+        connectionState: (rtc) => { if (live()) this.events.emit('connectionState', { state: toConnectionState(rtc), rtc }) },
+        signalingState: (sdp) => { if (live()) this.events.emit('signalingState', { state: this.signaling, sdp }) },
+        troubleChanged: () => this.refresh(call),
+        giveUp: () => { if (live()) void this.hangUp('failed') },
+        failed: () => { if (live()) void this.hangUp('failed') },
+      },
+    })
+    call.link = link
+    for (const candidate of call.early.splice(0)) link.addRemoteCandidate(candidate)
     this.events.emit('connectionState', { state: 'new', rtc: 'new' })
-    return pc
-  }
-
-  private flushOutbox(call: Call): void {
-    call.signalled = true
-    for (const icecandidate of call.outbox.splice(0)) {
-      void this.send({ cmd: 'icecandidate', sessionId: call.sessionId, icecandidate }).catch(() => undefined) // the call may have ended meanwhile
-    }
-  }
-
-  private async applyRemoteCandidates(call: Call): Promise<void> {
-    for (const candidate of call.inbox.splice(0)) {
-      const init = typeof candidate === 'string' ? { candidate, sdpMid: '0', sdpMLineIndex: 0 } : candidate
-      await call.pc?.addIceCandidate(init).catch(() => undefined) // a bad candidate only loses that path
-    }
+    return link
   }
 
   /** Media stopped and connection closed, whatever ended the call. */
@@ -474,11 +436,10 @@ export class CallClient {
     call.endReason ??= reason
     call.state = 'CLOSED'
     call.reconnecting = false
-    call.media?.destroy()
     if (call.rebinding) clearTimeout(call.rebinding.giveUp)
-    for (const track of call.local?.getTracks() ?? []) track.stop()
-    if (call.pc) {
-      call.pc.close()
+    stopTracks(call.local)
+    if (call.link) {
+      call.link.close()
       this.events.emit('connectionState', { state: 'disconnected', rtc: 'closed' })
       this.events.emit('signalingState', { state: this.signaling, sdp: 'closed' })
     }
@@ -494,7 +455,7 @@ export class CallClient {
       // The coordinator keeps an ACTIVE call for its grace period; we claim it back on reconnect.
       if (call && established(call) && !call.rebinding) {
         call.rebinding = { giveUp: setTimeout(() => { if (this.current === call) this.teardown('leave') }, this.graceMs) }
-        call.media?.paused()
+        call.link?.paused()
         this.refresh(call)
       }
     } else if (linkState === 'FAILED' || linkState === 'IDLE') {
@@ -531,15 +492,6 @@ export class CallClient {
   private setSignaling(state: SignalingState): void {
     if (this.signaling === state) return
     this.signaling = state
-    this.events.emit('signalingState', { state, sdp: this.current?.pc?.signalingState ?? null })
+    this.events.emit('signalingState', { state, sdp: this.current?.link?.pc.signalingState ?? null })
   }
-}
-
-function toConnectionState(state: RTCPeerConnectionState): ConnectionState {
-  return state === 'closed' ? 'disconnected' : state
-}
-
-/** A camera opened for a call that did not happen is closed again. */
-function releaseCamera(camera: Promise<MediaStream>): void {
-  camera.then((stream) => { for (const track of stream.getTracks()) track.stop() }, () => undefined)
 }

@@ -1,5 +1,5 @@
 /**
- * When a call's media path (RTCPeerConnection.connectionState) is in trouble, and what to do
+ * When a peer connection's media path (RTCPeerConnection.connectionState) is in trouble, and what to do
  * about it: the offerer (the caller) restarts ICE — at once on `failed`, after
  * ICE_DISCONNECTED_RESTART_MS of `disconnected` (Chromium often recovers from a short
  * `disconnected` by itself) — and again every ICE_RESTART_RETRY_MS while it has not
