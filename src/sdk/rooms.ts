@@ -25,8 +25,14 @@ interface Session {
 
 type Requester = (args: Record<string, unknown>) => Promise<Record<string, unknown>>
 
-/** The codes that mean our session is no longer in the room (the coordinator restarted, or timed us out). */
-const GONE: ReadonlySet<number> = new Set([ROOM_CODES.ROOM_NOT_FOUND, ROOM_CODES.NOT_ROOM_MEMBER])
+/**
+ * The codes that mean our session is no longer in the room (the coordinator restarted, or timed us out).
+ * A function, not a module-level Set: the bundler counts `new Set` at the top as a side effect, which kept
+ * the rooms SDK and the media layer in the page's first download.
+ */
+function gone(code: number): boolean {
+  return code === ROOM_CODES.ROOM_NOT_FOUND || code === ROOM_CODES.NOT_ROOM_MEMBER
+}
 
 /**
  * A session in a seed 003 room, through any RTM transport (native op `room`), with the
@@ -145,7 +151,7 @@ export class RoomClient {
     this.teardown()
     if (joining) return // the join's answer sends the LEAVE
     await this.send('leave', {}, session).catch((error: unknown) => {
-      if (!GONE.has(codeOf(error))) throw error // already out is out
+      if (!gone(codeOf(error))) throw error // already out is out
     })
   }
 
@@ -389,7 +395,7 @@ export class RoomClient {
       void this.send('heartbeat', { bid: String(this.nextBid++), send_ack: false }, session).catch((error: unknown) => {
         if (session !== this.session) return
         // The coordinator forgot our session (it timed us out, or restarted): join again.
-        if (GONE.has(codeOf(error))) void this.rejoin((args) => this.rtm.request('room', args))
+        if (gone(codeOf(error))) void this.rejoin((args) => this.rtm.request('room', args))
         else this.report(error)
       })
     }, this.options.heartbeatIntervalMs ?? ROOM_HEARTBEAT_INTERVAL_MS)

@@ -36,6 +36,7 @@ const lazy = (load: () => Promise<{ default: PanelComponent }>) => async () => (
 export const PANELS: readonly PanelInfo[] = [
   { id: 'chat', label: 'Chat', load: () => ChatPanel, mountAtStart: true, badge: (session) => session.unreadTotal },
   { id: 'calls', label: 'Calls', load: lazy(() => import('./calls/CallsPanel.svelte')), mountAtStart: true, badge: (session) => (session.calls?.incoming ? 1 : 0) },
+  { id: 'rooms', label: 'Rooms', load: lazy(() => import('./rooms/RoomsPanel.svelte')) },
   { id: 'topics', label: 'Topics', load: lazy(() => import('./topics/TopicsPanel.svelte')) },
   { id: 'metadata', label: 'Metadata', load: lazy(() => import('./metadata/MetadataPanel.svelte')) },
   { id: 'locks', label: 'Locks', load: lazy(() => import('./locks/LocksPanel.svelte')) },

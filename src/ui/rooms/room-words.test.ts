@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest'
+import { describeRoomProblem, memberLabel, parseRoomLink, roomCodeText, roomLink, ROOM_TYPE_CHOICES } from './room-words'
+
+describe('room words', () => {
+  it('offers the four seed 003 types in plain words, the code beside each', () => {
+    expect(ROOM_TYPE_CHOICES.map((choice) => [choice.type, choice.label])).toEqual([
+      ['p2p', 'Private call (2)'], ['m2m', 'Meeting'], ['a2m', 'Moderated meeting'], ['p2m', 'Webinar'],
+    ])
+  })
+
+  it('says what to do about a missing or existing room', () => {
+    expect(roomCodeText(4001, 'join')).toBe('No room with that id — check the link')
+    expect(roomCodeText(4022, 'create')).toBe('That room already exists — join it instead')
+  })
+
+  it('reads the same code by what was attempted: 4051 on a kick is "only the host", on a mute "only people on camera"', () => {
+    expect(roomCodeText(4051, 'kick')).toBe('Only the host can do that')
+    expect(roomCodeText(4051, 'update')).toMatch(/Only people on camera/)
+    expect(roomCodeText(2002, 'join')).toMatch(/full, or it is another type/)
+  })
+
+  it('turns an error ack, an error event and a media failure into words, keeping the code', () => {
+    expect(describeRoomProblem({ errorCode: 4001, name: 'ROOM_NOT_FOUND', reason: 'no room', operation: 'room' }, 'join'))
+      .toEqual({ message: 'No room with that id — check the link', code: 4001, name: 'ROOM_NOT_FOUND' })
+    expect(describeRoomProblem({ code: 4023, name: 'ALREADY_IS_PUBLISHER', message: '' }, 'raise-hand').message).toBe('You can already speak in this room')
+    expect(describeRoomProblem(new DOMException('denied', 'NotAllowedError'), 'share-screen').message).toBe('Screen sharing was not allowed')
+    expect(describeRoomProblem(new Error('boom'), 'join')).toEqual({ message: 'boom', code: null, name: null })
+  })
+
+  it('makes a link with the room, its type, the app and the mode, opening #rooms, without who signed in', () => {
+    const link = roomLink('http://127.0.0.1:5173/?user=alice&app=x#calls', { rid: 'r 1', type: 'a2m' }, { appId: 'demo', mode: 'relay' })
+    const url = new URL(link)
+    expect(url.hash).toBe('#rooms')
+    expect(Object.fromEntries(url.searchParams)).toEqual({ app: 'demo', mode: 'relay', room: 'r 1', type: 'a2m' })
+  })
+
+  it('reads a room back from a link, a query string or a bare id', () => {
+    const link = roomLink('http://h/', { rid: 'abc', type: 'p2m' }, { appId: 'demo', mode: 'relay' })
+    expect(parseRoomLink(link)).toEqual({ rid: 'abc', type: 'p2m' })
+    expect(parseRoomLink('?room=xyz&type=nope')).toEqual({ rid: 'xyz', type: null })
+    expect(parseRoomLink('  some-id ')).toEqual({ rid: 'some-id', type: null })
+    expect(parseRoomLink('?user=alice')).toBeNull()
+    expect(parseRoomLink('')).toBeNull()
+  })
+
+  it('names a member by profile with the user id beside it, or by user id alone', () => {
+    expect(memberLabel({ userId: 'alice', fullname: 'Alice Smith' })).toBe('Alice Smith (alice)')
+    expect(memberLabel({ userId: 'bob', username: 'bob' })).toBe('bob')
+    expect(memberLabel({ userId: 'carol' })).toBe('carol')
+  })
+})
