@@ -1,7 +1,7 @@
 /**
  * `npm run bench` — relay benchmarks side by side with the floor and a peer (issue 6).
  *
- *   npm run bench                    every part: relay (with the floor), peer, page, calls, tabs
+ *   npm run bench                    every part: relay (with the floor), peer, page, calls, tabs, rooms
  *                                    (3–5 min on an idle 2-core box; longer when the box is busy)
  *   npm run bench -- relay           one part (relay runs the floor too, alternating rounds: ratios need both)
  *   npm run bench -- floor peer      several parts
@@ -20,6 +20,7 @@
  *   page   `vite build` into a temp folder: initial JS/CSS raw and gzip, lazy chunks
  *   calls  call setup time, two Chromium tabs (bench/calls.ts)
  *   tabs   tabs mode request→ack and failover (bench/tabs.ts)
+ *   rooms  four members in one m2m room, click → every remote video plays; relay CPU per room signal (bench/rooms.ts)
  *
  * Read the "server CPU µs per delivery / per session" rows first: on a shared box the
  * throughput and latency figures move with whatever else runs; CPU per unit of work much less.
@@ -42,8 +43,9 @@ import { peerPart } from './parts/peer'
 import { INITIAL_JS_TARGET_GZIP_KB, pagePart } from './parts/page'
 import { callsPart } from './calls'
 import { tabsPart } from './tabs'
+import { roomsPart } from './rooms'
 
-const PARTS: BenchPart[] = [floorPart, relayPart, peerPart, pagePart, callsPart, tabsPart]
+const PARTS: BenchPart[] = [floorPart, relayPart, peerPart, pagePart, callsPart, tabsPart, roomsPart]
 const RESULTS_DIR = fileURLToPath(new URL('./results', import.meta.url))
 const LATEST = `${RESULTS_DIR}/latest.json`
 const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 900)
