@@ -186,7 +186,7 @@ export class RoomsState {
     })
   }
 
-  /** Shares the screen as a second session of ours (category screenshare); the host lets it publish. */
+  /** Shares the screen as a second session of ours (category screenshare): it publishes when we do. */
   shareScreen(): Promise<void> {
     return this.#run('share-screen', async () => {
       const { rid, type, client } = { rid: this.#rid, type: this.#type, client: this.#client }
@@ -201,8 +201,7 @@ export class RoomsState {
         },
       })
       this.#screen = screen
-      // As host we let our own screen publish; otherwise the screen session raises a hand.
-      await screen.start(rid, type, (sessionId) => this.isAdmin ? client.accept({ sessionId, userId: this.#rtm.userId }) : null)
+      await screen.start(rid, type)
     })
   }
 

@@ -19,8 +19,8 @@ const DECLINED = new Error('The host declined your screen share')
 
 /**
  * Our screen in the room: getDisplayMedia, shared as a second session of ours (a second
- * RoomClient on the same RTM, seed 003 `category: 'screenshare'`). A session that joins as
- * a viewer must be let publish: by us when we host, else by the host after a publish request.
+ * RoomClient on the same RTM, seed 003 `category: 'screenshare'`). It publishes when we do;
+ * joined as a viewer, it waits for the host to accept its publish request.
  * Stopping (our button, the browser's own "Stop sharing", a kick) leaves that session.
  */
 export class ScreenShare {
@@ -32,8 +32,8 @@ export class ScreenShare {
 
   constructor(private readonly rtm: RTM, private readonly create: CreateClient, private readonly hooks: ScreenShareHooks) {}
 
-  /** `letPublish(sessionId)`: how the screen session gets to publish when it joins as a viewer, or null to ask the host. */
-  async start(rid: string, type: RoomType, letPublish: (sessionId: string) => Promise<void> | null): Promise<void> {
+  /** The screen publishes at once when we publish in the room (the coordinator's rule); joined as a viewer, it asks the host. */
+  async start(rid: string, type: RoomType): Promise<void> {
     this.hooks.state('starting')
     try {
       const display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false })
@@ -53,7 +53,7 @@ export class ScreenShare {
       this.hooks.stream(display)
       if (joined.role !== 'viewer') return this.hooks.state('on')
       this.hooks.state('waiting')
-      await (letPublish(joined.sessionId) ?? client.requestPublish({ msg: 'screen share' }))
+      await client.requestPublish({ msg: 'screen share' })
     } catch (error) {
       this.#release(null)
       throw error
