@@ -11,6 +11,10 @@ const HEALTH_TIMEOUT_MS = 30_000
  * group, as a crash or the OOM killer would) and started again on the same address with
  * the same store. Open mode; loopback only.
  */
+/** Relay groups still running: killed when the test worker exits, so that a test timing out mid-restart leaves none behind. */
+const running = new Set<number>()
+process.once('exit', () => { for (const pid of running) signalGroup(pid, 'SIGKILL') })
+
 export class RelayProcess {
   private constructor(private readonly child: ChildProcess, readonly url: string, readonly exited: Promise<void>, private readonly output: { text: string }) {}
 
@@ -20,7 +24,8 @@ export class RelayProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/relay/main.ts'], { cwd: CHECKOUT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     const output = { text: '' }
     for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => { output.text = (output.text + chunk.toString()).slice(-4000) })
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+    running.add(child.pid!)
+    const exited = new Promise<void>((resolve) => child.once('exit', () => { running.delete(child.pid!); resolve() }))
     const relay = new RelayProcess(child, `http://127.0.0.1:${port}`, exited, output)
     await relay.healthy()
     return relay
