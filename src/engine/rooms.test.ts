@@ -1,24 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import {
   DEFAULT_PUBLISHER_CAP, DEFAULT_ROOM_HEARTBEAT_TIMEOUT_MS, MAX_ROOM_MEMBERS, MAX_SESSIONS_PER_CONNECTION,
-  parseRoomFrame, type RoomType,
+  parseRoomFrame,
 } from '../protocol/rooms'
 import { Coordinator } from './coordinator'
 import { DEFAULT_ENGINE_CONFIG } from './app-engine'
-import { ICE_URLS, entry, listPush, signal, ss, world } from './room-world'
+import { ICE_URLS, entry, listPush, signal, ss, threeIn, world } from './room-world'
 
 const alice = ss('alice')
 const bob = ss('bob')
 const carol = ss('carol')
-
-/** Room r1 of `type`: alice (conn a) created it, bob (b) and carol (c) joined, in that order. */
-function threeIn(type: RoomType, options: Parameters<typeof world>[0] = {}) {
-  const w = world(options)
-  w.join('a', alice, 'r1', type, { creating: true })
-  w.join('b', bob, 'r1', type)
-  if (type !== 'p2p') w.join('c', carol, 'r1', type)
-  return w
-}
 
 describe('JOIN', () => {
   it('creates the room: the creator is admin and gets the seed’s JOIN ack and the list', () => {
@@ -387,6 +378,8 @@ describe('malformed frames and internal errors', () => {
     const w = world()
     expect(w.raw('a', { action: 'dance', data: { s: 'JOIN' } }).ack).toEqual({ c: 2001, s: 'JOIN', b: { req: { s: 'JOIN' }, msg: expect.stringContaining('unknown action') } })
     expect(w.raw('a', 'hello').ack).toMatchObject({ c: 2001, s: 'UNKNOWN', b: { req: 'hello' } })
+    // An action that is not a string is named by its type, never converted (found by the fuzz).
+    expect(w.raw('a', { action: { toString: 1 }, data: {} }).ack).toMatchObject({ c: 2001, s: 'UNKNOWN', b: { msg: expect.stringContaining('unknown action (object)') } })
     expect(w.send('a', 'join', { ...signal('LEAVE', alice, 'r1', 'm2m') }).ack).toMatchObject({ c: 2001, s: 'JOIN', b: { msg: expect.stringContaining('not LEAVE') } })
     expect(w.rooms.isEmpty).toBe(true)
   })

@@ -4,6 +4,7 @@ import {
   ACTION_SIGNALS, CATEGORIES, ENGINES, HOSTS, MAX_ROOM_ID_LENGTH, MAX_ROOM_SDP_LENGTH, ROOM_TYPES,
   type RoomAction, type RoomSignalName,
 } from './room-codes'
+import { iceCandidateSchema, sdpSchema } from './rtc-values'
 
 /**
  * Seed 003's room signals (`003_505a9cf75c9a4014.txt`) with the choices issue 13 made
@@ -25,19 +26,7 @@ const session = z.object({
 /** `to`: a userId (every session of that user) or one session. */
 const target = z.union([id, z.object({ userId: id.optional(), sessionId: id })])
 const common = { ch: z.enum(ROOM_TYPES), ss: session, rid: id }
-const sdp = z.union([
-  z.string().min(1).max(MAX_ROOM_SDP_LENGTH),
-  z.object({ type: z.enum(['offer', 'answer']), sdp: z.string().max(MAX_ROOM_SDP_LENGTH) }),
-])
-const candidate = z.union([
-  z.string().max(4096),
-  z.object({
-    candidate: z.string().max(4096),
-    sdpMid: z.string().max(64).nullable().optional(),
-    sdpMLineIndex: z.number().int().min(0).max(1024).nullable().optional(),
-    usernameFragment: z.string().max(256).nullable().optional(),
-  }),
-])
+const sdp = sdpSchema(['offer', 'answer'], MAX_ROOM_SDP_LENGTH)
 /** A peer signal names one session of the room. */
 const peer = z.object({ userId: id.optional(), sessionId: id })
 
@@ -59,13 +48,13 @@ export const roomSignalSchema = z.discriminatedUnion('s', [
   // that connection a candidate comes from (the publisher's, or the subscriber's).
   z.object({ s: z.literal('OFFER'), ...common, to: peer, sdp }),
   z.object({ s: z.literal('ANSWER'), ...common, to: peer, sdp }),
-  z.object({ s: z.literal('CANDIDATE'), ...common, to: peer, side: z.enum(['publisher', 'subscriber']), candidate }),
+  z.object({ s: z.literal('CANDIDATE'), ...common, to: peer, side: z.enum(['publisher', 'subscriber']), candidate: iceCandidateSchema }),
 ])
 
 export type RoomSignal = z.infer<typeof roomSignalSchema>
 export type RoomTarget = z.infer<typeof target>
 export type RoomSdp = z.infer<typeof sdp>
-export type RoomCandidate = z.infer<typeof candidate>
+export type RoomCandidate = z.infer<typeof iceCandidateSchema>
 
 /**
  * A frame as the engine gets it: a valid signal, or why not — with the signal's name (or
@@ -85,9 +74,9 @@ export function parseRoomFrame(raw: unknown): ParsedRoomFrame {
   const expected = typeof action === 'string' && Object.hasOwn(ACTION_SIGNALS, action) ? ACTION_SIGNALS[action as RoomAction] : null
   const named = typeof (data as { s?: unknown } | null)?.s === 'string' ? (data as { s: string }).s : undefined
   const s = expected ?? signalName(named)
-  if (!expected) return { ok: false, s, req: data ?? null, msg: `unknown action ${JSON.stringify(String(action).slice(0, 64))}; one of ${Object.keys(ACTION_SIGNALS).join(', ')}` }
+  if (!expected) return { ok: false, s, req: data ?? null, msg: `unknown action ${typeof action === 'string' ? JSON.stringify(action.slice(0, 64)) : `(${typeof action})`}; one of ${Object.keys(ACTION_SIGNALS).join(', ')}` }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return { ok: false, s, req: data ?? null, msg: 'data must be the signal object' }
-  if (named !== undefined && named !== expected) return { ok: false, s, req: data, msg: `action ${String(action)} carries the signal ${expected}, not ${named.slice(0, 64)}` }
+  if (named !== undefined && named !== expected) return { ok: false, s, req: data, msg: `action ${action as string} carries the signal ${expected}, not ${named.slice(0, 64)}` }
   const parsed = roomSignalSchema.safeParse({ ...data, s: expected })
   if (parsed.success) return { ok: true, signal: parsed.data, req: data }
   const msg = parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(signal)'}: ${issue.message}`).join('; ')
