@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { CallServerMessage } from '../src/protocol/calls'
 import type { Relay } from '../src/relay/server'
 import { CallClient, type CallClientOptions } from '../src/sdk'
-import { FakePeerConnection, installFakeWebRTC } from './fake-webrtc'
+import { FakePeerConnection, useFakeWebRTC } from './fake-webrtc'
 import { client, relayForTest, until } from './helpers'
 
 /**
@@ -11,9 +11,7 @@ import { client, relayForTest, until } from './helpers'
  * only once the callee answers. test/fake-webrtc.ts stands in for the browser's media.
  */
 
-let uninstall: () => void
-beforeAll(() => { uninstall = installFakeWebRTC() })
-afterAll(() => uninstall())
+useFakeWebRTC()
 
 let relay: Relay
 const cleanup: (() => void)[] = []

@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join as joinPath } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { CallServerMessage } from '../src/protocol/calls'
-import type { Relay, RelayOptions } from '../src/relay/server'
+import type { Relay } from '../src/relay/server'
 import { CallClient, type CallInfo } from '../src/sdk'
 import { SqliteStore } from '../src/store/sqlite-store'
-import { FakePeerConnection, installFakeWebRTC } from './fake-webrtc'
-import { client, relayForTest, until } from './helpers'
+import { FakePeerConnection, useFakeWebRTC } from './fake-webrtc'
+import { client, relaysPerTest, until } from './helpers'
 import { dropSocketOf } from './relay-control'
 
 /**
@@ -17,22 +17,9 @@ import { dropSocketOf } from './relay-control'
  * failed media path is restarted through the signaling.
  */
 
-let uninstall: () => void
-beforeAll(() => { uninstall = installFakeWebRTC() })
-afterAll(() => uninstall())
+useFakeWebRTC()
 
-let relays: Relay[] = []
-const cleanup: (() => void)[] = []
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) fn()
-  for (const relay of relays.splice(0)) await relay.close()
-})
-
-async function start(options: RelayOptions = {}): Promise<Relay> {
-  const relay = await relayForTest(options)
-  relays.push(relay)
-  return relay
-}
+const { cleanup, start, stop } = relaysPerTest()
 
 /** A logged-in user's CallClient, registered, with every call event and call message it got. */
 async function party(relay: Relay, userId: string) {
@@ -102,8 +89,7 @@ describe('a call survives a blip in the signaling', () => {
     const { alice, bob, sessionId } = await activeCall(first)
     const before = FakePeerConnection.all.length
     const stoppedAt = Date.now()
-    relays = relays.filter((relay) => relay !== first)
-    await first.close()
+    await stop(first)
     await until(() => alice.last?.reconnecting === true && bob.last?.reconnecting === true)
     await start({ port: first.port, store: await SqliteStore.open(dataDir) })
     await until(() => alice.last?.reconnecting === false && bob.last?.reconnecting === false)

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import { SignJWT } from 'jose'
 import pino from 'pino'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { io as socketIo } from 'socket.io-client'
 import WebSocket from 'ws'
 import { CLU_INTERVAL_MS } from '../src/engine/calls'
@@ -13,35 +13,22 @@ import { MAX_OUTBOUND_BYTES } from '../src/relay/outbound'
 import type { Relay } from '../src/relay/server'
 import { CallClient, RTM, type CallEventMap } from '../src/sdk'
 import type { ServerEvent } from '../src/protocol/events'
-import { client, relayForTest, until } from './helpers'
+import { client, relayForTest, relaysPerTest, until } from './helpers'
+import { RawInbox, openRawWs, rawWsUrl, tokenOf, upgradeStatusAt } from './raw-ws'
 
 /** Records every message of one call client; `next` waits for the first unconsumed match. */
-class Inbox {
-  readonly seen: CallServerMessage[] = []
+class Inbox extends RawInbox<CallServerMessage> {
   private cursor = 0
-  private waiters: (() => void)[] = []
-
-  push(msg: CallServerMessage): void {
-    this.seen.push(msg)
-    for (const wake of this.waiters.splice(0)) wake()
-  }
 
   /** The next message after the last one taken that matches; earlier non-matching ones are skipped. */
-  async next(match: (msg: CallServerMessage) => boolean = () => true, timeoutMs = 5000): Promise<CallServerMessage> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const index = this.seen.findIndex((msg, i) => i >= this.cursor && match(msg))
-      if (index >= 0) {
-        this.cursor = index + 1
-        return this.seen[index]
-      }
-      const left = deadline - Date.now()
-      if (left <= 0) throw new Error(`no matching call message; saw ${JSON.stringify(this.seen.slice(this.cursor))}`)
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left)
-        this.waiters.push(() => { clearTimeout(timer); resolve() })
-      })
-    }
+  protected take(match: (msg: CallServerMessage) => boolean): number {
+    const index = this.seen.findIndex((msg, i) => i >= this.cursor && match(msg))
+    if (index >= 0) this.cursor = index + 1
+    return index
+  }
+
+  protected missing(): string {
+    return `no matching call message; saw ${JSON.stringify(this.seen.slice(this.cursor))}`
   }
 
   cmd<C extends CallServerMessage['cmd']>(cmd: C, extra: (msg: Extract<CallServerMessage, { cmd: C }>) => boolean = () => true) {
@@ -58,9 +45,7 @@ class RawCallClient {
 
   /** Opens `/ws/calls?<query>`; `appId`, `token` and `userId` say who the socket is. */
   static async open(relay: Relay, query: Record<string, string> = {}): Promise<RawCallClient> {
-    const ws = new WebSocket(callsUrl(relay, query))
-    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject) })
-    return new RawCallClient(ws)
+    return new RawCallClient(await openRawWs(callsUrl(relay, query)))
   }
 
   send(msg: unknown): void {
@@ -78,24 +63,12 @@ class RawCallClient {
   }
 }
 
-function callsUrl(relay: Relay, query: Record<string, string>): string {
-  const search = new URLSearchParams(query).toString()
-  return `${relay.url.replace('http', 'ws')}/ws/calls${search ? `?${search}` : ''}`
-}
-
+const callsUrl = (relay: Relay, query: Record<string, string>) => rawWsUrl(relay, '/ws/calls', query)
 /** The HTTP status a refused upgrade answered with. */
-function upgradeStatus(relay: Relay, query: Record<string, string>): Promise<number> {
-  const ws = new WebSocket(callsUrl(relay, query))
-  return new Promise((resolve, reject) => {
-    ws.once('unexpected-response', (_request, response) => { resolve(response.statusCode ?? 0); ws.terminate() })
-    ws.once('open', () => { ws.close(); reject(new Error('the upgrade was accepted')) })
-    ws.once('error', () => undefined) // follows the unexpected response
-  })
-}
+const upgradeStatus = (relay: Relay, query: Record<string, string>) => upgradeStatusAt(callsUrl(relay, query))
 
 const secret = 'calls-test-secret'
-const tokenFor = (userId: string, claims: Record<string, unknown> = {}) =>
-  new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(userId).setExpirationTime('1h').sign(new TextEncoder().encode(secret))
+const tokenFor = (userId: string, claims: Record<string, unknown> = {}) => tokenOf(secret, userId, claims)
 
 /** Nested arrays `depth` levels deep, as JSON text (built without recursion). */
 const nestedJson = (depth: number) => `${'['.repeat(depth)}0${']'.repeat(depth)}`
@@ -104,13 +77,9 @@ const offer = { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' }
 const answer = { type: 'answer', sdp: 'v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\n' }
 const candidate = { candidate: 'candidate:1 1 udp 2122260223 10.99.0.1 50000 typ host', sdpMid: '0', sdpMLineIndex: 0 }
 
+const { cleanup, start } = relaysPerTest()
 let relay: Relay
-const cleanup: (() => void)[] = []
-beforeEach(async () => { relay = await relayForTest() })
-afterEach(async () => {
-  for (const fn of cleanup.splice(0)) fn()
-  await relay.close()
-})
+beforeEach(async () => { relay = await start() })
 
 /** A plain WebSocket client of the test's relay (app 'demo' unless `query` names one), registered as `sId` if given. */
 async function raw(sId?: string, query: Record<string, string> = {}, on: Relay = relay): Promise<RawCallClient> {

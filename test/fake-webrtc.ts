@@ -1,3 +1,5 @@
+import { afterAll, beforeAll } from 'vitest'
+
 /**
  * Just enough of the browser's media and RTCPeerConnection for the SDK's CallClient to run
  * its signaling in Node: descriptions and candidates are recorded, the media path connects
@@ -120,4 +122,11 @@ export function installFakeWebRTC(): () => void {
     }
     FakePeerConnection.all.length = 0
   }
+}
+
+/** Installs the fakes for the test file that calls this (before its first test), and removes them after its last. */
+export function useFakeWebRTC(): void {
+  let uninstall: () => void
+  beforeAll(() => { uninstall = installFakeWebRTC() })
+  afterAll(() => uninstall())
 }

@@ -84,3 +84,29 @@ export function relayPerTest(options: RelayOptions = {}) {
     },
   }
 }
+
+/**
+ * Relays a test starts (`start`) and what it must undo (push to `cleanup`; run last-first),
+ * all undone after each test; `stop` closes one of them early (to start another on its port).
+ */
+export function relaysPerTest() {
+  const relays: Relay[] = []
+  const cleanup: (() => void)[] = []
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) fn()
+    for (const relay of relays.splice(0)) await relay.close()
+  })
+  return {
+    cleanup,
+    async start(options: RelayOptions = {}): Promise<Relay> {
+      const relay = await relayForTest(options)
+      relays.push(relay)
+      return relay
+    },
+    async stop(relay: Relay): Promise<void> {
+      const index = relays.indexOf(relay)
+      if (index >= 0) relays.splice(index, 1)
+      await relay.close()
+    },
+  }
+}

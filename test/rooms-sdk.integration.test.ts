@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { Relay, RelayOptions } from '../src/relay/server'
+import { describe, expect, it } from 'vitest'
+import type { Relay } from '../src/relay/server'
 import { RoomClient, type JoinOptions, type RoomClientOptions, type RoomEventMap, type RTM } from '../src/sdk'
-import { FakePeerConnection, installFakeWebRTC } from './fake-webrtc'
-import { client, relayForTest, until } from './helpers'
+import { FakePeerConnection, useFakeWebRTC } from './fake-webrtc'
+import { client, relaysPerTest, until } from './helpers'
 import { dropSocketOf, reconnected } from './relay-control'
 
 /**
@@ -12,22 +12,9 @@ import { dropSocketOf, reconnected } from './relay-control'
  * members, leaving, rejoining after a reconnect, and two RoomClients on one RTM.
  */
 
-let uninstall: () => void
-beforeAll(() => { uninstall = installFakeWebRTC() })
-afterAll(() => uninstall())
+useFakeWebRTC()
 
-let relays: Relay[] = []
-const cleanup: (() => void)[] = []
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) fn()
-  for (const relay of relays.splice(0)) await relay.close()
-})
-
-async function start(options: RelayOptions = {}): Promise<Relay> {
-  const relay = await relayForTest(options)
-  relays.push(relay)
-  return relay
-}
+const { cleanup, start, stop } = relaysPerTest()
 
 /** Every event a RoomClient emitted, by name. */
 type Seen = { [K in keyof RoomEventMap]: RoomEventMap[K][] }
@@ -265,8 +252,7 @@ describe('heartbeats and reconnects', () => {
     const bob = await member(first, 'bob')
     await alice.room.join(room('r1', { roomCreating: true, sessionId: 'a' }))
     await bob.room.join(room('r1', { sessionId: 'b' }))
-    relays = relays.filter((relay) => relay !== first)
-    await first.close()
+    await stop(first)
     await start({ port: first.port })
     await until(() => alice.room.roomState === 'joined' && bob.room.roomState === 'joined' && alice.room.members.length === 2 && bob.room.members.length === 2, 15_000)
     expect(sessionsOf(alice).sort()).toEqual(['a', 'b'])

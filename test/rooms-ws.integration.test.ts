@@ -1,11 +1,12 @@
 import { SignJWT } from 'jose'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { io as socketIo, type Socket } from 'socket.io-client'
 import WebSocket from 'ws'
 import { LOGIN_DEADLINE_MS } from '../src/relay/admission'
 import { MAX_ROOM_FRAME_BYTES, ROOM_FRAME_RATE } from '../src/relay/rooms-ws'
 import type { Relay } from '../src/relay/server'
-import { relayForTest, until } from './helpers'
+import { relayForTest, relaysPerTest, until } from './helpers'
+import { RawInbox, openRawWs, rawWsUrl, tokenOf, upgradeStatusAt } from './raw-ws'
 
 /**
  * /ws/rooms on the real relay, driven by plain WebSocket clients that know only seed 003
@@ -16,31 +17,17 @@ import { relayForTest, until } from './helpers'
 type Frame = Record<string, unknown> & { c?: number; s?: string; b?: Record<string, unknown> }
 
 /** Records every frame of one socket; `next` takes the first frame not taken yet that matches (any order). */
-class Inbox {
-  readonly seen: Frame[] = []
+class Inbox extends RawInbox<Frame> {
   private readonly taken = new Set<number>()
-  private waiters: (() => void)[] = []
 
-  push(frame: Frame): void {
-    this.seen.push(frame)
-    for (const wake of this.waiters.splice(0)) wake()
+  protected take(match: (frame: Frame) => boolean): number {
+    const index = this.seen.findIndex((frame, i) => !this.taken.has(i) && match(frame))
+    if (index >= 0) this.taken.add(index)
+    return index
   }
 
-  async next(match: (frame: Frame) => boolean = () => true, timeoutMs = 5000): Promise<Frame> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const index = this.seen.findIndex((frame, i) => !this.taken.has(i) && match(frame))
-      if (index >= 0) {
-        this.taken.add(index)
-        return this.seen[index]
-      }
-      const left = deadline - Date.now()
-      if (left <= 0) throw new Error(`no matching room frame; saw ${JSON.stringify(this.seen.filter((_, i) => !this.taken.has(i))).slice(0, 2000)}`)
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left)
-        this.waiters.push(() => { clearTimeout(timer); resolve() })
-      })
-    }
+  protected missing(): string {
+    return `no matching room frame; saw ${JSON.stringify(this.seen.filter((_, i) => !this.taken.has(i))).slice(0, 2000)}`
   }
 
   /** The next ack or push named `s` (a frame with a code). */
@@ -69,9 +56,7 @@ class RawRoomClient {
   }
 
   static async open(relay: Relay, query: Record<string, string> = {}): Promise<RawRoomClient> {
-    const ws = new WebSocket(roomsUrl(relay, query))
-    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject) })
-    return new RawRoomClient(ws)
+    return new RawRoomClient(await openRawWs(roomsUrl(relay, query)))
   }
 
   send(action: string, data: unknown): void {
@@ -85,24 +70,12 @@ class RawRoomClient {
   }
 }
 
-function roomsUrl(relay: Relay, query: Record<string, string>): string {
-  const search = new URLSearchParams(query).toString()
-  return `${relay.url.replace('http', 'ws')}/ws/rooms${search ? `?${search}` : ''}`
-}
-
+const roomsUrl = (relay: Relay, query: Record<string, string>) => rawWsUrl(relay, '/ws/rooms', query)
 /** The HTTP status a refused upgrade answered with. */
-function upgradeStatus(relay: Relay, query: Record<string, string>): Promise<number> {
-  const ws = new WebSocket(roomsUrl(relay, query))
-  return new Promise((resolve, reject) => {
-    ws.once('unexpected-response', (_request, response) => { resolve(response.statusCode ?? 0); ws.terminate() })
-    ws.once('open', () => { ws.close(); reject(new Error('the upgrade was accepted')) })
-    ws.once('error', () => undefined) // follows the unexpected response
-  })
-}
+const upgradeStatus = (relay: Relay, query: Record<string, string>) => upgradeStatusAt(roomsUrl(relay, query))
 
 const secret = 'rooms-test-secret'
-const tokenFor = (userId: string) =>
-  new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(userId).setExpirationTime('1h').sign(new TextEncoder().encode(secret))
+const tokenFor = (userId: string) => tokenOf(secret, userId)
 
 /** Seed 003's session info (`ss`): one session of `userId`, from a web page. */
 function session(userId: string, sessionId = `${userId}-1`) {
@@ -118,13 +91,9 @@ function member(who: Session, role: string, publish = role !== 'viewer', video =
 const sessionIds = (frame: Frame) => (frame.b?.pps as { sessionId: string }[]).map((entry) => entry.sessionId)
 const offer = { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' }
 
+const { cleanup, start } = relaysPerTest()
 let relay: Relay
-const cleanup: (() => void)[] = []
-beforeEach(async () => { relay = await relayForTest() })
-afterEach(async () => {
-  for (const fn of cleanup.splice(0)) fn()
-  await relay.close()
-})
+beforeEach(async () => { relay = await start() })
 
 /** A plain WebSocket client of the test's relay (app 'demo' unless `query` names one). */
 async function raw(query: Record<string, string> = {}, on: Relay = relay): Promise<RawRoomClient> {

@@ -6,6 +6,7 @@ import { Effects, type ConnId, type Output, type Write } from './effects'
 import type { ParsedCallMessage } from '../protocol/calls'
 import { ROOM_CODES, roomCodeName, type RoomAck } from '../protocol/room-codes'
 import type { ParsedRoomFrame } from '../protocol/rooms'
+import { PerApp } from './per-app'
 import { Rooms } from './rooms'
 import { newSharedQuota } from './quota'
 import { isValidName } from './validate'
@@ -28,16 +29,17 @@ export class Coordinator {
   /** Last metadata revision of apps dropped while idle: a new engine continues above it. */
   private readonly revisionFloor = new Map<string, number>()
   /** Seed 002 calls: one sId namespace per app; a connection's registry is its identity's app. */
-  private readonly callApps = new Map<string, Calls>()
-  private readonly callConns = new Map<ConnId, Calls>()
+  private readonly calls: PerApp<Calls>
   /** Seed 003 rooms: one registry per app, as for calls. */
-  private readonly roomApps = new Map<string, Rooms>()
-  private readonly roomConns = new Map<ConnId, Rooms>()
+  private readonly rooms: PerApp<Rooms>
 
   /** Metadata and locks of every app together (quota.ts): anyone may name a new app. */
   private readonly quota = newSharedQuota()
 
-  constructor(private readonly config: EngineConfig = DEFAULT_ENGINE_CONFIG) {}
+  constructor(private readonly config: EngineConfig = DEFAULT_ENGINE_CONFIG) {
+    this.calls = new PerApp(() => new Calls({ graceMs: config.callGraceMs, ringTimeoutMs: config.callRingTimeoutMs }))
+    this.rooms = new PerApp(() => new Rooms({ heartbeatTimeoutMs: config.roomHeartbeatTimeoutMs, publisherCap: config.roomPublisherCap }))
+  }
 
   login(conn: ConnId, args: ArgsOf<'login'>, context: LoginContext, now: number): Handled {
     const fx = new Effects()
@@ -63,10 +65,9 @@ export class Coordinator {
     const app = this.connApp.get(conn)
     // A logout is deliberate: its calls end now, without the grace a dropped link gets.
     if (app && request.op === 'logout') {
-      this.callConns.get(conn)?.disconnect(conn, fx, now, true)
+      this.calls.ofConn(conn)?.disconnect(conn, fx, now, true)
       // Its room sessions were the user's: they leave with the login.
-      this.roomConns.get(conn)?.disconnect(conn, fx, now)
-      this.roomConns.delete(conn)
+      this.rooms.disconnect(conn, fx, now)
     }
     const reply = app ? app.handle(conn, id, request, fx, now) : fail(rtmError('NOT_LOGIN', request.op, 'log in first'))
     this.forgetClosed(fx)
@@ -83,14 +84,7 @@ export class Coordinator {
     const fx = new Effects()
     const { identity, newId } = context
     if (!identity) return { ...fx, reply: fail(rtmError('NOT_LOGIN', 'call', 'log in before using calls')) }
-    let calls = this.callApps.get(identity.appId)
-    if (!calls) {
-      calls = new Calls({ graceMs: this.config.callGraceMs, ringTimeoutMs: this.config.callRingTimeoutMs })
-      this.callApps.set(identity.appId, calls)
-    }
-    const before = this.callConns.get(conn)
-    if (before && before !== calls) before.disconnect(conn, fx, now) // hosts never move a connection between apps; be safe
-    this.callConns.set(conn, calls)
+    const calls = this.calls.bind(conn, identity.appId, fx, now)
     const app = this.apps.get(identity.appId)
     const isUser = (sId: string) => app?.sessions.has(sId) ?? false
     const failure = calls.handle(conn, input, { newId, userId: identity.userId, isUser }, fx, now)
@@ -116,14 +110,7 @@ export class Coordinator {
       const s = parsed.ok ? parsed.signal.s : parsed.s
       ack = { c: ROOM_CODES.INVALID_SIGNAL, s, b: { req: parsed.req, msg: 'log in before using rooms' } }
     } else {
-      let rooms = this.roomApps.get(identity.appId)
-      if (!rooms) {
-        rooms = new Rooms({ heartbeatTimeoutMs: this.config.roomHeartbeatTimeoutMs, publisherCap: this.config.roomPublisherCap })
-        this.roomApps.set(identity.appId, rooms)
-      }
-      const before = this.roomConns.get(conn)
-      if (before && before !== rooms) before.disconnect(conn, fx, now) // hosts never move a connection between apps; be safe
-      this.roomConns.set(conn, rooms)
+      const rooms = this.rooms.bind(conn, identity.appId, fx, now)
       const app = this.apps.get(identity.appId)
       const profileOf = (userId: string) => app?.storage.profileOf(userId) ?? {}
       const isUser = (userId: string) => app?.sessions.has(userId) ?? false
@@ -139,10 +126,8 @@ export class Coordinator {
   /** The host saw the connection go away (socket closed, tab gone). */
   disconnect(conn: ConnId, now: number): Output {
     const fx = new Effects()
-    this.callConns.get(conn)?.disconnect(conn, fx, now)
-    this.callConns.delete(conn)
-    this.roomConns.get(conn)?.disconnect(conn, fx, now)
-    this.roomConns.delete(conn)
+    this.calls.disconnect(conn, fx, now)
+    this.rooms.disconnect(conn, fx, now)
     const app = this.connApp.get(conn)
     app?.connectionLost(conn, now)
     this.connApp.delete(conn)
@@ -164,19 +149,20 @@ export class Coordinator {
     }
     fx.writes = writes
     this.forgetClosed(fx)
-    this.tickCalls(fx, now)
-    this.tickRooms(fx, now)
+    // Held-back `clu` lists go out, silent room sessions time out; registries nobody uses any more are dropped.
+    this.calls.tick(fx, now)
+    this.rooms.tick(fx, now)
     return fx
   }
 
   /** The call registry of an app, if any of its connections used calls. */
   callsOf(appId: string): Calls | undefined {
-    return this.callApps.get(appId)
+    return this.calls.of(appId)
   }
 
   /** The room registry of an app, if any of its connections used rooms. */
   roomsOf(appId: string): Rooms | undefined {
-    return this.roomApps.get(appId)
+    return this.rooms.of(appId)
   }
 
   /** Connections with a logged-in session, across apps. */
@@ -222,22 +208,6 @@ export class Coordinator {
       this.apps.set(appId, app)
     }
     return app
-  }
-
-  /** Held-back `clu` lists go out; registries nobody uses any more are dropped. */
-  private tickCalls(fx: Effects, now: number): void {
-    for (const [appId, calls] of this.callApps) {
-      calls.tick(fx, now)
-      if (calls.isEmpty) this.callApps.delete(appId)
-    }
-  }
-
-  /** Silent room sessions time out; registries without rooms are dropped. */
-  private tickRooms(fx: Effects, now: number): void {
-    for (const [appId, rooms] of this.roomApps) {
-      rooms.tick(fx, now)
-      if (rooms.isEmpty) this.roomApps.delete(appId)
-    }
   }
 
   private forgetClosed(fx: Effects): void {

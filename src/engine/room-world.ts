@@ -104,6 +104,18 @@ export function world({ step = 10, timings = DEFAULT_ROOM_TIMINGS }: { step?: nu
 }
 
 export type RoomWorld = ReturnType<typeof world>
+
+/**
+ * Room r1 of `type`: alice (conn a, `ss('alice')`) created it, bob (b) and carol (c) joined,
+ * in that order — carol only when the room holds more than two (not p2p).
+ */
+export function threeIn(type: RoomType, options: Parameters<typeof world>[0] = {}): RoomWorld {
+  const w = world(options)
+  w.join('a', ss('alice'), 'r1', type, { creating: true })
+  w.join('b', ss('bob'), 'r1', type)
+  if (type !== 'p2p') w.join('c', ss('carol'), 'r1', type)
+  return w
+}
 export type { RoomAck }
 
 function byConn(fx: Output): Record<string, RoomServerMessage[]> {

@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_ROOM_HEARTBEAT_TIMEOUT_MS, type RoomType } from '../protocol/rooms'
-import { entry, listPush, signal, ss, world } from './room-world'
+import { DEFAULT_ROOM_HEARTBEAT_TIMEOUT_MS } from '../protocol/rooms'
+import { entry, listPush, signal, ss, threeIn, world } from './room-world'
 
 const alice = ss('alice')
 const bob = ss('bob')
 const carol = ss('carol')
 const offer = { type: 'offer', sdp: 'v=0 offer' }
 const answer = { type: 'answer', sdp: 'v=0 answer' }
-
-/** Room r1 of `type`: alice (conn a) created it, bob (b) and carol (c) joined, in that order. */
-function threeIn(type: RoomType, options: Parameters<typeof world>[0] = {}) {
-  const w = world(options)
-  w.join('a', alice, 'r1', type, { creating: true })
-  w.join('b', bob, 'r1', type)
-  if (type !== 'p2p') w.join('c', carol, 'r1', type)
-  return w
-}
 
 describe('UPDATE', () => {
   it('a publisher sets video and audio; acked {rid}; everyone gets the list (cause update)', () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { checkShape, MAX_FRAME_DEPTH, MAX_OPAQUE_BYTES, MAX_OPAQUE_DEPTH } from './bounds'
 import { CALL_ERRORS, type CallErrorName, type ClientCallStateValue, type CloseReason, type SessionStateValue } from './call-codes'
+import { iceCandidateSchema, sdpSchema } from './rtc-values'
 
 /**
  * Seed 002's one-to-one call protocol (`002_23b5345c11bdb429.txt`), with the fields the
@@ -19,20 +20,7 @@ const SID_PATTERN = /^[\x21-\x7e]+$/
 const sId = z.string().min(1).max(MAX_SID_LENGTH).regex(SID_PATTERN, 'printable ASCII without spaces')
 const id = z.string().min(1).max(MAX_ID_LENGTH)
 /** An SDP as the browser gives it ({type, sdp}) or the bare SDP text; forwarded unchanged. */
-const sdp = z.union([
-  z.string().min(1).max(MAX_SDP_LENGTH),
-  z.object({ type: z.enum(['offer', 'answer', 'pranswer', 'rollback']), sdp: z.string().max(MAX_SDP_LENGTH) }),
-])
-/** RTCIceCandidateInit, or the candidate line alone; `candidate: ''` is end-of-candidates. */
-const iceCandidate = z.union([
-  z.string().max(4096),
-  z.object({
-    candidate: z.string().max(4096),
-    sdpMid: z.string().max(64).nullable().optional(),
-    sdpMLineIndex: z.number().int().min(0).max(1024).nullable().optional(),
-    usernameFragment: z.string().max(256).nullable().optional(),
-  }),
-])
+const sdp = sdpSchema(['offer', 'answer', 'pranswer', 'rollback'], MAX_SDP_LENGTH)
 
 /** `notify` data is opaque but handed to another client: bounded so its encoding cannot blow up the relay. */
 const opaqueData = z.unknown().superRefine((data, ctx) => {
@@ -47,7 +35,7 @@ export const callClientSchema = z.discriminatedUnion('cmd', [
   z.object({ cmd: z.literal('accept'), sessionId: id, answer: sdp }),
   z.object({ cmd: z.literal('reject'), sessionId: id }),
   z.object({ cmd: z.literal('stop'), sessionId: id }),
-  z.object({ cmd: z.literal('icecandidate'), sessionId: id, icecandidate: iceCandidate }),
+  z.object({ cmd: z.literal('icecandidate'), sessionId: id, icecandidate: iceCandidateSchema }),
   z.object({ cmd: z.literal('notify'), opponentId: z.string().max(MAX_ID_LENGTH), type: z.string().max(64), data: opaqueData }),
   // Ours (call resume): take back an ACTIVE session after a reconnect, or recreate it on a restarted coordinator.
   z.object({ cmd: z.literal('claim'), sessionId: id, opponentId: sId }),
@@ -56,7 +44,7 @@ export const callClientSchema = z.discriminatedUnion('cmd', [
 /** Client → server. */
 export type CallClientMessage = z.infer<typeof callClientSchema>
 export type SdpValue = z.infer<typeof sdp>
-export type IceCandidateValue = z.infer<typeof iceCandidate>
+export type IceCandidateValue = z.infer<typeof iceCandidateSchema>
 
 /** Server → client. */
 export type CallServerMessage =

@@ -1,13 +1,10 @@
 import fc from 'fast-check'
 import { parseCallMessage } from '../../src/protocol/calls'
-import { anyValue, bigBytes, bytes, deep, garbage, hugeString, mutated, weirdString } from './garbage'
-import { Deep, oversizedLast, toJsonText, utf8Bytes } from './json-text'
-
-/** /ws/calls closes a socket on a frame over 256 KiB (MAX_CALL_FRAME_BYTES). */
-const CALLS_FRAME_LIMIT = 256 * 1024
+import { anyValue, deep, garbage, hugeString, mutated, weirdString } from './garbage'
+import { SAMPLE_CANDIDATE, SAMPLE_OFFER, brokenItems, jsonItem, jsonOf, notJsonText, wsSession, type WsItem } from './ws-frames'
 
 /** One WebSocket frame to /ws/calls: JSON text, text that is not JSON, or binary. */
-export type CallsItem = { kind: 'text'; text: string } | { kind: 'binary'; data: Uint8Array }
+export type CallsItem = WsItem
 
 export interface CallsContext {
   /** sIds this lane registers. */
@@ -17,8 +14,8 @@ export interface CallsContext {
 }
 
 const hex = (minLength: number, maxLength: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength, maxLength })
-const sdp = fc.oneof(fc.constant({ type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' }), fc.constant('v=0\r\n'), fc.constantFrom(65_537).map((n) => 'v'.repeat(n)))
-const candidate = fc.oneof(fc.constant({ candidate: 'candidate:1 1 udp 2122260223 10.99.0.1 50000 typ host', sdpMid: '0', sdpMLineIndex: 0 }), fc.constant(''))
+const sdp = fc.oneof(fc.constant(SAMPLE_OFFER), fc.constant('v=0\r\n'), fc.constantFrom(65_537).map((n) => 'v'.repeat(n)))
+const candidate = fc.oneof(fc.constant(SAMPLE_CANDIDATE), fc.constant(''))
 
 /** Seed 002's client messages, aimed at real sIds. */
 export function callTemplates(ctx: CallsContext): fc.Arbitrary<Record<string, unknown>> {
@@ -39,31 +36,19 @@ export function callTemplates(ctx: CallsContext): fc.Arbitrary<Record<string, un
 }
 
 /** Text that is not JSON (or not quite): NaN, trailing commas, truncation, lone surrogates. */
-const notJson = fc.oneof(
-  fc.constantFrom('', 'NaN', '{"cmd":"sId",}', '{"cmd":"sId"', '[', 'undefined', '{"cmd":NaN}', "{'cmd':'sId'}", '\u0000'),
-  weirdString,
-  fc.constantFrom(20_000).map((depth) => new Deep(depth, 'array').text().slice(0, -1)),
-)
+const notJson = notJsonText(['', 'NaN', '{"cmd":"sId",}', '{"cmd":"sId"', '[', 'undefined', '{"cmd":NaN}', "{'cmd':'sId'}", '\u0000'])
 
 /** A connection's frames: registration first (most of the time), then valid, mutated, generated and broken frames. */
 export function callsSession(ctx: CallsContext, length: number): fc.Arbitrary<CallsItem[]> {
   const templates = callTemplates(ctx)
-  const json = (value: unknown): CallsItem => ({ kind: 'text', text: toJsonText(value).text })
   const item = fc.oneof(
-    { arbitrary: templates.map(json), weight: 8 },
-    { arbitrary: mutated(templates).map(json), weight: 6 },
-    { arbitrary: fc.record({ cmd: fc.oneof(fc.constantFrom('sId', 'notify', 'clu', 'error', '__proto__'), weirdString), sId: garbage, opponentId: garbage, data: garbage }, { requiredKeys: ['cmd'] }).map(json), weight: 3 },
-    { arbitrary: garbage.map(json), weight: 2 },
-    { arbitrary: notJson.map((text): CallsItem => ({ kind: 'text', text })), weight: 2 },
-    { arbitrary: fc.oneof(bytes, bigBytes).map((data): CallsItem => ({ kind: 'binary', data })), weight: 1 },
+    { arbitrary: templates.map(jsonItem), weight: 8 },
+    { arbitrary: mutated(templates).map(jsonItem), weight: 6 },
+    { arbitrary: fc.record({ cmd: fc.oneof(fc.constantFrom('sId', 'notify', 'clu', 'error', '__proto__'), weirdString), sId: garbage, opponentId: garbage, data: garbage }, { requiredKeys: ['cmd'] }).map(jsonItem), weight: 3 },
+    ...brokenItems(notJson),
   )
-  const register = fc.constantFrom(...ctx.sIds).map((sId) => json({ cmd: 'sId', sId }))
-  return fc.tuple(fc.option(register, { freq: 4, nil: undefined }), fc.array(item, { minLength: length, maxLength: length }))
-    .map(([first, items]) => [...(first ? [first] : []), ...oversizedLast(items, CALLS_FRAME_LIMIT, callsItemBytes)])
-}
-
-function callsItemBytes(item: CallsItem): number {
-  return item.kind === 'text' ? utf8Bytes(item.text) : item.data.byteLength
+  const register = fc.constantFrom(...ctx.sIds).map((sId) => jsonItem({ cmd: 'sId', sId }))
+  return wsSession(register, item, length)
 }
 
 /**
@@ -72,12 +57,6 @@ function callsItemBytes(item: CallsItem): number {
  * be answered or not (notify and icecandidate are silent when they succeed).
  */
 export function mustBeRefused(item: CallsItem): boolean {
-  if (item.kind === 'binary') return true
-  let value: unknown
-  try {
-    value = JSON.parse(item.text)
-  } catch {
-    return true
-  }
-  return !parseCallMessage(value).ok
+  const json = jsonOf(item)
+  return json === undefined || !parseCallMessage(json.value).ok
 }

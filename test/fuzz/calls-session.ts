@@ -6,6 +6,8 @@ import type { Ledger } from './ledger'
 import { ANSWER_TIMEOUT_MS } from './native-session'
 import type { RelayChild } from '../../bench/lib/relay-child'
 import { until } from './waiting'
+import { itemPreview } from './ws-frames'
+import { closeSettled, recordShortfall, sendAll } from './ws-session'
 
 /** seed 002's error codes as our call table lists them (src/protocol/call-codes.ts). */
 export const CALL_CODES = new Set<number>(Object.values(CALL_ERRORS).map(([code]) => code))
@@ -21,17 +23,10 @@ const CALLS_RATE_CODE = Object.entries(CALL_ERRORS).find(([name]) => /RATE/.test
 export async function runCallsSession(relay: RelayChild, items: CallsItem[], ledger: Ledger): Promise<void> {
   const client = await relay.orDeath(CallsClient.open(relay.wsUrl), ANSWER_TIMEOUT_MS, 'a /ws/calls connection')
   ledger.sessions++
-  let refusals = 0
-  for (const item of items) {
-    ledger.sent++
-    if (mustBeRefused(item)) refusals++
-    client.send(item.kind === 'text' ? item.text : item.data)
-  }
-  ledger.mustAnswer += refusals
+  const refusals = sendAll(client, items, ledger, mustBeRefused)
   const errors = () => client.inbox.filter((frame) => frame.cmd === 'error')
   await relay.orDeath(until(() => errors().length >= refusals || !client.open, ANSWER_TIMEOUT_MS, 'errors for malformed /ws/calls frames').catch(() => undefined), ANSWER_TIMEOUT_MS + 1000, '/ws/calls answers')
-  // Closing: wait for the close frame, to record its code and reason.
-  if (!client.open) await until(() => client.closed !== null, 5000, 'the /ws/calls close').catch(() => undefined)
+  await closeSettled(client, '/ws/calls')
   const got = errors()
   let rateLimited = 0
   for (const frame of got) {
@@ -42,14 +37,7 @@ export async function runCallsSession(relay: RelayChild, items: CallsItem[], led
   // Errors beyond the malformed frames' answer valid frames the engine refused (NO_SID, UNKNOWN_SESSION …).
   ledger.answered += Math.min(got.length, refusals)
   ledger.rateLimited += Math.min(rateLimited, refusals)
-  if (got.length < refusals) {
-    if (!client.open) {
-      ledger.closedFirst += refusals - got.length
-      ledger.closed(`close ${client.closed?.code ?? '?'} ${client.closed?.reason ?? ''}`.trim())
-    } else {
-      const malformed = items.filter(mustBeRefused).map((item) => item.kind === 'text' ? preview(item.text) : `binary ${item.data.length} bytes`)
-      ledger.missing(`${refusals - got.length} of ${refusals} malformed frames unanswered; among them ${malformed.slice(0, 3).join(' | ')}`, refusals - got.length)
-    }
-  }
+  recordShortfall(ledger, client, refusals, got.length, (short) =>
+    `${short} of ${refusals} malformed frames unanswered; among them ${items.filter(mustBeRefused).map(itemPreview).slice(0, 3).join(' | ')}`)
   client.close()
 }

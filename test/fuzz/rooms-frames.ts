@@ -1,13 +1,10 @@
 import fc from 'fast-check'
 import { CATEGORIES, ENGINES, HOSTS, ROOM_TYPES, parseRoomFrame } from '../../src/protocol/rooms'
-import { anyValue, bigBytes, bytes, deep, garbage, hugeString, mutated, weirdString } from './garbage'
-import { Deep, oversizedLast, toJsonText, utf8Bytes } from './json-text'
-
-/** /ws/rooms closes a socket on a frame over 256 KiB (MAX_ROOM_FRAME_BYTES). */
-const ROOMS_FRAME_LIMIT = 256 * 1024
+import { anyValue, deep, garbage, hugeString, mutated, weirdString } from './garbage'
+import { SAMPLE_CANDIDATE, SAMPLE_OFFER, brokenItems, jsonItem, jsonOf, notJsonText, wsSession, type WsItem } from './ws-frames'
 
 /** One WebSocket frame to /ws/rooms: JSON text, text that is not JSON, or binary. */
-export type RoomsItem = { kind: 'text'; text: string } | { kind: 'binary'; data: Uint8Array }
+export type RoomsItem = WsItem
 
 export interface RoomsContext {
   /** userIds this lane's signals claim (its sockets are anonymous: any userId is theirs to claim). */
@@ -43,11 +40,11 @@ export function roomTemplates(ctx: RoomsContext): fc.Arbitrary<Record<string, un
   const to = fc.oneof(user, fc.constantFrom(...ctx.others), fc.record({ userId: user, sessionId: anySession }, { requiredKeys: ['sessionId'] }))
   const peer = fc.record({ sessionId: fc.oneof({ arbitrary: anySession, weight: 6 }, { arbitrary: tooLong, weight: 1 }) })
   const sdp = fc.oneof(
-    { arbitrary: fc.constant({ type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' }), weight: 4 },
+    { arbitrary: fc.constant(SAMPLE_OFFER), weight: 4 },
     { arbitrary: fc.constant('v=0\r\n'), weight: 2 },
     { arbitrary: fc.constant('v'.repeat(65_537)), weight: 1 }, // past MAX_ROOM_SDP_LENGTH
   )
-  const candidate = fc.oneof(fc.constant({ candidate: 'candidate:1 1 udp 2122260223 10.99.0.1 50000 typ host', sdpMid: '0', sdpMLineIndex: 0 }), fc.constant(''), fc.constant({ candidate: '', sdpMLineIndex: -1 }))
+  const candidate = fc.oneof(fc.constant(SAMPLE_CANDIDATE), fc.constant(''), fc.constant({ candidate: '', sdpMLineIndex: -1 }))
   const signal = <A extends string>(action: A, s: string, fields: Record<string, fc.Arbitrary<unknown>>, weight: number) => ({
     arbitrary: fc.tuple(fc.record({ ...common, ...fields }), fc.constantFrom(s, s, s, undefined)).map(([data, name]) => ({ action, data: name === undefined ? data : { s: name, ...data } })),
     weight,
@@ -71,35 +68,23 @@ export function roomTemplates(ctx: RoomsContext): fc.Arbitrary<Record<string, un
 }
 
 /** Text that is not JSON (or not quite). */
-const notJson = fc.oneof(
-  fc.constantFrom('', 'NaN', '{"action":"join",}', '{"action":"join"', '[', 'undefined', "{'action':'join'}", '\u0000'),
-  weirdString,
-  fc.constantFrom(20_000).map((depth) => new Deep(depth, 'array').text().slice(0, -1)),
-)
+const notJson = notJsonText(['', 'NaN', '{"action":"join",}', '{"action":"join"', '[', 'undefined', "{'action':'join'}", '\u0000'])
 
 /** A connection's frames: valid, mutated, generated and broken, oversized ones last. */
 export function roomsSession(ctx: RoomsContext, length: number): fc.Arbitrary<RoomsItem[]> {
   const templates = roomTemplates(ctx)
-  const json = (value: unknown): RoomsItem => ({ kind: 'text', text: toJsonText(value).text })
   const join = fc.tuple(fc.constantFrom(...ctx.sessions), fc.constantFrom(...ctx.rids), fc.boolean())
-    .map(([ss, rid, roomCreating]) => json({ action: 'join', data: { s: 'JOIN', ch: 'm2m', rid, ss, op: { roomCreating } } }))
+    .map(([ss, rid, roomCreating]) => jsonItem({ action: 'join', data: { s: 'JOIN', ch: 'm2m', rid, ss, op: { roomCreating } } }))
   const item = fc.oneof(
-    { arbitrary: templates.map(json), weight: 8 },
+    { arbitrary: templates.map(jsonItem), weight: 8 },
     { arbitrary: join, weight: 2 },
-    { arbitrary: mutated(templates).map(json), weight: 6 },
-    { arbitrary: fc.record({ action: fc.oneof(fc.constantFrom(...ACTIONS, '__proto__', 'constructor', 'toString', 'JOIN'), weirdString), data: fc.oneof(garbage, fc.record({ s: fc.oneof(weirdString, fc.constant('HEARTBEAT')), rid: garbage, ss: anyValue, to: garbage })) }, { requiredKeys: [] }).map(json), weight: 3 },
-    { arbitrary: fc.record({ action: fc.constantFrom(...ACTIONS), data: fc.oneof(deep, hugeString) }).map(json), weight: 1 },
-    { arbitrary: garbage.map(json), weight: 2 },
-    { arbitrary: notJson.map((text): RoomsItem => ({ kind: 'text', text })), weight: 2 },
-    { arbitrary: fc.oneof(bytes, bigBytes).map((data): RoomsItem => ({ kind: 'binary', data })), weight: 1 },
+    { arbitrary: mutated(templates).map(jsonItem), weight: 6 },
+    { arbitrary: fc.record({ action: fc.oneof(fc.constantFrom(...ACTIONS, '__proto__', 'constructor', 'toString', 'JOIN'), weirdString), data: fc.oneof(garbage, fc.record({ s: fc.oneof(weirdString, fc.constant('HEARTBEAT')), rid: garbage, ss: anyValue, to: garbage })) }, { requiredKeys: [] }).map(jsonItem), weight: 3 },
+    { arbitrary: fc.record({ action: fc.constantFrom(...ACTIONS), data: fc.oneof(deep, hugeString) }).map(jsonItem), weight: 1 },
+    ...brokenItems(notJson),
   )
   // Most connections JOIN first, so that the signals after it act as a member.
-  return fc.tuple(fc.option(join, { freq: 4, nil: undefined }), fc.array(item, { minLength: length, maxLength: length }))
-    .map(([first, items]) => [...(first ? [first] : []), ...oversizedLast(items, ROOMS_FRAME_LIMIT, roomsItemBytes)])
-}
-
-function roomsItemBytes(item: RoomsItem): number {
-  return item.kind === 'text' ? utf8Bytes(item.text) : item.data.byteLength
+  return wsSession(join, item, length)
 }
 
 /**
@@ -107,14 +92,9 @@ function roomsItemBytes(item: RoomsItem): number {
  * but a valid HEARTBEAT without send_ack and a valid peer signal, which are acked only if refused.
  */
 export function mustBeAcked(item: RoomsItem): boolean {
-  if (item.kind === 'binary') return true
-  let value: unknown
-  try {
-    value = JSON.parse(item.text)
-  } catch {
-    return true
-  }
-  const parsed = parseRoomFrame(value)
+  const json = jsonOf(item)
+  if (json === undefined) return true
+  const parsed = parseRoomFrame(json.value)
   if (!parsed.ok) return true
   const { signal } = parsed
   if (signal.s === 'OFFER' || signal.s === 'ANSWER' || signal.s === 'CANDIDATE') return false

@@ -6,6 +6,8 @@ import { ANSWER_TIMEOUT_MS } from './native-session'
 import { RoomsClient, type RoomFrame } from './rooms-client'
 import { mustBeAcked, type RoomsItem } from './rooms-frames'
 import { until } from './waiting'
+import { itemPreview } from './ws-frames'
+import { closeSettled, recordShortfall, sendAll } from './ws-session'
 
 /** Seed 003's ack codes (src/protocol/room-codes.ts). */
 export const ROOM_CODE_SET = new Set<number>(Object.values(ROOM_CODES))
@@ -41,28 +43,15 @@ export async function runRoomsSession(relay: RelayChild, items: RoomsItem[], led
     else if (typeof frame.b?.msg === 'string' && frame.b.msg.startsWith('rate limited')) rateLimited++
   }), ANSWER_TIMEOUT_MS, 'a /ws/rooms connection')
   ledger.sessions++
-  let required = 0
-  for (const item of items) {
-    ledger.sent++
-    if (mustBeAcked(item)) required++
-    client.send(item.kind === 'text' ? item.text : item.data)
-  }
-  ledger.mustAnswer += required
+  const required = sendAll(client, items, ledger, mustBeAcked)
   await relay.orDeath(until(() => acks >= required || !client.open, ANSWER_TIMEOUT_MS, 'acks for /ws/rooms frames').catch(() => undefined), ANSWER_TIMEOUT_MS + 1000, '/ws/rooms acks')
-  if (!client.open) await until(() => client.closed !== null, 5000, 'the /ws/rooms close').catch(() => undefined)
+  await closeSettled(client, '/ws/rooms')
   // Acks beyond the required ones answer peer signals and quiet heartbeats the engine refused.
   const counted = Math.min(acks, required)
   ledger.answered += counted
   ledger.accepted += Math.min(accepted, counted)
   ledger.rateLimited += Math.min(rateLimited, counted)
-  if (acks < required) {
-    if (!client.open) {
-      ledger.closedFirst += required - acks
-      ledger.closed(`close ${client.closed?.code ?? '?'} ${client.closed?.reason ?? ''}`.trim())
-    } else {
-      const sample = items.filter(mustBeAcked).map((item) => item.kind === 'text' ? preview(item.text) : `binary ${item.data.length} bytes`)
-      ledger.missing(`${required - acks} of ${required} frames unacked; among them ${sample.slice(-3).join(' | ')}`, required - acks)
-    }
-  }
+  recordShortfall(ledger, client, required, acks, (short) =>
+    `${short} of ${required} frames unacked; among them ${items.filter(mustBeAcked).map(itemPreview).slice(-3).join(' | ')}`)
   client.close()
 }
