@@ -5,16 +5,14 @@
  * first request served by the new coordinator — p50 over BENCH_FAILOVERS runs (default 12).
  * The driver (bench/tabs-driver.ts) runs headless Chromium inside scripts/netns-run.
  */
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { RECONNECT_DELAYS_MS } from '../src/sdk/connection'
+import { runNetnsDriver } from './lib/netns-driver'
 import type { BenchPart } from './lib/part'
 import { percentile, round } from './lib/report'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const DRIVER = fileURLToPath(new URL('./tabs-driver.ts', import.meta.url))
-const NETNS_RUN = fileURLToPath(new URL('../scripts/netns-run', import.meta.url))
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 /** The whole part gives up after this long (~15 s here). */
 const TIMEOUT_MS = 180_000
@@ -33,7 +31,7 @@ export const tabsPart: BenchPart = {
   async run({ log, print }) {
     if (!existsSync(CHROMIUM)) return { skipped: `no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)` }
     log('tabs: round trips and failovers between headless Chromium tabs inside scripts/netns-run')
-    const result = JSON.parse(await runDriver()) as DriverResult
+    const result = JSON.parse(await runNetnsDriver({ driver: DRIVER, isResult: (line) => line.startsWith('{'), timeoutMs: TIMEOUT_MS })) as DriverResult
     const stats = (samples: number[] | null) => samples && { p50Ms: round(percentile(samples, 50), 2), p99Ms: round(percentile(samples, 99), 2), count: samples.length }
     const figures = {
       followerPublish: stats(result.followerPublish),
@@ -55,21 +53,4 @@ export const tabsPart: BenchPart = {
     })
     return figures
   },
-}
-
-function runDriver(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NETNS_RUN, [process.execPath, '--import', 'tsx', DRIVER], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk })
-    child.stderr.on('data', (chunk: Buffer) => { stderr = (stderr + chunk).slice(-4000) })
-    const timer = setTimeout(() => child.kill('SIGTERM'), TIMEOUT_MS)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      const line = stdout.trim().split('\n').findLast((l) => l.startsWith('{'))
-      if (code === 0 && line) resolve(line)
-      else reject(new Error(`tabs driver failed (exit ${code}): ${stderr || stdout}`))
-    })
-  })
 }

@@ -21,7 +21,6 @@ export interface NetnsDriverOptions {
  * with its result line as soon as it is printed (or when it exits), never waiting for stdout
  * to close: a leftover Chromium helper can hold the pipe open long after the driver is gone.
  * The driver leads its own process group, so whatever it leaves behind is ended with it.
- * (The pattern of bench/calls.ts, for any driver.)
  */
 export function runNetnsDriver({ driver, isResult, timeoutMs, env }: NetnsDriverOptions): Promise<string> {
   return new Promise((resolve, reject) => {
