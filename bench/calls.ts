@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { runNetnsDriver } from './lib/netns-driver'
+import { isSamplesLine, runNetnsDriver } from './lib/netns-driver'
 import type { BenchPart } from './lib/part'
 import { percentile, round } from './lib/report'
 
@@ -27,7 +27,7 @@ export const callsPart: BenchPart = {
     if (!existsSync(`${ROOT}/index.html`)) return { skipped: 'no index.html yet: no page to call from' }
     if (!existsSync(CHROMIUM)) return { skipped: `no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)` }
     log('calls: building the page and running calls between two tabs inside scripts/netns-run')
-    const output = await runNetnsDriver({ driver: DRIVER, isResult: isResultLine, timeoutMs: TIMEOUT_MS })
+    const output = await runNetnsDriver({ driver: DRIVER, isResult: isSamplesLine, timeoutMs: TIMEOUT_MS })
     const { samples, calls, warmup, turn } = JSON.parse(output) as { samples: Sample[]; calls: number; warmup: number; turn?: { samples: Sample[] } | { skipped: string } }
     const direct = setupFigures(samples)
     const throughTurn = turn && 'samples' in turn ? setupFigures(turn.samples) : null
@@ -57,11 +57,3 @@ function setupFigures(samples: Sample[]) {
   }
 }
 
-function isResultLine(line: string): boolean {
-  if (!line.startsWith('{')) return false
-  try {
-    return Array.isArray((JSON.parse(line) as { samples?: unknown }).samples)
-  } catch {
-    return false
-  }
-}

@@ -15,7 +15,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ROOM_FRAME_RATE } from '../src/relay/rooms-ws'
 import { JsonWs } from './lib/json-ws'
-import { runNetnsDriver } from './lib/netns-driver'
+import { isSamplesLine, runNetnsDriver } from './lib/netns-driver'
 import type { BenchPart } from './lib/part'
 import { RelayChild, sleep } from './lib/relay-child'
 import { percentile, round } from './lib/report'
@@ -51,7 +51,7 @@ export const roomsPart: BenchPart = {
     if (!existsSync(`${ROOT}/index.html`)) return { signals, meeting: { skipped: 'no index.html: no page' } }
     if (!existsSync(CHROMIUM)) return { signals, meeting: { skipped: `no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)` } }
     log('rooms: building the page and running four-member m2m rooms inside scripts/netns-run')
-    const output = await runNetnsDriver({ driver: DRIVER, timeoutMs: DRIVER_TIMEOUT_MS, isResult: isResultLine })
+    const output = await runNetnsDriver({ driver: DRIVER, timeoutMs: DRIVER_TIMEOUT_MS, isResult: isSamplesLine })
     const { samples, rounds, warmup, members } = JSON.parse(output) as { samples: Sample[]; rounds: number; warmup: number; members: number }
     const meeting = figures(samples)
     print({
@@ -78,14 +78,6 @@ function figures(samples: Sample[]) {
   }
 }
 
-function isResultLine(line: string): boolean {
-  if (!line.startsWith('{')) return false
-  try {
-    return Array.isArray((JSON.parse(line) as { samples?: unknown }).samples)
-  } catch {
-    return false
-  }
-}
 
 interface Member { ws: JsonWs; rid: string; ss: { userId: string; sessionId: string; category: 'stream'; host: 'Server'; deviceId: string } }
 

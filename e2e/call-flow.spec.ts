@@ -1,7 +1,7 @@
-import AxeBuilder from '@axe-core/playwright'
 import type { BrowserContext, Page } from '@playwright/test'
 import { expect, test } from './fixtures'
 import { expectRemoteFramesAdvancing, inCall, openAppAs, peerRow, ring } from './calls-page'
+import { expectAxeClean } from './axe'
 
 /**
  * The call flow people recognise (issue 12): an incoming call rings on any panel, the
@@ -33,15 +33,6 @@ async function twoTabs(context: BrowserContext, baseURL: string, suffix: string)
   const a = await openAppAs(await context.newPage(), baseURL, alice)
   const b = await openAppAs(await pageWithEars(context), baseURL, bob)
   return { a, b, alice, bob }
-}
-
-/** No WCAG A/AA violation inside `selectors` (axe-core), in light mode. */
-async function expectAxeClean(page: Page, selectors: string[]) {
-  await page.emulateMedia({ colorScheme: 'light' })
-  let builder = new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'])
-  for (const selector of selectors) builder = builder.include(selector)
-  const { violations } = await builder.analyze()
-  expect(violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary}`) }))).toEqual([])
 }
 
 test('a call rings on any panel: B on Chat gets a dialog with Accept focused, a blinking title and a ringtone, and accepts from there', async ({ context, baseURL }) => {

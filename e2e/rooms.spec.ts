@@ -1,7 +1,7 @@
-import AxeBuilder from '@axe-core/playwright'
 import type { Browser, Page } from '@playwright/test'
 import { expect, test } from './fixtures'
 import { createRoom, expectPlaying, expectPlayingRemotes, joinByLink, memberRow, newPerson, openRoomsAs } from './rooms-page'
+import { expectAxeClean } from './axe'
 
 /**
  * Rooms (issue 13) in real Chromium with the fake camera: an `a2m` room where a viewer
@@ -21,15 +21,6 @@ async function people(browser: Browser, count: number): Promise<Page[]> {
 test.afterEach(async () => {
   for (const page of opened.splice(0)) await page.context().close()
 })
-
-/** No WCAG A/AA violation inside `selectors` (axe-core), in light mode. */
-async function expectAxeClean(page: Page, selectors: string[]) {
-  await page.emulateMedia({ colorScheme: 'light' })
-  let builder = new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'])
-  for (const selector of selectors) builder = builder.include(selector)
-  const { violations } = await builder.analyze()
-  expect(violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary}`) }))).toEqual([])
-}
 
 test('a2m: two viewers join by link; one raises a hand, the host lets them speak, and their video plays in both other pages', async ({ browser, baseURL }) => {
   test.setTimeout(120_000) // three browsers with cameras

@@ -62,3 +62,13 @@ export function runNetnsDriver({ driver, isResult, timeoutMs, env }: NetnsDriver
     })
   })
 }
+
+/** A driver's result line that carries `samples` (the calls and rooms drivers). */
+export function isSamplesLine(line: string): boolean {
+  if (!line.startsWith('{')) return false
+  try {
+    return Array.isArray((JSON.parse(line) as { samples?: unknown }).samples)
+  } catch {
+    return false
+  }
+}
