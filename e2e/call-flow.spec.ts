@@ -184,6 +184,7 @@ test('connection details are collapsed by default and open from the keyboard', a
 })
 
 test('axe finds no WCAG A/AA violation in light mode: ringing on Calls and Chat, in a call, and on a 390 px phone', async ({ context, baseURL }) => {
+  test.setTimeout(120_000) // six axe passes over a page with live video: ~10 s each on a busy box
   const { a, b, bob } = await twoTabs(context, baseURL!, 'axe')
   await ring(a, b, bob)
   await expectAxeClean(b, ['[data-testid=calls-panel]', '[data-testid=calls-incoming]'])
