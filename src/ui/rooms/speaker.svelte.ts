@@ -4,16 +4,28 @@ export const SPEAKER_POLL_MS = 250
 export const SPEAKING_LEVEL = 0.02
 /** Another voice takes the highlight only when this much louder than the current speaker's: no flicker between two voices. */
 export const TAKEOVER_RATIO = 1.5
-/** Weight of the newest reading in the smoothed level. */
-const SMOOTHING = 0.5
-/** About 43 ms at 48 kHz: short sounds (a beep, a plosive) are not missed between two reads. */
-const FFT_SIZE = 2048
+/**
+ * How fast a level falls back once the sound stops, per second (a peak meter: it rises at
+ * once and falls slowly), so the pauses between words, or a beep now and then, keep the highlight.
+ */
+const RELEASE_PER_SECOND = 0.2
+/** About 340 ms at 48 kHz, longer than a poll: the windows of two reads overlap, so no sound falls between them. */
+const FFT_SIZE = 16384
+/** About 21 ms: the level of a window is its loudest block's, so a short sound is not drowned in the silence around it. */
+const BLOCK_SIZE = 1024
 
 /** Root mean square of a waveform (-1…1 samples). */
 export function rms(samples: Float32Array): number {
   let sum = 0
   for (const sample of samples) sum += sample * sample
   return samples.length ? Math.sqrt(sum / samples.length) : 0
+}
+
+/** The RMS of the loudest `blockSize` block of a waveform. */
+export function loudestBlock(samples: Float32Array, blockSize = BLOCK_SIZE): number {
+  let loudest = 0
+  for (let start = 0; start < samples.length; start += blockSize) loudest = Math.max(loudest, rms(samples.subarray(start, start + blockSize)))
+  return loudest
 }
 
 /**
@@ -62,6 +74,8 @@ export class SpeakerDetector {
   readonly #meters = new Map<string, Meter>()
   readonly #createContext: () => LevelMeterContext
   readonly #pollMs: number
+  /** RELEASE_PER_SECOND for one poll. */
+  readonly #release: number
   #context: LevelMeterContext | null = null
   /** No Web Audio here (or it refused): no highlight, the room works without it. */
   #unavailable = false
@@ -71,6 +85,7 @@ export class SpeakerDetector {
   constructor(options: SpeakerDetectorOptions = {}) {
     this.#createContext = options.createContext ?? (() => new AudioContext() as unknown as LevelMeterContext)
     this.#pollMs = options.pollMs ?? SPEAKER_POLL_MS
+    this.#release = RELEASE_PER_SECOND ** (this.#pollMs / 1000)
   }
 
   /** The key of whoever speaks now, or null. */
@@ -154,8 +169,8 @@ export class SpeakerDetector {
       }
       const enabled = meter.stream.getAudioTracks().some((track) => track.enabled && track.readyState === 'live')
       meter.analyser.getFloatTimeDomainData(this.#buffer)
-      const level = enabled ? rms(this.#buffer) : 0
-      meter.level = meter.level * (1 - SMOOTHING) + level * SMOOTHING
+      const level = enabled ? loudestBlock(this.#buffer) : 0
+      meter.level = Math.max(level, meter.level * this.#release)
       levels.set(key, meter.level)
     }
     const next = nextSpeaker(levels, this.#speaker)

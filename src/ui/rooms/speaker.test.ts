@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { nextSpeaker, rms, SPEAKER_POLL_MS, SpeakerDetector, type AnalyserLike, type LevelMeterContext } from './speaker.svelte'
+import { loudestBlock, nextSpeaker, rms, SPEAKER_POLL_MS, SpeakerDetector, type AnalyserLike, type LevelMeterContext } from './speaker.svelte'
 
 /** An audio context whose analysers report the level the test sets per stream. */
 function fakeAudio() {
@@ -35,6 +35,29 @@ describe('speaker highlight', () => {
   it('measures the level of a waveform', () => {
     expect(rms(new Float32Array([0.5, -0.5, 0.5, -0.5]))).toBeCloseTo(0.5)
     expect(rms(new Float32Array(0))).toBe(0)
+    // A 20 ms beep in a window of silence counts at its own level, not diluted by the window.
+    const window = new Float32Array(16384)
+    window.fill(0.5, 4096, 4096 + 1024)
+    expect(loudestBlock(window)).toBeCloseTo(0.5)
+  })
+
+  it('keeps the highlight through short pauses (a beep every 500 ms stays lit) and lets it go about a second after the sound stops', () => {
+    vi.useFakeTimers()
+    const audio = fakeAudio()
+    const detector = new SpeakerDetector({ createContext: () => audio.context })
+    const beeper = stream()
+    detector.sync(new Map([['beeper', beeper]]))
+    for (let beep = 0; beep < 4; beep++) {
+      audio.levels.set(beeper, 0.2)
+      vi.advanceTimersByTime(SPEAKER_POLL_MS)
+      audio.levels.set(beeper, 0)
+      expect(detector.speaker).toBe('beeper')
+      vi.advanceTimersByTime(SPEAKER_POLL_MS)
+      expect(detector.speaker).toBe('beeper')
+    }
+    vi.advanceTimersByTime(SPEAKER_POLL_MS * 6)
+    expect(detector.speaker).toBeNull()
+    detector.destroy()
   })
 
   it('highlights the loudest voice, nobody when all are quiet, and does not flicker between two close voices', () => {
