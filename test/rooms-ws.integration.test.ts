@@ -254,6 +254,8 @@ describe('/ws/rooms between plain WebSocket clients (seed 003)', () => {
     expect(await a.inbox.forwarded('ANSWER')).toMatchObject({ s: 'ANSWER', ss: bob, to: { sessionId: alice.sessionId } })
     b.send('candidate', { s: 'CANDIDATE', ch: 'm2m', ss: bob, rid: 'mesh', to: { sessionId: alice.sessionId }, side: 'subscriber', candidate: { candidate: 'candidate:1 1 udp 1 10.0.0.1 5000 typ host', sdpMid: '0', sdpMLineIndex: 0 } })
     expect(await a.inbox.forwarded('CANDIDATE')).toMatchObject({ side: 'subscriber', ss: bob })
+    b.send('notify', { s: 'NOTIFY', ch: 'm2m', ss: bob, rid: 'mesh', to: { sessionId: alice.sessionId }, type: 'sk.diagnose', data: { id: 'd1' } })
+    expect(await a.inbox.forwarded('NOTIFY')).toEqual({ s: 'NOTIFY', ch: 'm2m', rid: 'mesh', ss: bob, to: { userId: 'alice', sessionId: alice.sessionId }, type: 'sk.diagnose', data: { id: 'd1' } })
 
     // A session of another room is not a member here: 4002, and nothing reaches it.
     expect(await a.request('offer', { s: 'OFFER', ch: 'm2m', ss: alice, rid: 'mesh', to: { sessionId: 'dave-1' }, sdp: offer }, 'OFFER')).toMatchObject({ c: 4002, s: 'OFFER' })

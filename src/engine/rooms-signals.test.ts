@@ -235,7 +235,7 @@ describe('PUBLISH_REJECT', () => {
   })
 })
 
-describe('peer signals (OFFER, ANSWER, CANDIDATE)', () => {
+describe('peer signals (OFFER, ANSWER, CANDIDATE, NOTIFY)', () => {
   it('OFFER from a publisher reaches the target session only, with the sender’s session and the target as to', () => {
     const w = threeIn('a2m')
     const data = signal('OFFER', alice, 'r1', 'a2m', { to: { sessionId: bob.sessionId }, sdp: offer })
@@ -250,6 +250,15 @@ describe('peer signals (OFFER, ANSWER, CANDIDATE)', () => {
     expect(w.signal('b', 'ANSWER', bob, 'r1', 'a2m', { to, sdp: answer }).out).toEqual({ a: [{ s: 'ANSWER', ch: 'a2m', rid: 'r1', ss: bob, to, sdp: answer }] })
     const candidate = { candidate: 'candidate:1 1 udp 2122260223 10.0.0.2 5000 typ host', sdpMid: '0', sdpMLineIndex: 0 }
     expect(w.signal('b', 'CANDIDATE', bob, 'r1', 'a2m', { to, side: 'subscriber', candidate }).out).toEqual({ a: [{ s: 'CANDIDATE', ch: 'a2m', rid: 'r1', ss: bob, to, side: 'subscriber', candidate }] })
+  })
+
+  it('NOTIFY from any member (a viewer too) carries its opaque data to one session; data past the bound is 2001', () => {
+    const w = threeIn('a2m')
+    const to = { userId: 'alice', sessionId: alice.sessionId }
+    const data = { id: 'd1' }
+    expect(w.signal('b', 'NOTIFY', bob, 'r1', 'a2m', { to, type: 'sk.diagnose', data }).out).toEqual({ a: [{ s: 'NOTIFY', ch: 'a2m', rid: 'r1', ss: bob, to, type: 'sk.diagnose', data }] })
+    expect(w.signal('b', 'NOTIFY', bob, 'r1', 'a2m', { to, type: 'big', data: 'x'.repeat(17_000) }).ack.c).toBe(2001)
+    expect(w.signal('b', 'NOTIFY', bob, 'r1', 'a2m', { to: { sessionId: 'nobody' }, type: 't', data: 1 }).ack.c).toBe(4002)
   })
 
   it('4051 for an OFFER from a viewer', () => {

@@ -142,7 +142,7 @@ export class Rooms {
         if (signal.s === 'PUBLISH_ACCEPT') pushList(room, 'promote', fx, now)
         return { b: { rid: room.rid } }
       }
-      case 'OFFER': case 'ANSWER': case 'CANDIDATE':
+      case 'OFFER': case 'ANSWER': case 'CANDIDATE': case 'NOTIFY':
         return this.peerSignal(room, member, signal, fx, now)
       default: {
         const unhandled: never = signal
@@ -236,7 +236,7 @@ export class Rooms {
     return { b: { rid: room.rid } }
   }
 
-  /** OFFER (publishers only), ANSWER, CANDIDATE: to one other session of the room. */
+  /** OFFER (publishers only), ANSWER, CANDIDATE, NOTIFY: to one other session of the room. */
   private peerSignal(room: RoomState, member: Member, signal: Signal<PeerSignalName>, fx: Effects, now: number): Outcome {
     if (signal.s === 'OFFER' && !publishes(member)) return failed(PERMISSION_NOT_FOUND, 'only a publisher offers media')
     const [target] = targetsOf(room, signal.to)

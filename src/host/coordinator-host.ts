@@ -6,7 +6,7 @@ import { MAX_FRAME_DEPTH, checkShape } from '../protocol/bounds'
 import { callRequestFrameSchema, parseCallMessage } from '../protocol/calls'
 import { rtmError } from '../protocol/errors'
 import type { ServerFrame } from '../protocol/events'
-import { ROOM_CODES, parseRoomFrame, roomRequestFrameSchema, type ParsedRoomFrame, type RoomAck } from '../protocol/rooms'
+import { ROOM_CODES, isPeerSignal, parseRoomFrame, roomRequestFrameSchema, type ParsedRoomFrame, type RoomAck } from '../protocol/rooms'
 import { parseRequestFrame, type Request } from '../protocol/requests'
 import type { ConnectionSink, DurableStore, TokenVerifier } from './ports'
 
@@ -285,12 +285,12 @@ export interface RoomIdentity { appId: string; userId: string | null }
 
 /**
  * The ack a raw room socket is written, or null for none: seed 003 acks HEARTBEAT only when
- * `send_ack` asks, and our peer signals (OFFER/ANSWER/CANDIDATE) are acked only when refused.
+ * `send_ack` asks, and our peer signals (OFFER/ANSWER/CANDIDATE/NOTIFY) are acked only when refused.
  */
 export function rawRoomAck(parsed: ParsedRoomFrame, ack: RoomAck): RoomAck | null {
   if (ack.c !== ROOM_CODES.OK || !parsed.ok) return ack
   const { signal } = parsed
-  if (signal.s === 'OFFER' || signal.s === 'ANSWER' || signal.s === 'CANDIDATE') return null
+  if (isPeerSignal(signal.s)) return null
   if (signal.s === 'HEARTBEAT' && !signal.send_ack) return null
   return ack
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod'
-import { checkShape, MAX_FRAME_DEPTH, MAX_OPAQUE_BYTES, MAX_OPAQUE_DEPTH } from './bounds'
+import { checkShape, MAX_FRAME_DEPTH } from './bounds'
 import { CALL_ERRORS, type CallErrorName, type ClientCallStateValue, type CloseReason, type SessionStateValue } from './call-codes'
-import { iceCandidateSchema, sdpSchema } from './rtc-values'
+import { iceCandidateSchema, opaqueDataSchema, sdpSchema } from './rtc-values'
 
 /**
  * Seed 002's one-to-one call protocol (`002_23b5345c11bdb429.txt`), with the fields the
@@ -22,12 +22,6 @@ const id = z.string().min(1).max(MAX_ID_LENGTH)
 /** An SDP as the browser gives it ({type, sdp}) or the bare SDP text; forwarded unchanged. */
 const sdp = sdpSchema(['offer', 'answer', 'pranswer', 'rollback'], MAX_SDP_LENGTH)
 
-/** `notify` data is opaque but handed to another client: bounded so its encoding cannot blow up the relay. */
-const opaqueData = z.unknown().superRefine((data, ctx) => {
-  const shape = checkShape(data, MAX_OPAQUE_DEPTH, MAX_OPAQUE_BYTES)
-  if (!shape.ok) ctx.addIssue({ code: 'custom', message: `data ${shape.reason}` })
-})
-
 export const callClientSchema = z.discriminatedUnion('cmd', [
   z.object({ cmd: z.literal('sId'), sId: sId.optional() }),
   z.object({ cmd: z.literal('session'), opponentId: z.string().max(MAX_ID_LENGTH) }),
@@ -36,7 +30,7 @@ export const callClientSchema = z.discriminatedUnion('cmd', [
   z.object({ cmd: z.literal('reject'), sessionId: id }),
   z.object({ cmd: z.literal('stop'), sessionId: id }),
   z.object({ cmd: z.literal('icecandidate'), sessionId: id, icecandidate: iceCandidateSchema }),
-  z.object({ cmd: z.literal('notify'), opponentId: z.string().max(MAX_ID_LENGTH), type: z.string().max(64), data: opaqueData }),
+  z.object({ cmd: z.literal('notify'), opponentId: z.string().max(MAX_ID_LENGTH), type: z.string().max(64), data: opaqueDataSchema }),
   // Ours (call resume): take back an ACTIVE session after a reconnect, or recreate it on a restarted coordinator.
   z.object({ cmd: z.literal('claim'), sessionId: id, opponentId: sId }),
 ])

@@ -22,7 +22,8 @@ export type StreamEngine = (typeof ENGINES)[number]
 
 /**
  * The WebSocket envelope's `action` → the signal's `s`. The first eight are the seed's; the
- * last three are ours: the mesh's peer signals, relayed between members of one room.
+ * last four are ours: the mesh's peer signals, relayed between members of one room (NOTIFY
+ * carries opaque data, e.g. a diagnosis request and its answer).
  */
 export const ACTION_SIGNALS = {
   join: 'JOIN',
@@ -36,11 +37,15 @@ export const ACTION_SIGNALS = {
   offer: 'OFFER',
   answer: 'ANSWER',
   candidate: 'CANDIDATE',
+  notify: 'NOTIFY',
 } as const
 export type RoomAction = keyof typeof ACTION_SIGNALS
 export type RoomSignalName = (typeof ACTION_SIGNALS)[RoomAction]
-export const PEER_SIGNALS = ['OFFER', 'ANSWER', 'CANDIDATE'] as const
+export const PEER_SIGNALS = ['OFFER', 'ANSWER', 'CANDIDATE', 'NOTIFY'] as const
 export type PeerSignalName = (typeof PEER_SIGNALS)[number]
+export function isPeerSignal(s: string): s is PeerSignalName {
+  return (PEER_SIGNALS as readonly string[]).includes(s)
+}
 
 /** Seed 003's ack codes, and what each means. */
 export const ROOM_CODES = {

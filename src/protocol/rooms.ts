@@ -4,7 +4,7 @@ import {
   ACTION_SIGNALS, CATEGORIES, ENGINES, HOSTS, MAX_ROOM_ID_LENGTH, MAX_ROOM_SDP_LENGTH, ROOM_TYPES,
   type RoomAction, type RoomSignalName,
 } from './room-codes'
-import { iceCandidateSchema, sdpSchema } from './rtc-values'
+import { iceCandidateSchema, opaqueDataSchema, sdpSchema } from './rtc-values'
 
 /**
  * Seed 003's room signals (`003_505a9cf75c9a4014.txt`) with the choices issue 13 made
@@ -49,6 +49,7 @@ export const roomSignalSchema = z.discriminatedUnion('s', [
   z.object({ s: z.literal('OFFER'), ...common, to: peer, sdp }),
   z.object({ s: z.literal('ANSWER'), ...common, to: peer, sdp }),
   z.object({ s: z.literal('CANDIDATE'), ...common, to: peer, side: z.enum(['publisher', 'subscriber']), candidate: iceCandidateSchema }),
+  z.object({ s: z.literal('NOTIFY'), ...common, to: peer, type: z.string().max(64), data: opaqueDataSchema }),
 ])
 
 export type RoomSignal = z.infer<typeof roomSignalSchema>

@@ -1,9 +1,16 @@
 import { z } from 'zod'
+import { checkShape, MAX_OPAQUE_BYTES, MAX_OPAQUE_DEPTH } from './bounds'
 
 /**
  * WebRTC values the signaling protocols forward unchanged between peers (seed 002 calls,
  * seed 003 room peer signals): validated for shape and size only.
  */
+
+/** Opaque data one client hands another (a call's `notify`, a room's NOTIFY): bounded so its encoding cannot blow up the relay. */
+export const opaqueDataSchema = z.unknown().superRefine((data, ctx) => {
+  const shape = checkShape(data, MAX_OPAQUE_DEPTH, MAX_OPAQUE_BYTES)
+  if (!shape.ok) ctx.addIssue({ code: 'custom', message: `data ${shape.reason}` })
+})
 
 /** Longest candidate line accepted (a real one is a few hundred characters). */
 export const MAX_ICE_CANDIDATE_LENGTH = 4096

@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import { CATEGORIES, ENGINES, HOSTS, ROOM_TYPES, parseRoomFrame } from '../../src/protocol/rooms'
+import { CATEGORIES, ENGINES, HOSTS, ROOM_TYPES, isPeerSignal, parseRoomFrame } from '../../src/protocol/rooms'
 import { anyValue, deep, garbage, hugeString, mutated, weirdString } from './garbage'
 import { SAMPLE_CANDIDATE, SAMPLE_OFFER, brokenItems, jsonItem, jsonOf, notJsonText, wsSession, type WsItem } from './ws-frames'
 
@@ -17,7 +17,7 @@ export interface RoomsContext {
   others: string[]
 }
 
-const ACTIONS = ['join', 'leave', 'updateVideo', 'heartbeat', 'kick', 'publishRequest', 'publishAccept', 'publishReject', 'offer', 'answer', 'candidate'] as const
+const ACTIONS = ['join', 'leave', 'updateVideo', 'heartbeat', 'kick', 'publishRequest', 'publishAccept', 'publishReject', 'offer', 'answer', 'candidate', 'notify'] as const
 /** Ids one past the 128-character bound. */
 const tooLong = fc.constant('s'.repeat(129))
 
@@ -62,6 +62,7 @@ export function roomTemplates(ctx: RoomsContext): fc.Arbitrary<Record<string, un
     signal('offer', 'OFFER', { to: peer, sdp }, 3),
     signal('answer', 'ANSWER', { to: peer, sdp }, 1),
     signal('candidate', 'CANDIDATE', { to: peer, side: fc.constantFrom('publisher', 'subscriber', 'publisher', 'subscriber', 'both'), candidate }, 2),
+    signal('notify', 'NOTIFY', { to: peer, type: fc.constantFrom('sk.diagnose', 'sk.diagnosis', 't'.repeat(65)), data: fc.oneof(fc.constant({ id: 'd1' }), anyValue, deep) }, 2),
     // A signal under another action's envelope: 2001.
     { arbitrary: fc.tuple(fc.constantFrom(...ACTIONS), fc.constantFrom('JOIN', 'KICK', 'OFFER', 'PUBLISH_LIST_CHANGED')).map(([action, s]) => ({ action, data: { s, ch: 'm2m', rid: ctx.rids[0], ss: ctx.sessions[0] } })), weight: 1 },
   )
@@ -97,6 +98,6 @@ export function mustBeAcked(item: RoomsItem): boolean {
   const parsed = parseRoomFrame(json.value)
   if (!parsed.ok) return true
   const { signal } = parsed
-  if (signal.s === 'OFFER' || signal.s === 'ANSWER' || signal.s === 'CANDIDATE') return false
+  if (isPeerSignal(signal.s)) return false
   return !(signal.s === 'HEARTBEAT' && !signal.send_ack)
 }
