@@ -308,8 +308,10 @@ describe('the SDK call client in Node (signaling without media)', () => {
     expect(calls.activeCall).toBeNull()
     expect(seen.call?.at(-1)).toMatchObject({ state: 'CLOSED', endReason: 'declined' })
 
-    // A refused request rejects with the call code.
+    // A refused request rejects with the call code; the error event names seed 001's category too.
     await expect(calls.notify('nobody', 't', null)).rejects.toMatchObject({ errorCode: CALL_ERRORS.UNKNOWN_OPPONENT[0], name: 'UNKNOWN_OPPONENT' })
+    await until(() => (seen.error?.length ?? 0) > 0)
+    expect(seen.error).toEqual([{ code: CALL_ERRORS.UNKNOWN_OPPONENT[0], name: 'UNKNOWN_OPPONENT', category: "Source user doesn't exist", message: expect.any(String) }])
   })
 
   it('takes its userId back from an anonymous client of its app that registered it first; that client is renamed', async () => {

@@ -1,6 +1,7 @@
 import { callErrorName, DEFAULT_CALL_GRACE_MS, SessionState, type CallErrorName, type SessionStateName } from '../protocol/call-codes'
 import type { CallServerMessage } from '../protocol/calls'
 import { nameOf } from '../protocol/enums'
+import { callErrorCategory, type NetworkErrorCode } from '../protocol/network-errors'
 import type { ServerEvent } from '../protocol/events'
 import type { RTM } from './client'
 import { Emitter } from './events'
@@ -9,6 +10,10 @@ import { parseCandidate, type CandidateInfo } from './media/ice-candidate'
 import { mediaKinds, openLocalMedia, releaseMedia, stopTracks } from './media/local-media'
 import { PeerLink, toConnectionState, type ConnectionState } from './media/peer-link'
 import type { SelectedPair } from './media/selected-pair'
+import { Playback, type AutoplayEvent } from './media/playback'
+import { DEFAULT_STATS_INTERVAL_MS } from './media/stats/monitor'
+import { coordinatorLinkWords, DIAGNOSE_REPLY, DIAGNOSE_REQUEST, diagnosisReport, FieldRequests, fieldReport, requestId, type MediaEnd } from './media/stats/link-diagnosis'
+import type { DiagnosisReport, StatsSample } from './media/stats/types'
 
 export type { ConnectionState } from './media/peer-link'
 /** Seed 001 "SignalingState" (the call signaling), with the peer connection's SDP state beside it. */
@@ -53,10 +58,14 @@ export type CallEventMap = {
   connectionState: { state: ConnectionState; rtc: RTCPeerConnectionState | 'closed' }
   signalingState: { state: SignalingState; sdp: RTCSignalingState | null }
   notify: { from: string; type: string; data: unknown }
-  /** The coordinator refused something we sent (code from the call error table). */
-  error: { code: number; name: CallErrorName | 'UNKNOWN'; message: string }
+  /** The coordinator refused something we sent (code from the call error table; `category` seed 001's, where one fits). */
+  error: { code: number; name: CallErrorName | 'UNKNOWN'; category: NetworkErrorCode | null; message: string }
   /** Every call message received, for signal viewers. */
   message: CallServerMessage
+  /** Seed 001's WebRTCStats of the call's inbound tracks, every `statsIntervalMs` while media flows, with a quality score. */
+  stats: StatsSample
+  /** The browser blocked the remote media (code -1) until `resumePlayback()` from a click plays it (code 0). */
+  autoplay: AutoplayEvent
 }
 
 export interface CallClientOptions {
@@ -77,6 +86,8 @@ export interface CallClientOptions {
    * starts before accept().
    */
   prepareWhileRinging?: boolean
+  /** How often the `stats` event comes while media flows (default DEFAULT_STATS_INTERVAL_MS, 2 s). */
+  statsIntervalMs?: number
 }
 
 /**
@@ -98,6 +109,11 @@ export class CallClient {
   private abandoned: { sessionId: string; peer: string } | null = null
   private signaling: SignalingState = 'new'
   private readonly events = new Emitter<CallEventMap>()
+  private readonly fieldRequests = new FieldRequests()
+  private readonly playback = new Playback(
+    () => this.current && { srcUserId: this.current.peer, streamId: 0 },
+    (event) => this.events.emit('autoplay', event),
+  )
   private readonly waiters = new Set<(msg: CallServerMessage) => boolean>()
   private readonly unregister: () => void
   private readonly onLink = (event: { currentState: string }) => this.linkChanged(event.currentState)
@@ -249,6 +265,29 @@ export class CallClient {
     await this.send({ cmd: 'notify', opponentId: peer, type, data })
   }
 
+  /**
+   * Plays the remote media in `element` (instead of `element.play()`): when the browser's
+   * autoplay policy blocks it, `autoplay` says so (code -1) rather than an error.
+   */
+  play(element: HTMLMediaElement): Promise<void> {
+    return this.playback.play(element)
+  }
+
+  /** Call from a click: plays what autoplay blocked (`autoplay` code 0 for each). */
+  resumePlayback(): Promise<void> {
+    return this.playback.resume()
+  }
+
+  /**
+   * Seed 001's DiagnosisReport of the current call: our receive side from the last 30 s of
+   * stats, and the other party's send side, asked over `notify` (within 3 s, else 'timeout').
+   */
+  async diagnose(): Promise<DiagnosisReport> {
+    const call = this.current
+    const field = call?.link ? await this.fieldRequests.ask((data) => this.notify(call.peer, DIAGNOSE_REQUEST, data)) : null
+    return diagnosisReport({ deviceId: this.sId ?? '', coordinatorLink: coordinatorLinkWords(this.rtm.linkState), end: this.mediaEnd(), field })
+  }
+
   /** Hangs up and stops listening; the RTM client stays usable. */
   destroy(): void {
     void this.hangUp()
@@ -345,9 +384,12 @@ export class CallClient {
         if (call?.sessionId === msg.sessionId) this.teardown(msg.cmd === 'stop' ? (msg.reason ?? 'stopped') : msg.cmd === 'reject' ? 'rejected' : 'leave')
         return
       case 'notify':
+        if (msg.type === DIAGNOSE_REQUEST || msg.type === DIAGNOSE_REPLY) return this.diagnosisMessage(msg)
         return this.events.emit('notify', { from: msg.sId, type: msg.type, data: msg.data })
-      case 'error':
-        return this.events.emit('error', { code: msg.code, name: callErrorName(msg.code), message: msg.message })
+      case 'error': {
+        const name = callErrorName(msg.code)
+        return this.events.emit('error', { code: msg.code, name, category: callErrorCategory(name), message: msg.message })
+      }
     }
   }
 
@@ -411,6 +453,12 @@ export class CallClient {
       acceptsRemoteCandidates: () => call.direction === 'outgoing' || call.answered,
       // A media path that drops in an ACTIVE call is recovered (ICE restart), not hung up.
       recovers: () => established(call),
+      stats: {
+        intervalMs: this.options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS,
+        source: () => call.peer,
+        sessionId,
+        sample: (sample) => { if (live()) this.events.emit('stats', sample) },
+      },
       hooks: {
         selectedPair: (pair) => { if (live()) this.events.emit('selectedPair', { ...pair, sessionId }) },
         localCandidate: (candidate) => { if (live()) this.events.emit('localCandidate', { ...parseCandidate(candidate.candidate), sessionId }) },
@@ -433,6 +481,7 @@ export class CallClient {
     const call = this.current
     if (!call) return
     this.current = null
+    this.fieldRequests.clear()
     call.endReason ??= reason
     call.state = 'CLOSED'
     call.reconnecting = false
@@ -446,6 +495,25 @@ export class CallClient {
     this.events.emit('localStream', { stream: null })
     this.events.emit('remoteStream', { stream: null })
     this.events.emit('call', publicInfo(call))
+  }
+
+  /** The other party of our call asks for our send side, or answers our request. */
+  private diagnosisMessage(msg: Extract<CallServerMessage, { cmd: 'notify' }>): void {
+    if (this.current?.peer !== msg.sId) return
+    if (msg.type === DIAGNOSE_REPLY) return this.fieldRequests.answered(msg.data)
+    const id = requestId(msg.data)
+    if (id) void this.notify(msg.sId, DIAGNOSE_REPLY, { id, field: fieldReport(this.mediaEnd()) }).catch(() => undefined) // the call may have ended
+  }
+
+  /** Our end of the call's media, for a diagnosis. */
+  private mediaEnd(): MediaEnd {
+    const link = this.current?.link ?? null
+    return {
+      stats: link?.stats ?? null,
+      pc: link?.pc ?? null,
+      signalConnected: this.signaling === 'connected' && this.current !== null,
+      camera: this.current?.local?.getVideoTracks()[0] ?? null,
+    }
   }
 
   private linkChanged(linkState: string): void {

@@ -31,12 +31,14 @@ function mesh() {
       const from = session(self)
       if (signal.action === 'offer') target.offer(from, signal.sdp)
       else if (signal.action === 'answer') target.answer(from, signal.sdp)
-      else target.candidate(from, signal.side, signal.candidate)
+      else if (signal.action === 'candidate') target.candidate(from, signal.side, signal.candidate)
     },
     member: (sessionId) => members.find((m) => m.sessionId === sessionId),
     remoteStream: ({ sessionId, stream }) => streams.push({ at: self, sessionId, stream }),
     connectionState: () => undefined,
     failed: (error) => { throw error },
+    statsIntervalMs: 2_000,
+    stats: () => undefined,
   })
   media.pub = new RoomMedia(io('pub'))
   media.sub = new RoomMedia(io('sub'))

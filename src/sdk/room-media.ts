@@ -2,6 +2,7 @@ import type { RoomMember, RoomSession, SessionCategory } from '../protocol/room-
 import type { Description } from './media/renegotiation'
 import { PeerLink, toConnectionState, type CandidateValue, type ConnectionState, type LocalCandidate } from './media/peer-link'
 import { diffLinks, sameConnection, sdpSessionId, type LinkPlan } from './room-plan'
+import type { StatsSample } from './media/stats/types'
 
 /** A media path down this long despite ICE restarts: the publisher starts a new connection to that member. */
 export const ROOM_MEDIA_GRACE_MS = 30_000
@@ -11,9 +12,12 @@ export type PeerSignal =
   | { action: 'offer'; sdp: Description }
   | { action: 'answer'; sdp: Description }
   | { action: 'candidate'; side: 'publisher' | 'subscriber'; candidate: LocalCandidate }
+  | { action: 'notify'; type: string; data: unknown }
 
 export interface RoomMediaIo {
   configuration(): RTCConfiguration
+  /** ms between two stats readings of a receiving link. */
+  statsIntervalMs: number
   /** Sends a peer signal to one session of the room; rejects with the error ack. */
   signal(to: { sessionId: string; userId: string }, signal: PeerSignal): Promise<void>
   /** The member as the latest list has it. */
@@ -22,6 +26,8 @@ export interface RoomMediaIo {
   connectionState(event: { sessionId: string; state: ConnectionState; direction: 'send' | 'receive' }): void
   /** A peer signal of ours was refused (not a member any more, the room is gone…). */
   failed(error: unknown): void
+  /** Seed 001's stats of the media a publisher sends us. */
+  stats(sample: StatsSample): void
 }
 
 interface Receiving {
@@ -89,6 +95,21 @@ export class RoomMedia {
     entry.link.addRemoteCandidate(candidate)
   }
 
+  /** Our connection sending to a member's session, if we send to it. */
+  sendingTo(sessionId: string): PeerLink | null {
+    return this.sending.get(sessionId) ?? null
+  }
+
+  /** Our connection receiving a publisher's session, if it sends to us. */
+  receivingFrom(sessionId: string): PeerLink | null {
+    return this.receiving.get(sessionId)?.link ?? null
+  }
+
+  /** The publishers' sessions whose media we receive. */
+  get publishers(): string[] {
+    return [...this.receiving.keys()]
+  }
+
   /** Every link closed and every remote stream gone (we left, were kicked, or stopped publishing and receiving). */
   closeAll(): void {
     for (const sessionId of [...this.sending.keys()]) this.closeSending(sessionId)
@@ -119,6 +140,8 @@ export class RoomMedia {
       },
       offerer: true,
       graceMs: ROOM_MEDIA_GRACE_MS,
+      // Our send side, for the member's diagnosis; a send-only link has no inbound stats to report.
+      stats: { intervalMs: this.io.statsIntervalMs, source: () => to.userId, sessionId },
       hooks: {
         connectionState: (rtc) => this.io.connectionState({ sessionId, state: toConnectionState(rtc), direction: 'send' }),
         // ICE restarts did not bring it back: a fresh connection (its new SDP origin tells the member).
@@ -149,6 +172,7 @@ export class RoomMedia {
       // The publisher restarts ICE and, past the grace, opens a new connection: this end answers.
       offerer: false,
       graceMs: ROOM_MEDIA_GRACE_MS,
+      stats: { intervalMs: this.io.statsIntervalMs, source: () => from.userId, sessionId, sample: (sample) => this.io.stats(sample) },
       hooks: {
         connectionState: (rtc) => this.io.connectionState({ sessionId, state: toConnectionState(rtc), direction: 'receive' }),
         track: (stream) => {

@@ -2,7 +2,10 @@ import type {
   DeviceHost, ListCause, Role, RoomAction, RoomCodeName, RoomMember, RoomServerMessage, RoomSession, RoomType, SessionCategory,
 } from '../protocol/room-codes'
 import type { IceOptions } from './ice'
+import type { NetworkErrorCode } from '../protocol/network-errors'
 import type { ConnectionState } from './media/peer-link'
+import type { AutoplayEvent } from './media/playback'
+import type { StatsSample } from './media/stats/types'
 
 /** RoomClient's options, arguments, results and events (rooms.ts). */
 
@@ -20,6 +23,8 @@ export interface RoomClientOptions extends IceOptions {
   deviceId?: string
   /** How often HEARTBEAT goes while joined (default ROOM_HEARTBEAT_INTERVAL_MS). */
   heartbeatIntervalMs?: number
+  /** How often the `stats` event comes for each publisher's media (default 2 s). */
+  statsIntervalMs?: number
 }
 
 export interface JoinOptions {
@@ -71,7 +76,11 @@ export type RoomEventMap = {
   /** The media path to (`send`) or from (`receive`) a member. */
   connectionState: { sessionId: string; state: ConnectionState; direction: 'send' | 'receive' }
   /** Something done in the background failed: a heartbeat, a rejoin, a peer signal, the camera (`MEDIA`). */
-  error: { code: number; name: RoomCodeName | 'MEDIA' | 'UNKNOWN'; message: string }
+  error: { code: number; name: RoomCodeName | 'MEDIA' | 'UNKNOWN'; category: NetworkErrorCode | null; message: string }
   /** Every room frame out and every ack, push and signal in, for signal viewers. */
   message: { direction: 'in' | 'out'; msg: RoomServerMessage | RoomRequest }
+  /** Seed 001's WebRTCStats of a publisher's media we receive (`sessionId`: the publisher's session), every `statsIntervalMs`. */
+  stats: StatsSample
+  /** The browser blocked a publisher's media (code -1) until `resumePlayback()` from a click plays it (code 0). */
+  autoplay: AutoplayEvent
 }

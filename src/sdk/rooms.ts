@@ -3,11 +3,17 @@ import {
   type ForwardedSignal, type ListCause, type Role, type RoomAck, type RoomAction, type RoomMember, type RoomSession, type RoomType,
 } from '../protocol/room-codes'
 import type { RTM } from './client'
+import { roomCodeCategory } from '../protocol/network-errors'
 import { Emitter } from './events'
 import { openLocalMedia, stopTracks } from './media/local-media'
 import { RoomDispatcher, type AddressedRoomMessage } from './room-dispatcher'
 import { RoomMedia, type PeerSignal } from './room-media'
 import { planLinks } from './room-plan'
+import { Playback } from './media/playback'
+import { DEFAULT_STATS_INTERVAL_MS } from './media/stats/monitor'
+import { coordinatorLinkWords, DIAGNOSE_REPLY, DIAGNOSE_REQUEST, diagnosisReport, FieldRequests, fieldReport, requestId, type MediaEnd } from './media/stats/link-diagnosis'
+import type { DiagnosisReport } from './media/stats/types'
+import type { PeerLink } from './media/peer-link'
 import type { JoinOptions, JoinResult, RoomClientOptions, RoomEventMap, RoomRequest, RoomState, RoomTarget } from './room-types'
 import { adminOf, codeOf, isCandidate, isSdp, newSessionId } from './room-wire'
 
@@ -63,6 +69,15 @@ export class RoomClient {
   private nextBid = 1
   private readonly events = new Emitter<RoomEventMap>()
   private readonly media: RoomMedia
+  private readonly fieldRequests = new FieldRequests()
+  private readonly playback = new Playback(
+    (stream) => {
+      const sessionId = [...this.media.remoteStreams].find(([, each]) => each === stream)?.[0]
+      const member = sessionId === undefined ? undefined : this.list.find((each) => each.sessionId === sessionId)
+      return member ? { srcUserId: member.userId, streamId: 0 } : null
+    },
+    (event) => this.events.emit('autoplay', event),
+  )
   private readonly dispatcher: RoomDispatcher
   private readonly offs: (() => void)[] = []
   private readonly onLink = (event: { currentState: string }) => {
@@ -82,6 +97,8 @@ export class RoomClient {
       remoteStream: (event) => this.events.emit('remoteStream', event),
       connectionState: (event) => this.events.emit('connectionState', event),
       failed: (error) => this.report(error),
+      statsIntervalMs: options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS,
+      stats: (sample) => this.events.emit('stats', sample),
     })
     this.dispatcher = RoomDispatcher.of(rtm)
     this.offs.push(this.dispatcher.add({ receive: (addressed) => this.receive(addressed), session: () => this.sessionId }))
@@ -282,6 +299,8 @@ export class RoomClient {
       case 'CANDIDATE':
         if ((signal.side === 'publisher' || signal.side === 'subscriber') && isCandidate(signal.candidate)) this.media.candidate(from, signal.side, signal.candidate)
         return
+      case 'NOTIFY':
+        return this.notified(from, signal.type, signal.data)
     }
   }
 
@@ -325,7 +344,7 @@ export class RoomClient {
       this.opening = null
       if (generation !== this.generation) return
       this.mediaFailed = true
-      this.events.emit('error', { code: 0, name: 'MEDIA', message: `cannot open the camera: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}` })
+      this.events.emit('error', { code: 0, name: 'MEDIA', category: null, message: `cannot open the camera: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}` })
     })
   }
 
@@ -348,6 +367,7 @@ export class RoomClient {
   /** Out of the room, whatever the reason: no heartbeats, connections closed, our camera off. */
   private teardown(): void {
     this.generation++
+    this.fieldRequests.clear()
     this.stopHeartbeat()
     this.media.closeAll()
     this.releaseMedia()
@@ -361,6 +381,53 @@ export class RoomClient {
     }
     this.list = []
     this.setState('unjoined')
+  }
+
+  /**
+   * Plays a publisher's media in `element` (instead of `element.play()`): when the browser's
+   * autoplay policy blocks it, `autoplay` says so (code -1) rather than an error.
+   */
+  play(element: HTMLMediaElement): Promise<void> {
+    return this.playback.play(element)
+  }
+
+  /** Call from a click: plays what autoplay blocked (`autoplay` code 0 for each). */
+  resumePlayback(): Promise<void> {
+    return this.playback.resume()
+  }
+
+  /**
+   * Seed 001's DiagnosisReport of the media one publisher (`sessionId`, default the first we
+   * receive) sends us: our receive side from the last 30 s of stats, and the publisher's send
+   * side, asked over the room's NOTIFY (within 3 s, else 'timeout').
+   */
+  async diagnose(sessionId = this.media.publishers[0]): Promise<DiagnosisReport> {
+    const session = this.session
+    const link = sessionId === undefined ? null : this.media.receivingFrom(sessionId)
+    const member = sessionId === undefined ? undefined : this.list.find((each) => each.sessionId === sessionId)
+    const field = link && member
+      ? await this.fieldRequests.ask((data) => this.peerSignal({ sessionId: member.sessionId, userId: member.userId }, { action: 'notify', type: DIAGNOSE_REQUEST, data }))
+      : null
+    return diagnosisReport({
+      deviceId: session?.ss.userId ?? '',
+      coordinatorLink: coordinatorLinkWords(this.rtm.linkState),
+      end: this.mediaEnd(link, null),
+      field,
+    })
+  }
+
+  /** A member asks for our send side to it, or answers our request. */
+  private notified(from: RoomSession, type: unknown, data: unknown): void {
+    if (type === DIAGNOSE_REPLY) return this.fieldRequests.answered(data)
+    const id = requestId(data)
+    if (type !== DIAGNOSE_REQUEST || !id) return
+    const link = this.media.sendingTo(from.sessionId)
+    const field = fieldReport(this.mediaEnd(link, this.media.local?.getVideoTracks()[0] ?? null))
+    this.peerSignal({ sessionId: from.sessionId, userId: from.userId }, { action: 'notify', type: DIAGNOSE_REPLY, data: { id, field } }).catch(() => undefined) // they may have left
+  }
+
+  private mediaEnd(link: PeerLink | null, camera: MediaStreamTrack | null): MediaEnd {
+    return { stats: link?.stats ?? null, pc: link?.pc ?? null, signalConnected: this.state === 'joined' && this.rtm.linkState === 'CONNECTED', camera }
   }
 
   private peerSignal(to: { sessionId: string; userId: string }, signal: PeerSignal): Promise<void> {
@@ -436,6 +503,6 @@ export class RoomClient {
     if (code === ROOM_CODES.NOT_ROOM_MEMBER) return
     const reason = (error as { reason?: unknown } | null)?.reason
     const name = roomCodeName(code)
-    this.events.emit('error', { code, name, message: typeof reason === 'string' ? reason : error instanceof Error ? error.message : String(error) })
+    this.events.emit('error', { code, name, category: roomCodeCategory(name), message: typeof reason === 'string' ? reason : error instanceof Error ? error.message : String(error) })
   }
 }

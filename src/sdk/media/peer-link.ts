@@ -1,6 +1,7 @@
 import { IceRecovery } from './ice-recovery'
 import { Renegotiation, toDescription, type Description, type SdpText } from './renegotiation'
 import { watchSelectedPair, type SelectedPair } from './selected-pair'
+import { StatsMonitor, type StatsMonitorOptions } from './stats/monitor'
 
 /** Seed 001 "ConnectionState" (the media path), from RTCPeerConnection.connectionState. */
 export type ConnectionState = 'new' | 'connecting' | 'connected' | 'failed' | 'disconnected' | 'reconnecting' | 'not_support' | 'limit_exceeded'
@@ -62,6 +63,8 @@ export interface PeerLinkOptions {
   acceptsRemoteCandidates?(): boolean
   /** Whether a dropped path is recovered (ICE restarts) or, when `failed`, reported as `failed`. Default: recovered. */
   recovers?(): boolean
+  /** Seed 001's stats of this connection, read while it is connected (`link.stats`). */
+  stats?: StatsMonitorOptions
 }
 
 /**
@@ -81,6 +84,8 @@ export interface PeerLinkOptions {
  */
 export class PeerLink {
   readonly pc: RTCPeerConnection
+  /** The connection's stats and their recent history, when the owner asked for them. */
+  readonly stats: StatsMonitor | null
   private readonly renegotiation: Renegotiation
   private readonly recovery: IceRecovery
   private readonly outbox: LocalCandidate[] = []
@@ -93,6 +98,7 @@ export class PeerLink {
   constructor(private readonly options: PeerLinkOptions) {
     const pc = new RTCPeerConnection(options.configuration())
     this.pc = pc
+    this.stats = options.stats ? new StatsMonitor(pc, options.stats) : null
     const hooks = options.hooks ?? {}
     this.stopWatchingPair = watchSelectedPair(pc, (pair) => { if (!this.closed) hooks.selectedPair?.(pair) })
     pc.onicecandidate = ({ candidate }) => {
@@ -224,6 +230,7 @@ export class PeerLink {
     this.closed = true
     this.recovery.destroy()
     this.stopWatchingPair()
+    this.stats?.close()
     this.pc.close()
   }
 

@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { FIELD_TIMEOUT_MS, FieldRequests, coordinatorLinkWords, requestId } from './link-diagnosis'
+import type { FieldDiagnosis } from './types'
+
+const field: FieldDiagnosis = {
+  field_mode: 'p2p', signal_connect: 'ok', media_connect: 'ok', video_transfer: 'ok', video_capture: 'ok', video_encode: 'ok',
+  rtt: [12, 14], lost: [0, 0], bps: [900, 950], fps: [30, 30],
+}
+
+describe('asking the other party for its send side', () => {
+  afterEach(() => { vi.useRealTimers() })
+
+  it('resolves with the answer to its own request, by id', async () => {
+    const requests = new FieldRequests()
+    const sent: { id: string }[] = []
+    const asked = requests.ask(async (data) => { sent.push(data) })
+    await Promise.resolve()
+    requests.answered({ id: 'other', field })
+    requests.answered({ id: sent[0]!.id, field })
+    expect(await asked).toEqual(field)
+  })
+
+  it('null after FIELD_TIMEOUT_MS without an answer, at once when the request cannot be sent, and when cleared', async () => {
+    vi.useFakeTimers()
+    const requests = new FieldRequests()
+    const silent = requests.ask(async () => undefined)
+    vi.advanceTimersByTime(FIELD_TIMEOUT_MS)
+    expect(await silent).toBeNull()
+    expect(await requests.ask(() => Promise.reject(new Error('not in a call')))).toBeNull()
+    const ended = requests.ask(async () => undefined)
+    requests.clear()
+    expect(await ended).toBeNull()
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('ignores a malformed or oversized answer (it comes from another client) and keeps waiting', async () => {
+    vi.useFakeTimers()
+    const requests = new FieldRequests()
+    let id = ''
+    const asked = requests.ask(async (data) => { id = data.id })
+    await Promise.resolve()
+    for (const bad of [null, 'x', { id }, { id, field: { ...field, rtt: 'fast' } }, { id, field: { ...field, video_transfer: 'x'.repeat(201) } }, { id, field: { ...field, fps: Array(65).fill(1) } }, { id, field: { ...field, lost: [Number.NaN] } }]) {
+      requests.answered(bad)
+    }
+    requests.answered({ id, field: { ...field, extra: 'dropped' } })
+    expect(await asked).toEqual(field)
+  })
+})
+
+describe('words', () => {
+  it('names the link to the coordinator, and reads request ids', () => {
+    expect(coordinatorLinkWords('CONNECTED')).toBe('ok')
+    expect(coordinatorLinkWords('DISCONNECTED')).toBe('the link to the coordinator is disconnected')
+    expect(coordinatorLinkWords('IDLE')).toBe('not logged in')
+    expect(requestId({ id: 'd1' })).toBe('d1')
+    expect(requestId({ id: 'x'.repeat(33) })).toBeNull()
+    expect(requestId([])).toBeNull()
+  })
+})
