@@ -17,7 +17,7 @@ import { promisify } from 'node:util'
  * Needs CAP_NET_ADMIN and CAP_SYS_ADMIN in the test's namespace: run inside scripts/netns-run.
  *
  * Subnets in use there: 10.99.0 (netns-run's own pair), 10.99.1 (e2e/hosting/relay-namespace.ts),
- * 41 and 42 (turn-call.spec.ts), 43 (call-resume.spec.ts). Specs run side by side in one
+ * 41 and 42 (turn-call.spec.ts), 43 (call-resume.spec.ts), 44 and 45 (call-quality-network.spec.ts). Specs run side by side in one
  * namespace, so each needs its own subnet and link names.
  */
 
