@@ -18,7 +18,8 @@ export interface AutoplayEvent {
  * plays it. Calls and rooms each hold one; `source` says whose stream it is.
  */
 export class Playback {
-  private readonly blocked = new Set<HTMLMediaElement>()
+  /** Each element waiting for a click, with the stream it was refused for. */
+  private readonly blocked = new Map<HTMLMediaElement, MediaProvider | null>()
 
   constructor(
     private readonly source: (stream: MediaStream) => { srcUserId: string; streamId: number } | null,
@@ -32,21 +33,21 @@ export class Playback {
 
   /** element.play(), with a refusal reported (code -1) instead of thrown. */
   async play(element: HTMLMediaElement): Promise<void> {
-    for (const each of this.blocked) if (!each.isConnected) this.blocked.delete(each)
+    for (const each of this.blocked.keys()) if (!each.isConnected) this.blocked.delete(each)
     try {
       await element.play()
       this.blocked.delete(element)
     } catch (error) {
       // AbortError: another stream replaced this one meanwhile; that play() reports for itself.
-      if ((error as { name?: string }).name !== 'NotAllowedError' || this.blocked.has(element)) return
-      this.blocked.add(element)
+      if ((error as { name?: string }).name !== 'NotAllowedError' || this.blocked.get(element) === element.srcObject) return
+      this.blocked.set(element, element.srcObject)
       this.report(element, -1, 'the browser blocked playback until the page is clicked')
     }
   }
 
   /** From a click: plays every blocked element, reporting each that plays (code 0). */
   async resume(): Promise<void> {
-    await Promise.all([...this.blocked].map(async (element) => {
+    await Promise.all([...this.blocked.keys()].map(async (element) => {
       try {
         await element.play()
       } catch {

@@ -1,5 +1,8 @@
-import { CallClient, type CallClientOptions, type CallInfo, type CandidateInfo, type ConnectionState, type RTM, type SelectedPair, type SignalingState } from '../../sdk'
+import { CallClient, type CallClientOptions, type CallInfo, type CandidateInfo, type ConnectionState, type RTM, type SelectedPair, type SignalingState, type DiagnosisReport } from '../../sdk'
 import { Actions } from '../shared/actions.svelte'
+import type { MediaPlayer } from '../shared/play-stream'
+import { PlaybackBlocks } from '../shared/quality/playback-blocks.svelte'
+import { StatsHistory, type ConnectionHistory } from '../shared/quality/stats-history.svelte'
 import { callStatus, endReasonText, personState, type PersonState } from './call-words'
 import { Ringer } from './ringer.svelte'
 import { VideoLiveness } from './video-liveness.svelte'
@@ -29,6 +32,12 @@ export interface Person extends PersonState { sId: string; state: 'WAIT' | 'CALL
 export class CallsState {
   readonly client: CallClient
   readonly ringer: Ringer
+  /** The call's inbound stats (last 2 minutes) for the quality badge and the stats drawer. */
+  readonly stats = new StatsHistory()
+  /** Remote media the browser blocked until a click ("Click to play"). */
+  readonly playback = new PlaybackBlocks()
+  /** Starts the remote tile's playback through the SDK, so a blocked autoplay is reported. */
+  readonly player: MediaPlayer
   #sId = $state<string | null>(null)
   #clients = $state<{ sId: string; state: 'WAIT' | 'CALLING' }[]>([])
   #call = $state<CallInfo | null>(null)
@@ -62,6 +71,7 @@ export class CallsState {
     this.client = new CallClient(rtm, options)
     this.ringer = ringer
     const c = this.client
+    this.player = { play: (element) => c.play(element) }
     this.#offs = [
       c.on('registered', ({ sId }) => { this.#sId = sId }),
       c.on('list', ({ clients }) => { this.#clients = clients }),
@@ -74,6 +84,8 @@ export class CallsState {
       c.on('selectedPair', (pair) => { this.#selectedPair = pair }),
       c.on('connectionState', ({ state, rtc }) => { this.#connection.push({ state, detail: rtc, at: this.#elapsed() }) }),
       c.on('signalingState', ({ state, sdp }) => { this.#signaling.push({ state, detail: sdp ?? '', at: this.#elapsed() }) }),
+      c.on('stats', (sample) => { if (sample.sessionId === this.#call?.sessionId) this.stats.add(sample) }),
+      c.on('autoplay', (event) => this.playback.apply(event)),
       c.on('error', ({ code, name, message }) => {
         // A busy callee is an outcome, not a fault: the call ends and says "Busy".
         if (!BUSY_ERRORS.has(name)) this.#actions.show(`${code} ${name}: ${message}`)
@@ -118,6 +130,12 @@ export class CallsState {
   get audioOn(): boolean { return this.#audioOn }
   get videoOn(): boolean { return this.#videoOn }
   get error(): string | null { return this.#actions.error }
+  /** The current call's stats history, once a sample came. */
+  get statsHistory(): ConnectionHistory | null { return this.stats.get(this.#call?.sessionId) }
+  /** Seed 001 quality of the media we receive in this call, once measured. */
+  get quality() { return this.stats.quality(this.#call?.sessionId) }
+  /** The browser blocked the other party's picture and sound until a click. */
+  get remoteBlocked(): boolean { return this.playback.any }
 
   /** Seconds since the call was accepted, or null before. */
   get durationSeconds(): number | null {
@@ -166,6 +184,16 @@ export class CallsState {
     this.#tellCamera()
   }
 
+  /** Checks both ends of the call's media (a few seconds: the other party reports its send side). */
+  diagnose(): Promise<DiagnosisReport> {
+    return this.client.diagnose()
+  }
+
+  /** From a click: plays what the browser's autoplay policy held back. */
+  resumePlayback(): Promise<void> {
+    return this.client.resumePlayback()
+  }
+
   setRingtoneMuted(muted: boolean): void {
     this.ringer.setMuted(muted)
   }
@@ -191,6 +219,8 @@ export class CallsState {
       this.#endedAt = Date.now()
       this.#audioOn = this.#videoOn = true
       this.#accepting = false
+      this.stats.clear()
+      this.playback.clear()
       this.#showEndedNotice()
       this.#syncRinger()
       return
@@ -201,6 +231,8 @@ export class CallsState {
       this.#localCandidates = []
       this.#remoteCandidates = []
       this.#selectedPair = null
+      this.stats.clear()
+      this.playback.clear()
       this.#connection = []
       this.#signaling = this.#signaling.slice(-1)
       this.#actions.show(null)

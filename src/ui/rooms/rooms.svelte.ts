@@ -1,5 +1,8 @@
-import { RoomClient, type RTM } from '../../sdk'
+import { RoomClient, type DiagnosisReport, type RTM } from '../../sdk'
 import type { Role, RoomMember, RoomSession, RoomType } from '../../protocol/room-codes'
+import type { MediaPlayer } from '../shared/play-stream'
+import { PlaybackBlocks } from '../shared/quality/playback-blocks.svelte'
+import { StatsHistory, type ConnectionHistory } from '../shared/quality/stats-history.svelte'
 import { describeRoomProblem, memberLabel, roomLink, type HandState, type RoomAction, type RoomProblem } from './room-words'
 import { RoomLobbyForm } from './room-lobby.svelte'
 import { ScreenShare, type ScreenShareState } from './screen-share.svelte'
@@ -18,6 +21,10 @@ export interface Tile {
   /** Ours (camera preview or our own screen): muted; the camera preview is mirrored. */
   own: 'camera' | 'screen' | null
   speaking: boolean
+  /** Someone else's media: its stats (last 2 minutes, quality), once measured. */
+  stats: ConnectionHistory | null
+  /** The browser blocked its playback until a click. */
+  blocked: boolean
 }
 
 export interface RoomsStateOptions {
@@ -41,6 +48,12 @@ export interface RoomsStateOptions {
 export class RoomsState {
   readonly form: RoomLobbyForm
   readonly speakers: SpeakerDetector
+  /** Each member session's inbound stats, for the tiles' quality badges and stats drawers. */
+  readonly stats = new StatsHistory()
+  /** Members' media the browser blocked until a click ("Click to play"). */
+  readonly playback = new PlaybackBlocks()
+  /** Starts a remote tile's playback through the SDK, so a blocked autoplay is reported. */
+  readonly player: MediaPlayer = { play: (element) => this.#client?.play(element) ?? element.play() }
   readonly #rtm: RTM
   readonly #mode: string
   readonly #page: () => string
@@ -119,7 +132,8 @@ export class RoomsState {
     return this.#members.filter((member) => member.publish).map((member) => {
       const own = member.sessionId === this.#sessionId ? 'camera' : member.sessionId === this.#screenSessionId ? 'screen' : null
       const stream = own === 'camera' ? this.#localStream : own === 'screen' ? this.#screenStream : this.#remoteStreams.get(member.sessionId) ?? null
-      return { member, stream, own, speaking: speaker === member.sessionId }
+      const stats = own ? null : this.stats.get(member.sessionId)
+      return { member, stream, own, speaking: speaker === member.sessionId, stats, blocked: own === null && this.playback.blocks(stream) }
     })
   }
 
@@ -209,6 +223,17 @@ export class RoomsState {
     return this.#run('share-screen', async () => { await this.#screen?.stop() })
   }
 
+  /** Checks the media `sessionId` sends us, both ends (a few seconds: that member reports its send side). */
+  diagnose(sessionId: string): Promise<DiagnosisReport> {
+    const client = this.#client
+    return client ? client.diagnose(sessionId) : Promise.reject(new Error('not in a room'))
+  }
+
+  /** From a click: plays what the browser's autoplay policy held back. */
+  async resumePlayback(): Promise<void> {
+    await this.#client?.resumePlayback()
+  }
+
   dismissNotice(): void {
     this.#notice = null
   }
@@ -263,6 +288,9 @@ export class RoomsState {
         if (adminChanged && adminChanged.to === this.#sessionId) this.#notice = 'The host left: you are the host now.'
         // A raised hand goes once its session left or already speaks.
         this.#hands = this.#hands.filter((hand) => members.some((member) => member.sessionId === hand.session.sessionId && !member.publish))
+        for (const sessionId of this.stats.connections.keys()) {
+          if (!members.some((member) => member.sessionId === sessionId)) this.stats.forget(sessionId)
+        }
         this.#syncSpeakers()
       }),
       client.on('role', ({ role }) => {
@@ -287,7 +315,10 @@ export class RoomsState {
       client.on('remoteStream', ({ sessionId, stream }) => {
         const next = new Map(this.#remoteStreams)
         if (stream) next.set(sessionId, stream)
-        else next.delete(sessionId)
+        else {
+          next.delete(sessionId)
+          this.stats.forget(sessionId)
+        }
         this.#remoteStreams = next
         this.#syncSpeakers()
       }),
@@ -295,6 +326,8 @@ export class RoomsState {
         // The tiles show how their video arrives.
         if (direction === 'receive') this.#connection = new Map(this.#connection).set(sessionId, state)
       }),
+      client.on('stats', (sample) => { if (this.#members.some((member) => member.sessionId === sample.sessionId)) this.stats.add(sample) }),
+      client.on('autoplay', (event) => this.playback.apply(event)),
       client.on('error', (error) => { this.#problem = describeRoomProblem(error, 'signal') }),
     ]
   }
@@ -340,6 +373,8 @@ export class RoomsState {
     this.#localStream = null
     this.#remoteStreams = new Map()
     this.#connection = new Map()
+    this.stats.clear()
+    this.playback.clear()
     this.#hands = []
     this.#hand = 'down'
     this.#screenState = 'off'
