@@ -59,7 +59,7 @@ export class TurnWorld {
   /** Signs in through the form in `browser` with a login token and waits for the page's TURN credentials. */
   async signIn(browser: Browser, userId: string, appId: string, mode: 'relay' | 'mesh' = 'relay'): Promise<Page> {
     // Like a user who clicked through the self-signed certificate warning.
-    const context = await browser.newContext({ ignoreHTTPSErrors: true, permissions: ['camera', 'microphone'] })
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, permissions: ['camera', 'microphone', 'clipboard-read', 'clipboard-write'] })
     const page = await context.newPage()
     await page.goto(`${this.relay.url}/`)
     await page.getByTestId('signin-user').fill(userId)
