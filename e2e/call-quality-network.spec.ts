@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test'
-import { startUdpImpairment, type UdpImpairment } from '../test/net/udp-impair'
+import { startUdpImpairmentProcess, type UdpImpairmentProcess } from '../test/net/udp-impair-process'
 import { connectedVideoCall } from './calls-page'
 import { Coturn } from './turn/coturn'
 import { TURN_WORLD_ADDRESS, TurnWorld } from './turn/turn-world'
@@ -7,8 +7,8 @@ import { TURN_WORLD_ADDRESS, TurnWorld } from './turn/turn-world'
 /**
  * Issue 14 on a real, degradable network path: two browsers in network namespaces of their
  * own reach each other only through coturn (e2e/turn/turn-world.ts), and every TURN packet
- * passes a userland UDP impairment in front of coturn (test/net/udp-impair.ts; this kernel
- * has no netem). The call's stats show frames decoded advancing and a bitrate; loss and delay
+ * passes a userland UDP impairment in front of coturn (test/net/udp-impair.ts, in a process
+ * of its own; this kernel has no netem). The call's stats show frames decoded advancing and a bitrate; loss and delay
  * injected on the path show up as packets lost and a lower quality; the sender's camera
  * stopped shows in `diagnose()` as no video on both sides of the stream: ours (remote) and
  * theirs (field, fetched from them over the call's notify).
@@ -19,7 +19,7 @@ const APP = 'quality-e2e'
 test.describe.configure({ mode: 'serial' })
 
 let world: TurnWorld
-let impairment: UdpImpairment
+let impairment: UdpImpairmentProcess
 
 test.beforeAll(async () => {
   test.skip(!Coturn.available(), 'coturn is not installed (apt-get install coturn)')
@@ -27,7 +27,7 @@ test.beforeAll(async () => {
   world = await TurnWorld.start({
     namespaces: [['skqa', 44], ['skqb', 45]],
     turnUrl: async (coturn) => {
-      impairment = await startUdpImpairment({ host: TURN_WORLD_ADDRESS, target: { address: coturn.address, port: coturn.port } })
+      impairment = await startUdpImpairmentProcess({ host: TURN_WORLD_ADDRESS, target: { address: coturn.address, port: coturn.port } })
       return `turn:${TURN_WORLD_ADDRESS}:${impairment.port}?transport=udp`
     },
   })
@@ -89,7 +89,7 @@ test('stats advance, injected loss and delay lower the quality, and a stopped ca
   await expect(b.getByTestId('diagnosis-copied')).toHaveText('Copied')
   const report = JSON.parse(await b.evaluate(() => navigator.clipboard.readText())) as { result: { remote: { lost: number[]; webrtc_stats: { lost: number }[] } }[] }
   expect(Math.max(...report.result[0]!.remote.lost)).toBeGreaterThan(0)
-  console.log(`degraded call: quality ${clean} → ${await score(b)}; impairment ${JSON.stringify(impairment.stats())}`)
+  console.log(`degraded call: quality ${clean} → ${await score(b)}; impairment ${JSON.stringify(await impairment.stats())}`)
   console.log(`degraded call, the diagnosis report: ${JSON.stringify(report)}`)
 
   // The path is clean again; alice's camera stops: no video leaves her, none reaches bob.
