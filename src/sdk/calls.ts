@@ -455,7 +455,7 @@ export class CallClient {
       recovers: () => established(call),
       stats: {
         intervalMs: this.options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS,
-        source: () => call.peer,
+        source: call.peer,
         sessionId,
         sample: (sample) => { if (live()) this.events.emit('stats', sample) },
       },

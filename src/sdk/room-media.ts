@@ -141,7 +141,7 @@ export class RoomMedia {
       offerer: true,
       graceMs: ROOM_MEDIA_GRACE_MS,
       // Our send side, for the member's diagnosis; a send-only link has no inbound stats to report.
-      stats: { intervalMs: this.io.statsIntervalMs, source: () => to.userId, sessionId },
+      stats: { intervalMs: this.io.statsIntervalMs, source: to.userId, sessionId },
       hooks: {
         connectionState: (rtc) => this.io.connectionState({ sessionId, state: toConnectionState(rtc), direction: 'send' }),
         // ICE restarts did not bring it back: a fresh connection (its new SDP origin tells the member).
@@ -172,7 +172,7 @@ export class RoomMedia {
       // The publisher restarts ICE and, past the grace, opens a new connection: this end answers.
       offerer: false,
       graceMs: ROOM_MEDIA_GRACE_MS,
-      stats: { intervalMs: this.io.statsIntervalMs, source: () => from.userId, sessionId, sample: (sample) => this.io.stats(sample) },
+      stats: { intervalMs: this.io.statsIntervalMs, source: from.userId, sessionId, sample: (sample) => this.io.stats(sample) },
       hooks: {
         connectionState: (rtc) => this.io.connectionState({ sessionId, state: toConnectionState(rtc), direction: 'receive' }),
         track: (stream) => {

@@ -1,4 +1,5 @@
-import { FreezeMeter } from './freeze'
+import type { Lag } from './freeze'
+import { watchFrameGaps, type FrameGapWatch } from './frame-gaps'
 import { InboundStats, snapshotOf } from './inbound'
 import { OutboundStats, type SendPeriod } from './outbound'
 import { connectionQuality } from './quality'
@@ -12,14 +13,12 @@ export interface StatsMonitorOptions {
   /** ms between two readings (`statsIntervalMs`). */
   intervalMs: number
   /** The id the stats name as their source (`srcUserId`): the call's peer, the room member. */
-  source(): string
+  source: string
   /** The sessionId a sample names: the call's, or the room session the media comes from. */
   sessionId: string
   /** Each reading with at least one inbound track. */
   sample?(sample: StatsSample): void
 }
-
-interface FrameWatch { meter: FreezeMeter; stop(): void }
 
 /**
  * Reads one peer connection's getStats() every `intervalMs` while it is connected: the
@@ -32,7 +31,7 @@ export class StatsMonitor {
   readonly sendPeriods: SendPeriod[] = []
   private readonly inbound: InboundStats
   private readonly outbound = new OutboundStats()
-  private readonly frames = new Map<string, FrameWatch>()
+  private readonly frames = new Map<string, FrameGapWatch>()
   private timer: ReturnType<typeof setInterval> | undefined
   private reading = false
   private closed = false
@@ -40,7 +39,7 @@ export class StatsMonitor {
   private readonly onTrack = ({ track }: RTCTrackEvent) => this.watchFrames(track)
 
   constructor(private readonly pc: RTCPeerConnection, private readonly options: StatsMonitorOptions) {
-    this.inbound = new InboundStats({ srcUserId: options.source() })
+    this.inbound = new InboundStats({ srcUserId: options.source })
     pc.addEventListener('connectionstatechange', this.onState)
     pc.addEventListener('track', this.onTrack)
   }
@@ -50,11 +49,11 @@ export class StatsMonitor {
     if (this.reading || this.closed) return
     this.reading = true
     try {
-      const snapshot = snapshotOf(await this.pc.getStats())
+      const [report, lag] = await Promise.all([this.pc.getStats(), this.framePeriods()])
+      const snapshot = snapshotOf(report)
       if (this.closed) return
       const now = snapshot.at
-      const lag = new Map([...this.frames].map(([trackId, watch]) => [trackId, watch.meter.period(performance.now())]))
-      const stats = this.inbound.update(snapshot, lag).map((track) => ({ ...track, srcUserId: this.options.source() }))
+      const stats = this.inbound.update(snapshot, lag)
       const period = this.outbound.update(snapshot)
       if (period) keepRecent(this.sendPeriods, period, now)
       if (stats.length === 0) return
@@ -90,27 +89,19 @@ export class StatsMonitor {
 
   /**
    * Frame gaps (lag100/lag150) need each decoded frame's arrival: a MediaStreamTrackProcessor
-   * on a clone of the track hands them over (Chromium). Elsewhere the figures stay null.
+   * on a clone of the track hands them to a Worker (Chromium), which times them away from
+   * the main thread's long tasks (frame-gaps.ts). Elsewhere the figures stay null.
    */
   private watchFrames(track: MediaStreamTrack): void {
-    const Processor = (globalThis as { MediaStreamTrackProcessor?: new (init: { track: MediaStreamTrack }) => { readable: ReadableStream<{ close(): void }> } }).MediaStreamTrackProcessor
-    if (track.kind !== 'video' || !Processor || this.frames.has(track.id)) return
-    const clone = track.clone()
-    const reader = new Processor({ track: clone }).readable.getReader()
-    const meter = new FreezeMeter()
-    const stop = () => {
-      void reader.cancel().catch(() => undefined)
-      clone.stop()
-    }
-    this.frames.set(track.id, { meter, stop })
-    void (async () => {
-      for (;;) {
-        const { value, done } = await reader.read()
-        if (done) return
-        meter.frame(performance.now())
-        value.close()
-      }
-    })().catch(() => undefined)
+    if (this.closed || this.frames.has(track.id)) return
+    const watch = watchFrameGaps(track)
+    if (watch) this.frames.set(track.id, watch)
+  }
+
+  /** Each watched track's period, from the worker; a track it did not answer for is left out (lag null). */
+  private async framePeriods(): Promise<Map<string, Lag>> {
+    const periods = await Promise.all([...this.frames].map(async ([trackId, watch]) => [trackId, await watch.period()] as const))
+    return new Map(periods.filter((entry): entry is readonly [string, Lag] => entry[1] !== null))
   }
 }
 
