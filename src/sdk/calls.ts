@@ -12,7 +12,7 @@ import { PeerLink, toConnectionState, type ConnectionState } from './media/peer-
 import type { SelectedPair } from './media/selected-pair'
 import { Playback, type AutoplayEvent } from './media/playback'
 import { DEFAULT_STATS_INTERVAL_MS } from './media/stats/monitor'
-import { coordinatorLinkWords, DIAGNOSE_REPLY, DIAGNOSE_REQUEST, diagnosisReport, FieldRequests, fieldReport, requestId, type MediaEnd } from './media/stats/link-diagnosis'
+import { coordinatorLinkWords, DIAGNOSE_REPLY, DIAGNOSE_REQUEST, diagnosisReport, FieldRequests, type MediaEnd } from './media/stats/link-diagnosis'
 import type { DiagnosisReport, StatsSample } from './media/stats/types'
 
 export type { ConnectionState } from './media/peer-link'
@@ -384,7 +384,11 @@ export class CallClient {
         if (call?.sessionId === msg.sessionId) this.teardown(msg.cmd === 'stop' ? (msg.reason ?? 'stopped') : msg.cmd === 'reject' ? 'rejected' : 'leave')
         return
       case 'notify':
-        if (msg.type === DIAGNOSE_REQUEST || msg.type === DIAGNOSE_REPLY) return this.diagnosisMessage(msg)
+        if (msg.type === DIAGNOSE_REQUEST || msg.type === DIAGNOSE_REPLY) {
+          // Only the other party of our call asks for our send side or answers our request.
+          if (call?.peer === msg.sId) this.fieldRequests.received(msg.type, msg.data, () => this.mediaEnd(), (data) => this.notify(msg.sId, DIAGNOSE_REPLY, data))
+          return
+        }
         return this.events.emit('notify', { from: msg.sId, type: msg.type, data: msg.data })
       case 'error': {
         const name = callErrorName(msg.code)
@@ -495,14 +499,6 @@ export class CallClient {
     this.events.emit('localStream', { stream: null })
     this.events.emit('remoteStream', { stream: null })
     this.events.emit('call', publicInfo(call))
-  }
-
-  /** The other party of our call asks for our send side, or answers our request. */
-  private diagnosisMessage(msg: Extract<CallServerMessage, { cmd: 'notify' }>): void {
-    if (this.current?.peer !== msg.sId) return
-    if (msg.type === DIAGNOSE_REPLY) return this.fieldRequests.answered(msg.data)
-    const id = requestId(msg.data)
-    if (id) void this.notify(msg.sId, DIAGNOSE_REPLY, { id, field: fieldReport(this.mediaEnd()) }).catch(() => undefined) // the call may have ended
   }
 
   /** Our end of the call's media, for a diagnosis. */

@@ -11,7 +11,7 @@ import { RoomMedia, type PeerSignal } from './room-media'
 import { planLinks } from './room-plan'
 import { Playback } from './media/playback'
 import { DEFAULT_STATS_INTERVAL_MS } from './media/stats/monitor'
-import { coordinatorLinkWords, DIAGNOSE_REPLY, DIAGNOSE_REQUEST, diagnosisReport, FieldRequests, fieldReport, requestId, type MediaEnd } from './media/stats/link-diagnosis'
+import { coordinatorLinkWords, DIAGNOSE_REPLY, DIAGNOSE_REQUEST, diagnosisReport, FieldRequests, type MediaEnd } from './media/stats/link-diagnosis'
 import type { DiagnosisReport } from './media/stats/types'
 import type { PeerLink } from './media/peer-link'
 import type { JoinOptions, JoinResult, RoomClientOptions, RoomEventMap, RoomRequest, RoomState, RoomTarget } from './room-types'
@@ -299,8 +299,13 @@ export class RoomClient {
       case 'CANDIDATE':
         if ((signal.side === 'publisher' || signal.side === 'subscriber') && isCandidate(signal.candidate)) this.media.candidate(from, signal.side, signal.candidate)
         return
-      case 'NOTIFY':
-        return this.notified(from, signal.type, signal.data)
+      case 'NOTIFY': {
+        // A member asks for our send side to it, or answers our request.
+        const ourEnd = () => this.mediaEnd(this.media.sendingTo(from.sessionId), this.media.local?.getVideoTracks()[0] ?? null)
+        const reply = (data: unknown) => this.peerSignal({ sessionId: from.sessionId, userId: from.userId }, { action: 'notify', type: DIAGNOSE_REPLY, data })
+        if (typeof signal.type === 'string') this.fieldRequests.received(signal.type, signal.data, ourEnd, reply)
+        return
+      }
     }
   }
 
@@ -414,16 +419,6 @@ export class RoomClient {
       end: this.mediaEnd(link, null),
       field,
     })
-  }
-
-  /** A member asks for our send side to it, or answers our request. */
-  private notified(from: RoomSession, type: unknown, data: unknown): void {
-    if (type === DIAGNOSE_REPLY) return this.fieldRequests.answered(data)
-    const id = requestId(data)
-    if (type !== DIAGNOSE_REQUEST || !id) return
-    const link = this.media.sendingTo(from.sessionId)
-    const field = fieldReport(this.mediaEnd(link, this.media.local?.getVideoTracks()[0] ?? null))
-    this.peerSignal({ sessionId: from.sessionId, userId: from.userId }, { action: 'notify', type: DIAGNOSE_REPLY, data: { id, field } }).catch(() => undefined) // they may have left
   }
 
   private mediaEnd(link: PeerLink | null, camera: MediaStreamTrack | null): MediaEnd {

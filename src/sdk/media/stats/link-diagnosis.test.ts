@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { FIELD_TIMEOUT_MS, FieldRequests, coordinatorLinkWords, requestId } from './link-diagnosis'
+import { DIAGNOSE_REPLY, DIAGNOSE_REQUEST, FIELD_TIMEOUT_MS, FieldRequests, coordinatorLinkWords, type MediaEnd } from './link-diagnosis'
 import type { FieldDiagnosis } from './types'
 
 const field: FieldDiagnosis = {
@@ -47,13 +47,33 @@ describe('asking the other party for its send side', () => {
   })
 })
 
+describe('answering the other party', () => {
+  const noMedia: MediaEnd = { stats: null, pc: null, signalConnected: true, camera: null }
+
+  it('answers a request with our send side under its id; ignores a request without a usable id', async () => {
+    const requests = new FieldRequests()
+    const replies: unknown[] = []
+    const reply = async (data: unknown) => { replies.push(data) }
+    requests.received(DIAGNOSE_REQUEST, { id: 'd7' }, () => noMedia, reply)
+    for (const bad of [null, [], { id: 3 }, { id: 'x'.repeat(33) }]) requests.received(DIAGNOSE_REQUEST, bad, () => noMedia, reply)
+    requests.received('something else', { id: 'd8' }, () => noMedia, reply)
+    expect(replies).toEqual([{ id: 'd7', field: expect.objectContaining({ signal_connect: 'ok', media_connect: 'no media connection', video_capture: 'no camera' }) }])
+  })
+
+  it('takes a reply as the answer to our request', async () => {
+    const requests = new FieldRequests()
+    let id = ''
+    const asked = requests.ask(async (data) => { id = data.id })
+    await Promise.resolve()
+    requests.received(DIAGNOSE_REPLY, { id, field }, () => noMedia, async () => undefined)
+    expect(await asked).toEqual(field)
+  })
+})
+
 describe('words', () => {
-  it('names the link to the coordinator, and reads request ids', () => {
+  it('names the link to the coordinator', () => {
     expect(coordinatorLinkWords('CONNECTED')).toBe('ok')
     expect(coordinatorLinkWords('DISCONNECTED')).toBe('the link to the coordinator is disconnected')
     expect(coordinatorLinkWords('IDLE')).toBe('not logged in')
-    expect(requestId({ id: 'd1' })).toBe('d1')
-    expect(requestId({ id: 'x'.repeat(33) })).toBeNull()
-    expect(requestId([])).toBeNull()
   })
 })

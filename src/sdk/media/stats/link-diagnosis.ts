@@ -24,7 +24,7 @@ export interface MediaEnd {
 }
 
 /** What the other party answers about its send side: the words of each check and its series. */
-export function fieldReport(end: MediaEnd, now = Date.now()): FieldDiagnosis {
+function fieldReport(end: MediaEnd, now = Date.now()): FieldDiagnosis {
   const camera = end.camera && { readyState: end.camera.readyState, enabled: end.camera.enabled, muted: end.camera.muted }
   return fieldDiagnosis({ periods: end.stats?.sendPeriods ?? [], signalConnected: end.signalConnected, mediaState: end.pc?.connectionState ?? 'none', now, mode: MODE, camera })
 }
@@ -68,6 +68,17 @@ export class FieldRequests {
     })
   }
 
+  /**
+   * A diagnosis message from the other party (`type` DIAGNOSE_REQUEST or DIAGNOSE_REPLY):
+   * its answer to one of our requests, or its request for our send side, answered through
+   * `reply` with `ourEnd` (failures ignored: the call or room may have ended meanwhile).
+   */
+  received(type: string, data: unknown, ourEnd: () => MediaEnd, reply: (data: { id: string; field: FieldDiagnosis }) => Promise<void>): void {
+    if (type === DIAGNOSE_REPLY) return this.answered(data)
+    const id = requestId(data)
+    if (type === DIAGNOSE_REQUEST && id) reply({ id, field: fieldReport(ourEnd()) }).catch(() => undefined)
+  }
+
   /** An answer from the other party: untrusted, used only when it is a well-formed report for a request of ours. */
   answered(data: unknown): void {
     if (!isRecord(data) || typeof data.id !== 'string') return
@@ -82,7 +93,7 @@ export class FieldRequests {
 }
 
 /** A request's id, when the message is one. */
-export function requestId(data: unknown): string | null {
+function requestId(data: unknown): string | null {
   return isRecord(data) && typeof data.id === 'string' && data.id.length <= 32 ? data.id : null
 }
 
