@@ -1,6 +1,7 @@
 import { chromium, type Browser, type Page } from '@playwright/test'
 import { expect, test } from './fixtures'
 import { expectAxeClean } from './axe'
+import { CHROMIUM_ARGS } from './chromium-args'
 import { connectedVideoCall, openAppAs } from './calls-page'
 import { createRoom, expectPlaying, newPerson, openRoomsAs, remoteTiles } from './rooms-page'
 
@@ -90,7 +91,7 @@ test('in a webinar, the browser holds the host\'s media back: the viewer gets "C
   test.setTimeout(90_000)
   // A Chromium that plays sound only after the page was clicked (as browsers do on a first visit). Chromium lets a page
   // that captures the camera play anyway, so a call (both sides capture) is never held back: a viewer, who only watches, is.
-  const args = [...(test.info().project.use.launchOptions?.args ?? []), '--autoplay-policy=document-user-activation-required']
+  const args = [...CHROMIUM_ARGS, '--autoplay-policy=document-user-activation-required']
   const host = await openRoomsAs(await newPerson(browser), baseURL!, 'host-autoplay')
   let strict: Browser | null = null
   try {

@@ -8,6 +8,7 @@ import { startRelay, type Relay } from '../src/relay/server'
 import { BrowserNamespace } from './browser-namespace'
 import { expectRemoteFramesAdvancing, openAppAs, ring } from './calls-page'
 import { RelayProcess } from './relay-process'
+import { CHROMIUM_ARGS } from './chromium-args'
 
 /**
  * Issue 12 in real Chromium: a video call between two browsers survives (a) the relay
@@ -18,7 +19,6 @@ import { RelayProcess } from './relay-process'
  * caught too.
  */
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--disable-background-networking', '--disable-gpu']
 /** The outage of (b): an intended duration, not a wait for something. OUTAGE_MS=15000 also shows ICE going disconnected and back. */
 const OUTAGE_MS = Number(process.env.OUTAGE_MS ?? 5000)
 /** B's namespace (e2e/browser-namespace.ts): 10.99.43.0/24, apart from turn-call's and hosting-lan's. One at a time: the tests run in series. */

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 
 /** The checkout: the relay runs from its src/relay/main.ts and serves its dist/. */
 const CHECKOUT = fileURLToPath(new URL('..', import.meta.url))
-const HEALTH_TIMEOUT_MS = 30_000
+const HEALTH_TIMEOUT_MS = 60_000
 
 /**
  * `npm start`'s relay (`node --import tsx src/relay/main.ts`) as a child process in its own

@@ -8,12 +8,12 @@ import { selfSignedCertificate } from '../../src/relay/lan'
 import { startRelay, type Relay } from '../../src/relay/server'
 import { BrowserNamespace } from '../browser-namespace'
 import { Coturn } from './coturn'
+import { CHROMIUM_ARGS } from '../chromium-args'
 
 /** The test's namespace address the relay and coturn listen on. */
 export const TURN_WORLD_ADDRESS = '10.99.0.1'
 const TOKEN_SECRET = 'e2e-token-secret'
 const TURN_SECRET = 'e2e-turn-secret'
-const CHROMIUM_ARGS = ['--no-sandbox', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--disable-background-networking', '--disable-gpu']
 
 export interface TurnWorldOptions {
   /** One browser per namespace: its name and subnet (10.99.<subnet>.0/24, see e2e/browser-namespace.ts). */
