@@ -26,11 +26,6 @@ export class Playback {
     private readonly emit: (event: AutoplayEvent) => void,
   ) {}
 
-  /** Whether some remote media waits for a click. */
-  get waiting(): boolean {
-    return this.blocked.size > 0
-  }
-
   /** element.play(), with a refusal reported (code -1) instead of thrown. */
   async play(element: HTMLMediaElement): Promise<void> {
     for (const each of this.blocked.keys()) if (!each.isConnected) this.blocked.delete(each)

@@ -16,15 +16,21 @@ export interface SelectedPair { id: string; local: PairEnd; remote: PairEnd }
 /** How often the pair is read again while connected: ICE may switch pairs without a state change. */
 export const PAIR_POLL_MS = 1_000
 
+/**
+ * The candidate pair media flows over, among a getStats() reading's reports: the one the
+ * transport names (Chromium), else one marked selected (Firefox) or nominated and succeeded.
+ */
+export function selectedCandidatePair(reports: Record<string, unknown>[]): Record<string, unknown> | null {
+  const transport = reports.find((report) => report.type === 'transport' && typeof report.selectedCandidatePairId === 'string')
+  const named = transport && reports.find((report) => report.id === transport.selectedCandidatePairId)
+  return named ?? reports.find((report) => report.type === 'candidate-pair'
+    && (report.selected === true || (report.nominated === true && report.state === 'succeeded'))) ?? null
+}
+
 /** The pair the peer connection uses now, or null before one is selected. */
 export async function readSelectedPair(pc: RTCPeerConnection): Promise<SelectedPair | null> {
   const stats = await pc.getStats()
-  const reports = [...stats.values()] as Record<string, unknown>[]
-  const transport = reports.find((report) => report.type === 'transport' && typeof report.selectedCandidatePairId === 'string')
-  // Chromium names it on the transport; Firefox marks the pair `selected`.
-  const pair = transport
-    ? stats.get(transport.selectedCandidatePairId as string) as Record<string, unknown> | undefined
-    : reports.find((report) => report.type === 'candidate-pair' && (report.selected === true || (report.nominated === true && report.state === 'succeeded')))
+  const pair = selectedCandidatePair([...stats.values()] as Record<string, unknown>[])
   if (!pair) return null
   const local = stats.get(pair.localCandidateId as string) as Record<string, unknown> | undefined
   const remote = stats.get(pair.remoteCandidateId as string) as Record<string, unknown> | undefined

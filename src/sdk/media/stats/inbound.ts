@@ -1,3 +1,4 @@
+import { selectedCandidatePair } from '../selected-pair'
 import type { MediaType, WebRTCStats } from './types'
 
 /**
@@ -23,17 +24,6 @@ export function snapshotOf(report: RTCStatsReport): StatsSnapshot {
   const reports = [...report.values()].map((entry) => ({ ...entry }) as Record<string, unknown>)
   const stamps = reports.map((entry) => entry.timestamp).filter((stamp): stamp is number => typeof stamp === 'number')
   return { at: stamps.length > 0 ? Math.max(...stamps) : Date.now(), reports }
-}
-
-/**
- * The candidate pair media flows over: the one the transport names (Chromium), else one
- * marked selected (Firefox) or nominated and succeeded.
- */
-export function selectedCandidatePair(reports: Record<string, unknown>[]): Record<string, unknown> | null {
-  const transport = reports.find((report) => report.type === 'transport' && typeof report.selectedCandidatePairId === 'string')
-  const named = transport && reports.find((report) => report.id === transport.selectedCandidatePairId)
-  return named ?? reports.find((report) => report.type === 'candidate-pair'
-    && (report.selected === true || (report.nominated === true && report.state === 'succeeded'))) ?? null
 }
 
 /** A numeric field, or null when the report lacks it. */

@@ -44,8 +44,8 @@ export class StatsMonitor {
     pc.addEventListener('track', this.onTrack)
   }
 
-  /** Reads the stats now (also what the timer does). */
-  async read(): Promise<void> {
+  /** One reading: the timer's work. */
+  private async read(): Promise<void> {
     if (this.reading || this.closed) return
     this.reading = true
     try {

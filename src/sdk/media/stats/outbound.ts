@@ -1,4 +1,5 @@
-import { num, selectedCandidatePair, type StatsSnapshot } from './inbound'
+import { selectedCandidatePair } from '../selected-pair'
+import { num, type StatsSnapshot } from './inbound'
 
 /** Our send side over one period: what a diagnosis reports as the "field" figures (seed 001). */
 export interface SendPeriod {
