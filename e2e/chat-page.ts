@@ -1,4 +1,4 @@
-import { expect, type BrowserContext, type Page } from '@playwright/test'
+import { expect, type BrowserContext, type Page, type Request } from '@playwright/test'
 
 /**
  * The chat page as a user drives it: sign in, see who is online, send and read messages,
@@ -12,14 +12,32 @@ import { expect, type BrowserContext, type Page } from '@playwright/test'
  */
 export async function signInAs<P extends Page>(page: P, baseUrl: string, userId: string, how: { viaForm?: boolean; query?: string } = {}): Promise<P> {
   if (how.viaForm) {
-    await page.goto(`${baseUrl}/`)
+    await openApp(page, `${baseUrl}/`)
     await page.getByTestId('signin-user').fill(userId)
     await page.getByTestId('signin-submit').click()
   } else {
-    await page.goto(`${baseUrl}/?user=${encodeURIComponent(userId)}${how.query ?? ''}`)
+    await openApp(page, `${baseUrl}/?user=${encodeURIComponent(userId)}${how.query ?? ''}`)
   }
   await expect(page.getByTestId('link-state')).toHaveText('CONNECTED')
   return page
+}
+
+/**
+ * `page.goto(url)`, and once more if the network changed while the page loaded: specs running
+ * beside this one create network namespaces (veth links in the test's namespace), and Chromium
+ * then fails the requests in flight with ERR_NETWORK_CHANGED — the app's scripts among them,
+ * so the app never starts (seen once in CI, the mesh-through-nginx test).
+ */
+async function openApp(page: Page, url: string): Promise<void> {
+  let changed = false
+  const onFailed = (request: Request) => { if (request.failure()?.errorText === 'net::ERR_NETWORK_CHANGED') changed = true }
+  page.on('requestfailed', onFailed)
+  try {
+    await page.goto(url, { waitUntil: 'load' })
+  } finally {
+    page.off('requestfailed', onFailed)
+  }
+  if (changed) await page.goto(url)
 }
 
 /** `userId`'s entry in the page's online list. */
