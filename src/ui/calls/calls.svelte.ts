@@ -1,3 +1,4 @@
+import type { UserError } from '../shared/errors'
 import { CallClient, type CallClientOptions, type CallInfo, type CandidateInfo, type ConnectionState, type RTM, type SelectedPair, type SignalingState, type DiagnosisReport } from '../../sdk'
 import { Actions } from '../shared/actions.svelte'
 import type { MediaPlayer } from '../shared/play-stream'
@@ -129,7 +130,7 @@ export class CallsState {
   get signalingState(): SignalingState | null { return this.#signaling.at(-1)?.state ?? null }
   get audioOn(): boolean { return this.#audioOn }
   get videoOn(): boolean { return this.#videoOn }
-  get error(): string | null { return this.#actions.error }
+  get error(): UserError | null { return this.#actions.error }
   /** The current call's stats history, once a sample came. */
   get statsHistory(): ConnectionHistory | null { return this.stats.get(this.#call?.sessionId) }
   /** Seed 001 quality of the media we receive in this call, once measured. */

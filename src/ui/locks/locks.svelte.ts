@@ -1,3 +1,4 @@
+import type { UserError } from '../shared/errors'
 import type { LockDetail, LockEvent, PresenceEvent, RTM } from '../../sdk'
 import { subscribeForPanels } from '../shared/channel'
 import { Actions } from '../shared/actions.svelte'
@@ -50,7 +51,7 @@ export class LocksState {
   get locks(): LockRow[] { return [...this.#locks.values()].sort((a, b) => a.lockName.localeCompare(b.lockName)) }
   /** Locks we asked for with retry and are still waiting in line for. */
   get waiting(): string[] { return this.#waiting }
-  get error(): string | null { return this.#actions.error }
+  get error(): UserError | null { return this.#actions.error }
   get busy(): boolean { return this.#actions.busy }
   get me(): string { return this.rtm.userId }
 

@@ -1,3 +1,4 @@
+import type { UserError } from '../shared/errors'
 import type { MetadataDetail, MetadataItem, RTM, StorageEvent } from '../../sdk'
 import { subscribeForPanels } from '../shared/channel'
 import { Actions } from '../shared/actions.svelte'
@@ -28,7 +29,7 @@ export class MetadataState {
 
   get target(): MetadataTarget | null { return this.#target }
   get majorRevision(): number { return this.#majorRevision }
-  get error(): string | null { return this.#actions.error }
+  get error(): UserError | null { return this.#actions.error }
   get busy(): boolean { return this.#actions.busy }
   get rows(): MetadataRow[] {
     return [...this.#items].map(([key, detail]) => ({ key, ...detail })).sort((a, b) => a.key.localeCompare(b.key))

@@ -1,19 +1,19 @@
-import { describeError } from './errors'
+import { explainError, userError, type UserError } from './errors'
 
 /**
  * What a panel's buttons run: `busy` while a blocking action runs (the panel disables its
- * buttons), `error` the last failure as readable text, cleared when the next action starts.
+ * buttons), `error` the last failure in words, cleared when the next action starts.
  */
 export class Actions {
   #busy = $state(false)
-  #error = $state<string | null>(null)
+  #error = $state<UserError | null>(null)
 
   get busy(): boolean { return this.#busy }
-  get error(): string | null { return this.#error }
+  get error(): UserError | null { return this.#error }
 
   /** Shows `message` as the error (or clears it): a failure that did not throw, an error event. */
-  show(message: string | null): void {
-    this.#error = message
+  show(error: string | UserError | null): void {
+    this.#error = typeof error === 'string' ? userError(error) : error
   }
 
   /** Runs `action`; one that is not `blocking` (a wait in a lock's line) leaves the panel usable. */
@@ -23,7 +23,7 @@ export class Actions {
     try {
       await action()
     } catch (error) {
-      this.#error = describeError(error)
+      this.#error = explainError(error)
     } finally {
       if (blocking) this.#busy = false
     }

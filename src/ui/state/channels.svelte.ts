@@ -1,5 +1,5 @@
 import type { MessageEvent, RTM } from '../../sdk'
-import { describeError } from '../shared/errors'
+import { describeError, type UserError } from '../shared/errors'
 import { subscribeForPanels } from '../shared/channel'
 import { Actions } from '../shared/actions.svelte'
 import { appendCapped, toChatMessage, type ChatMessage } from './messages'
@@ -46,7 +46,7 @@ export class ChannelsState {
   get names(): string[] { return this.#channels.map((channel) => channel.name) }
   get activeName(): string | null { return this.#active }
   get active(): ChatChannel | null { return this.#channels.find((channel) => channel.name === this.#active) ?? null }
-  get error(): string | null { return this.#actions.error }
+  get error(): UserError | null { return this.#actions.error }
   get busy(): boolean { return this.#actions.busy }
   get viewing(): boolean { return this.#viewing }
   set viewing(value: boolean) { this.#viewing = value }

@@ -1,3 +1,4 @@
+import type { UserError } from '../shared/errors'
 import type { MessageEvent, PublisherInfo, RTM, StreamChannel, TopicEvent } from '../../sdk'
 import { Actions } from '../shared/actions.svelte'
 
@@ -45,7 +46,7 @@ export class TopicsState {
 
   get channelName(): string | null { return this.#channel?.channelName ?? null }
   get joined(): boolean { return this.#channel !== null }
-  get error(): string | null { return this.#actions.error }
+  get error(): UserError | null { return this.#actions.error }
   get busy(): boolean { return this.#actions.busy }
   get ownTopics(): OwnTopic[] { return this.#ownTopics }
   /** Every topic of the channel that has publishers, and ours. */
