@@ -55,7 +55,8 @@ export function analyze(outDir: string) {
     const code = readFileSync(file, 'utf8')
     for (const match of code.matchAll(/(?:\bfrom\s*|\bimport\s*)["'](\.{1,2}\/[^"']+\.js)["']/g)) queue.push(join(file, '..', match[1]))
   }
-  const all = walk(outDir).filter((file) => !file.endsWith('.html'))
+  // The .br and .gz copies the build writes beside each file (vite.config.ts) are other forms of it, not more page.
+  const all = walk(outDir).filter((file) => !file.endsWith('.html') && !/\.(br|gz)$/.test(file))
   const asset = (file: string): Asset => {
     const content = readFileSync(file)
     return { file: relative(outDir, file), bytes: content.length, gzipBytes: gzipSync(content, { level: 9 }).length }

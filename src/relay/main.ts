@@ -14,11 +14,12 @@ import { startRelay, type TlsPair } from './server'
  * `npm start`: the relay serving the built page. `npm start -- --lan`: the same on every
  * interface over HTTPS with a certificate made on first run. The environment (README
  * "Configuration" and "Hosting"): PORT, HOST, HTTPS, TLS_CERT, TLS_KEY, BASE_PATH,
- * TRUST_PROXY, DRAIN_TIMEOUT_MS, TOKEN_SECRET, LOG_LEVEL, DATA_DIR, ALLOWED_ORIGINS,
+ * TRUST_PROXY, DRAIN_TIMEOUT_MS, TOKEN_SECRET, LOG_LEVEL, DATA_DIR, STATIC_DIR, ALLOWED_ORIGINS,
  * REQUEST_RATE, PUBLISH_RATE, MAX_CONNECTIONS_PER_ADDRESS, ROOM_HEARTBEAT_TIMEOUT_MS,
  * ROOM_PUBLISHER_CAP, ICE_SERVERS, TURN_SECRET, TURN_URLS, TURN_TTL, ICE_TRANSPORT_POLICY.
  */
-const staticDir = fileURLToPath(new URL('../../dist', import.meta.url))
+/** The built page (`vite build`), read once at start; default `dist/` in the project. */
+const staticDir = process.env.STATIC_DIR || fileURLToPath(new URL('../../dist', import.meta.url))
 /** Metadata and lock definitions live here (SQLite); default `data/` in the project folder. */
 const dataDir = process.env.DATA_DIR || fileURLToPath(new URL('../../data', import.meta.url))
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' })

@@ -2,10 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type RequestListener, type Server as HttpServer, type ServerResponse } from 'node:http'
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https'
 import type { Duplex } from 'node:stream'
-import { existsSync } from 'node:fs'
 import pino, { type Logger } from 'pino'
 import proxyAddr from 'proxy-addr'
-import sirv from 'sirv'
 import { Server as SocketServer } from 'socket.io'
 import { Coordinator } from '../engine/coordinator'
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../engine/app-engine'
@@ -25,6 +23,7 @@ import { jwtVerifier, openMode } from './tokens'
 import { applySecurityHeaders, originPolicy } from './http-policy'
 import { NO_ICE, iceUrlsOf, type IceConfig } from './ice-config'
 import { ICE_SERVERS_PATH, serveIceServers } from './ice-endpoint'
+import { staticFiles } from './static-files'
 
 export const VERSION = '0.1.0'
 /** How often the relay feeds the clock to the engine (presence timeouts, INTERVAL, TTLs). */
@@ -130,9 +129,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   // Remembers the reply of every write with the write: a request resent after a restart is answered, not applied again.
   const coordinator = new ReplayingCoordinator({ ...DEFAULT_ENGINE_CONFIG, ...options.engine })
   const store = options.store ?? new MemoryStore()
-  const serveStatic = options.staticDir && existsSync(options.staticDir)
-    ? sirv(options.staticDir, { single: true, etag: true, gzip: true })
-    : null
+  // Precompressed (br, gzip) by Accept-Encoding; hashed assets cached for good, the page revalidated.
+  const serveStatic = options.staticDir ? staticFiles(options.staticDir) : null
 
   const basePath = normalizeBasePath(options.basePath)
   const ice = options.ice ?? NO_ICE
