@@ -1,8 +1,10 @@
 import type { MessageEvent, RTM } from '../../sdk'
-import { describeError, type UserError } from '../shared/errors'
+import { userError, type UserError } from '../shared/errors'
 import { subscribeForPanels } from '../shared/channel'
 import { Actions } from '../shared/actions.svelte'
+import { measureMessage } from './message-size'
 import { appendCapped, toChatMessage, type ChatMessage } from './messages'
+import { flushOnReconnect, linkIsUp, Outbox, type OutgoingMessage } from './outbox.svelte'
 
 /** A message channel we are subscribed to. */
 export interface ChatChannel {
@@ -10,8 +12,8 @@ export interface ChatChannel {
   messages: ChatMessage[]
   /** Messages from others that arrived while another channel was open. */
   unread: number
-  /** The last failure in this channel (a publish refused with its seed code), shown inline. */
-  error: string | null
+  /** The last failure in this channel (a publish refused or unanswered), shown until dismissed. */
+  error: UserError | null
 }
 
 export interface ChannelsHooks {
@@ -24,7 +26,8 @@ export interface ChannelsHooks {
 /**
  * The chat channels: which ones we are in (subscribe/unsubscribe), which one is open,
  * their messages and unread counts. Our own messages come back from the coordinator like
- * everyone's, so history shows what the coordinator accepted, with its publish time.
+ * everyone's, so history shows what the coordinator accepted, with its publish time;
+ * until then they wait in the outbox (shown as "Sending…").
  */
 export class ChannelsState {
   #channels = $state<ChatChannel[]>([])
@@ -34,12 +37,22 @@ export class ChannelsState {
   /** False while a direct conversation covers the channel view (messages then count as unread). */
   #viewing = $state(true)
   #nextId = 1
+  readonly outbox: Outbox
   readonly #off: () => void
 
   constructor(private readonly rtm: RTM, private readonly hooks: ChannelsHooks = {}) {
+    this.outbox = new Outbox({
+      deliver: async (to, text) => { await rtm.publish(to, text) },
+      online: () => linkIsUp(rtm),
+      failed: (message) => this.#failed(message),
+    })
     const onMessage = (event: MessageEvent) => this.#receive(event)
     rtm.addEventListener('message', onMessage)
-    this.#off = () => rtm.removeEventListener('message', onMessage)
+    const offReconnect = flushOnReconnect(rtm, this.outbox)
+    this.#off = () => {
+      rtm.removeEventListener('message', onMessage)
+      offReconnect()
+    }
   }
 
   get list(): ChatChannel[] { return this.#channels }
@@ -72,13 +85,20 @@ export class ChannelsState {
     return this.#actions.error === null
   }
 
-  async leave(name: string): Promise<void> {
+  /** Unsubscribes; messages still waiting to go there are dropped. */
+  async leave(name: string): Promise<boolean> {
     await this.#actions.run(async () => {
       await this.rtm.unsubscribe(name)
       this.#channels = this.#channels.filter((channel) => channel.name !== name)
+      this.outbox.cancelAll(name)
       if (this.#active === name) this.#active = this.#channels[0]?.name ?? null
       this.hooks.left?.(name)
     }, false)
+    return this.#actions.error === null
+  }
+
+  dismissJoinError(): void {
+    this.#actions.show(null)
   }
 
   open(name: string): void {
@@ -88,18 +108,26 @@ export class ChannelsState {
     channel.unread = 0
   }
 
-  /** Publishes to the open channel; a refusal (e.g. -11010 too large) stays on screen in that channel. */
-  async send(text: string): Promise<boolean> {
+  /**
+   * Queues `text` for the open channel: it goes out now, or when the link is back. A
+   * message over the size limit is refused here (the coordinator would refuse it with -11010).
+   */
+  send(text: string): boolean {
     const channel = this.active
     if (!channel || text.length === 0) return false
-    channel.error = null
-    try {
-      await this.rtm.publish(channel.name, text)
-      return true
-    } catch (error) {
-      channel.error = describeError(error)
+    const size = measureMessage(text)
+    if (size.over) {
+      channel.error = userError(size.label, 'Shorten it to send it.')
       return false
     }
+    channel.error = null
+    this.outbox.add(channel.name, text)
+    return true
+  }
+
+  /** Messages of ours on their way to `name`. */
+  pending(name: string): OutgoingMessage[] {
+    return this.outbox.to(name)
   }
 
   dismissError(name: string): void {
@@ -109,6 +137,11 @@ export class ChannelsState {
 
   destroy(): void {
     this.#off()
+  }
+
+  #failed(message: OutgoingMessage): void {
+    const channel = this.#find(message.to)
+    if (channel) channel.error = message.error
   }
 
   #receive(event: MessageEvent): void {

@@ -1,30 +1,44 @@
 import type { MessageEvent, RTM } from '../../sdk'
-import { describeError } from '../shared/errors'
+import { userError, type UserError } from '../shared/errors'
+import { measureMessage } from './message-size'
 import { appendCapped, toChatMessage, type ChatMessage } from './messages'
+import { flushOnReconnect, linkIsUp, Outbox, type OutgoingMessage } from './outbox.svelte'
 
 /** A one-to-one conversation over the user channel. */
 export interface Conversation {
   peer: string
   messages: ChatMessage[]
   unread: number
-  error: string | null
+  /** The last failure here (e.g. -11033: they are offline), shown until dismissed. */
+  error: UserError | null
 }
 
 /**
  * Direct messages (publish with channelType 'USER'). The coordinator does not echo a
  * user-channel message to its sender, so ours are added once the publish is acknowledged;
- * a peer who is offline gets nothing and the -11033 refusal stays in the conversation.
+ * until then they wait in the outbox. A peer who is offline gets nothing and the -11033
+ * refusal stays in the conversation, with Retry on the message.
  */
 export class DirectMessages {
   #conversations = $state<Conversation[]>([])
   #open = $state<string | null>(null)
   #nextId = 1
+  readonly outbox: Outbox
   readonly #off: () => void
 
   constructor(private readonly rtm: RTM) {
+    this.outbox = new Outbox({
+      deliver: (to, text) => this.#deliver(to, text),
+      online: () => linkIsUp(rtm),
+      failed: (message) => { this.#conversation(message.to).error = message.error },
+    })
     const onMessage = (event: MessageEvent) => this.#receive(event)
     rtm.addEventListener('message', onMessage)
-    this.#off = () => rtm.removeEventListener('message', onMessage)
+    const offReconnect = flushOnReconnect(rtm, this.outbox)
+    this.#off = () => {
+      rtm.removeEventListener('message', onMessage)
+      offReconnect()
+    }
   }
 
   get conversations(): Conversation[] { return this.#conversations }
@@ -45,18 +59,23 @@ export class DirectMessages {
     this.#open = null
   }
 
-  async send(text: string): Promise<boolean> {
+  /** Queues `text` for the open conversation: it goes out now, or when the link is back. */
+  send(text: string): boolean {
     const conversation = this.current
     if (!conversation || text.length === 0) return false
-    conversation.error = null
-    try {
-      const { timestamp } = await this.rtm.publish(conversation.peer, text, { channelType: 'USER' })
-      appendCapped(conversation.messages, toChatMessage(this.#nextId++, { publisher: this.rtm.userId, message: text, customType: '', publishTime: timestamp }))
-      return true
-    } catch (error) {
-      conversation.error = describeError(error)
+    const size = measureMessage(text)
+    if (size.over) {
+      conversation.error = userError(size.label, 'Shorten it to send it.')
       return false
     }
+    conversation.error = null
+    this.outbox.add(conversation.peer, text)
+    return true
+  }
+
+  /** Messages of ours on their way to `peer`. */
+  pending(peer: string): OutgoingMessage[] {
+    return this.outbox.to(peer)
   }
 
   dismissError(): void {
@@ -65,6 +84,11 @@ export class DirectMessages {
 
   destroy(): void {
     this.#off()
+  }
+
+  async #deliver(peer: string, text: string): Promise<void> {
+    const { timestamp } = await this.rtm.publish(peer, text, { channelType: 'USER' })
+    appendCapped(this.#conversation(peer).messages, toChatMessage(this.#nextId++, { publisher: this.rtm.userId, message: text, customType: '', publishTime: timestamp }))
   }
 
   #receive(event: MessageEvent): void {

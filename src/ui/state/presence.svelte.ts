@@ -1,5 +1,5 @@
 import type { PresenceEvent, RTM } from '../../sdk'
-import { describeError } from '../shared/errors'
+import { explainError, userError, type UserError } from '../shared/errors'
 
 /** One person in a channel with their presence state (seed 000 UserState). */
 export interface Occupant { userId: string; states: Record<string, string> }
@@ -19,7 +19,7 @@ export class PresenceState {
   // Replaced, never mutated: each change builds new maps, which is what the runes track.
   #rosters = $state.raw<ReadonlyMap<string, Roster>>(new Map())
   #myStatus = $state('')
-  #error = $state<string | null>(null)
+  #error = $state<UserError | null>(null)
   readonly #off: () => void
 
   constructor(private readonly rtm: RTM) {
@@ -29,7 +29,11 @@ export class PresenceState {
   }
 
   get myStatus(): string { return this.#myStatus }
-  get error(): string | null { return this.#error }
+  get error(): UserError | null { return this.#error }
+
+  dismissError(): void {
+    this.#error = null
+  }
 
   /** The people in a channel, ourselves first, then by name. */
   occupants(channelName: string): Occupant[] {
@@ -59,7 +63,7 @@ export class PresenceState {
       for (const channelName of channels) await this.applyStatus(channelName, status)
       this.#myStatus = status
     } catch (error) {
-      this.#error = describeError(error)
+      this.#error = explainError(error)
     }
   }
 
@@ -112,7 +116,7 @@ export class PresenceState {
         return
       }
       case 'ERROR_OUT_OF_SERVICE':
-        this.#error = `presence is out of service in "${name}"`
+        this.#error = userError(`Who is online in #${name} cannot be shown right now.`, 'Try again in a moment.')
         return
       default: {
         const unhandled: never = event.eventType

@@ -1,6 +1,7 @@
 import { RTM, type LinkStateEvent, type RTMConfig } from '../../sdk'
 import type { CallsState } from '../calls/calls.svelte'
 import { describeError } from '../shared/errors'
+import { ChannelMemory, type KeyValueStore } from './channel-memory'
 import { ChannelsState } from './channels.svelte'
 import { DirectMessages } from './direct.svelte'
 import { EventLog } from './event-log.svelte'
@@ -17,7 +18,7 @@ export interface SignInDetails {
   token?: string
 }
 
-/** The channel everyone lands in after signing in. */
+/** The channel everyone lands in at their first sign-in (later sign-ins rejoin the channels they were in). */
 export const DEFAULT_CHANNEL = 'lobby'
 
 /**
@@ -42,14 +43,20 @@ export class Session {
   #focus = $state<'channel' | 'direct'>('channel')
   readonly #offLink: () => void
 
-  private constructor(readonly rtm: RTM, readonly mode: Mode) {
+  private constructor(readonly rtm: RTM, readonly mode: Mode, memory: ChannelMemory) {
     // The log listens first so that it sees the login frames too.
     this.log = new EventLog(rtm)
     this.presence = new PresenceState(rtm)
     this.direct = new DirectMessages(rtm)
     this.channels = new ChannelsState(rtm, {
-      joined: (name) => this.presence.applyStatus(name),
-      left: (name) => this.presence.forget(name),
+      joined: (name) => {
+        memory.remember(name)
+        return this.presence.applyStatus(name)
+      },
+      left: (name) => {
+        memory.forget(name)
+        this.presence.forget(name)
+      },
     })
     const onLink = (event: LinkStateEvent) => {
       this.#link = event.currentState
@@ -59,17 +66,23 @@ export class Session {
     this.#offLink = () => rtm.removeEventListener('linkState', onLink)
   }
 
-  /** Logs in and joins the default channel; on failure releases the client and rejects with a readable reason. */
-  static async start(details: SignInDetails, config: RTMConfig = {}): Promise<Session> {
+  /**
+   * Logs in and joins the channels this user was in last time (the default channel the
+   * first time); on failure releases the client and rejects with a readable reason.
+   */
+  static async start(details: SignInDetails, config: RTMConfig = {}, storage: KeyValueStore | null = localStorageOrNull()): Promise<Session> {
     const rtm = new RTM(details.appId, details.userId, { transport: transportFor(details.mode), ...config })
-    const session = new Session(rtm, details.mode)
+    const memory = new ChannelMemory(storage, details.appId, details.userId)
+    const session = new Session(rtm, details.mode, memory)
     try {
       await rtm.login({ token: details.token || undefined })
     } catch (error) {
       session.destroy()
       throw new Error(describeError(error), { cause: error })
     }
-    await session.channels.join(DEFAULT_CHANNEL)
+    const channels = memory.recall([DEFAULT_CHANNEL])
+    for (const name of channels) await session.channels.join(name)
+    if (channels[0]) session.channels.open(channels[0])
     return session
   }
 
@@ -121,5 +134,14 @@ export class Session {
     this.direct.destroy()
     this.log.destroy()
     this.rtm.release()
+  }
+}
+
+/** The page's localStorage, or null where there is none or it may not be used (Node, a sandboxed frame). */
+function localStorageOrNull(): KeyValueStore | null {
+  try {
+    return globalThis.localStorage ?? null
+  } catch {
+    return null
   }
 }
