@@ -46,9 +46,9 @@ test('a call rings on any panel: B on Chat gets a dialog with Accept focused, a 
   await expect(b.getByTestId('calls-accept')).toBeFocused()
   await expect(b.getByTestId('tab-calls').locator('.badge')).toHaveText('1')
   await expect.poll(() => tones(b)).toBe(2)
-  // The title alternates between the notice and the page's own title.
+  // The title alternates between the notice and the page's own title, which counts the ringing call as new.
   await expect.poll(() => b.title(), { intervals: [100] }).toBe(`📞 ${alice} is calling…`)
-  await expect.poll(() => b.title(), { intervals: [100] }).toBe(PAGE_TITLE)
+  await expect.poll(() => b.title(), { intervals: [100] }).toBe(`(1) ${PAGE_TITLE}`)
 
   await b.getByTestId('calls-accept').click()
   await expect(dialog).toHaveCount(0)
@@ -183,13 +183,51 @@ test('connection details are collapsed by default and open from the keyboard', a
   await expect(a.getByTestId('ice-local').first()).toBeVisible()
 })
 
-test('axe finds no WCAG A/AA violation in light mode: ringing on Calls and Chat, in a call, and on a 390 px phone', async ({ context, baseURL }) => {
-  test.setTimeout(120_000) // six axe passes over a page with live video: ~10 s each on a busy box
+test('focus follows the call: Call lands on Cancel, Answer on Hang up, and Hang up back on the person’s Call button', async ({ context, baseURL }) => {
+  const { a, b, alice, bob } = await twoTabs(context, baseURL!, 'focus')
+  await ring(a, b, bob)
+  await expect(a.getByTestId('calls-hangup')).toBeFocused()
+  await expect(a.getByTestId('calls-hangup')).toHaveText('Cancel')
+  await b.getByTestId('calls-accept').click()
+  await expect(b.getByTestId('calls-hangup')).toBeFocused()
+  await expect(b.getByTestId('calls-hangup')).toHaveText('Hang up')
+  await b.keyboard.press('Enter') // hangs up from the keyboard
+  await expect(b.getByTestId('calls-ended')).toContainText('You hung up')
+  await expect(peerRow(b, alice).getByTestId('calls-call')).toBeFocused()
+  await expect(peerRow(a, bob).getByTestId('calls-call')).toBeFocused() // their Hang up went away too
+})
+
+test('a blocked camera says so in words, with what to do, and does not blame the connection', async ({ context, baseURL }) => {
+  const a = await context.newPage()
+  await a.addInitScript(() => {
+    navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'))
+  })
+  await openAppAs(a, baseURL!, 'alice-blocked')
+  await openAppAs(await context.newPage(), baseURL!, 'bob-blocked')
+  await peerRow(a, 'bob-blocked').getByTestId('calls-call').click()
+  const error = a.getByTestId('calls-error')
+  await expect(error).toContainText('Camera or microphone blocked. Allow them in the address bar')
+  await expect(error.getByTestId('error-detail')).toHaveText('NotAllowedError: Permission denied')
+  await expect(a.getByTestId('calls-ended')).toHaveAttribute('data-reason', 'failed')
+  await expect(a.getByTestId('calls-ended')).toContainText('Call not started')
+  await expect(a.getByTestId('calls-panel')).not.toContainText(/connection (failed|lost)|call failed/i)
+  await expect(peerRow(a, 'bob-blocked').getByTestId('calls-call')).toBeFocused()
+})
+
+test('axe finds no WCAG A/AA violation in light and dark mode: ringing on Calls and Chat, in a call, and on a 390 px phone', async ({ context, baseURL }) => {
+  test.setTimeout(240_000) // twelve axe passes (six states, two themes) over a page with live video: ~10 s each on a busy box
   const { a, b, bob } = await twoTabs(context, baseURL!, 'axe')
+  // A call rings for 45 s (DEFAULT_RING_TIMEOUT_MS): one ringing state checked per ring, so the ring outlasts its axe passes.
   await ring(a, b, bob)
   await expectAxeClean(b, ['[data-testid=calls-panel]', '[data-testid=calls-incoming]'])
+  await a.getByTestId('calls-hangup').click() // Cancel
+  await expect(b.getByTestId('calls-incoming')).toHaveCount(0)
+  await ring(a, b, bob)
   await expectAxeClean(a, ['[data-testid=calls-panel]'])
+  await a.getByTestId('calls-hangup').click()
+  await expect(b.getByTestId('calls-incoming')).toHaveCount(0)
   await b.getByTestId('tab-chat').click()
+  await ring(a, b, bob)
   await expectAxeClean(b, ['[data-testid=calls-incoming]'])
 
   await b.getByTestId('calls-accept').click()

@@ -83,6 +83,7 @@ test('the host removes someone after confirming; they are told, and the list shr
   const [host, guest] = await people(browser, 2)
   await openRoomsAs(host, baseURL!, 'host-kick')
   const link = await createRoom(host, 'p2m')
+  await expect(host.getByRole('heading', { name: 'Webinar' })).toBeFocused() // focus follows into the room
   await joinByLink(guest, link, 'guest-kick')
   await expect(memberRow(host, 'guest-kick')).toBeVisible()
 
@@ -96,6 +97,9 @@ test('the host removes someone after confirming; they are told, and the list shr
   await expect(host.getByTestId('rooms-member')).toHaveCount(1)
   await expect(guest.getByTestId('rooms-state')).toHaveAttribute('data-state', 'unjoined')
   await expect(guest.getByTestId('rooms-notice')).toHaveText(/The host removed you from the room/)
+  // Leaving puts focus on the panel's heading, above the lobby.
+  await host.getByTestId('rooms-leave').click()
+  await expect(host.getByRole('heading', { name: 'Rooms', level: 2 })).toBeFocused()
 })
 
 test('refusals read in words: a room id nobody created, and creating… then joining with the wrong type', async ({ browser, baseURL }) => {
@@ -105,6 +109,10 @@ test('refusals read in words: a room id nobody created, and creating… then joi
   await page.getByTestId('rooms-join').click()
   await expect(page.getByTestId('rooms-error')).toContainText('No room with that id — check the link')
   await expect(page.getByTestId('rooms-error')).toHaveAttribute('data-code', '4001')
+  // The code stays for developers, folded under Details; focus is back on Join to try again.
+  await expect(page.getByTestId('rooms-error').getByTestId('error-detail')).toHaveText(/^4001 ROOM_NOT_FOUND/)
+  await expect(page.getByTestId('rooms-error').getByTestId('error-detail')).toBeHidden()
+  await expect(page.getByTestId('rooms-join')).toBeFocused()
   await expect(page.getByTestId('rooms-state')).toHaveAttribute('data-state', 'unjoined')
 
   await openRoomsAs(other, baseURL!, 'typed-words')

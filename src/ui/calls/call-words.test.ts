@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { CallInfo } from '../../sdk'
-import { callStatus, endReasonText, formatDuration, initials, personState } from './call-words'
+import { callErrorWords, callStatus, endReasonText, explainCallError, formatDuration, initials, isMediaError, personState } from './call-words'
 
 const call = (over: Partial<CallInfo> = {}): CallInfo => ({
   sessionId: 's1', peer: 'alice', direction: 'outgoing', state: 'PENDING', startedAt: null, reconnecting: false, endReason: null, ...over,
@@ -39,6 +39,12 @@ describe('call words', () => {
     expect(ended(null)).toBe('Call ended')
   })
 
+  it('does not blame the connection when our own camera or microphone stopped the call', () => {
+    expect(endReasonText(call({ state: 'CLOSED', endReason: 'failed' }), true)).toBe('Call not started')
+    expect(endReasonText(call({ state: 'CLOSED', endReason: 'failed', startedAt: 1 }), true)).toBe('Call stopped')
+    expect(endReasonText(call({ state: 'CLOSED', endReason: 'hangup' }), true)).toBe('Cancelled')
+  })
+
   it('formats durations as mm:ss, with hours past an hour', () => {
     expect(formatDuration(0)).toBe('00:00')
     expect(formatDuration(9.7)).toBe('00:09')
@@ -52,5 +58,30 @@ describe('call words', () => {
     expect(initials('carol de la mer')).toBe('CD')
     expect(initials('élodie')).toBe('É')
     expect(initials('--')).toBe('?')
+  })
+
+  it('says a call server refusal in words, with its code, name, category and message folded away', () => {
+    expect(callErrorWords({ code: 1004, name: 'UNKNOWN_OPPONENT', category: "Source user doesn't exist", message: 'no client has that sId' })).toEqual({
+      message: 'They are not online any more.', action: 'Try again when they are back.',
+      detail: "1004 UNKNOWN_OPPONENT (Source user doesn't exist): no client has that sId",
+    })
+    expect(callErrorWords({ code: 1005, name: 'SELF_TARGET', category: null, message: 'x' })).toEqual({ message: 'You cannot call yourself.', detail: '1005 SELF_TARGET: x' })
+    expect(callErrorWords({ code: 1999, name: 'UNKNOWN', category: 'Unknown error', message: 'new' }).message).toBe('The call server refused that.')
+  })
+
+  it('explains a refused call action by the call table, and a blocked camera as the rest of the app does', () => {
+    expect(explainCallError({ error: true, errorCode: 1012, name: 'RATE_LIMITED', reason: 'slow down', operation: 'call' }))
+      .toEqual({ message: 'Too many actions at once.', action: 'Wait a second, then try again.', detail: '1012 RATE_LIMITED: slow down' })
+    const blocked = explainCallError(new DOMException('Permission denied', 'NotAllowedError'))
+    expect(blocked.message).toBe('Camera or microphone blocked.')
+    expect(blocked.action).toMatch(/^Allow them in the address bar/)
+    expect(`${blocked.message} ${blocked.action}`).not.toMatch(/connection/i)
+  })
+
+  it('tells the camera’s and microphone’s failures from others', () => {
+    expect(isMediaError(new DOMException('denied', 'NotAllowedError'))).toBe(true)
+    expect(isMediaError(new DOMException('none', 'NotFoundError'))).toBe(true)
+    expect(isMediaError(new Error('the call ended'))).toBe(false)
+    expect(isMediaError({ name: 'NotAllowedError' })).toBe(false)
   })
 })

@@ -1,4 +1,7 @@
+import { CALL_ERRORS, callErrorName, type CallErrorName } from '../../protocol/call-codes'
+import type { NetworkErrorCode } from '../../protocol/network-errors'
 import type { CallInfo } from '../../sdk'
+import { explainError, type UserError } from '../shared/errors'
 
 /** What the people list says about someone, and the look of the pill that says it. */
 export interface PersonState { label: string; tone: 'available' | 'busy' | 'ringing' | 'with-you' }
@@ -23,10 +26,15 @@ export function callStatus(call: CallInfo, accepting = false): string {
   return accepting ? `Connecting to ${call.peer}…` : `${call.peer} is calling`
 }
 
-/** Why a call ended, in plain words, from our side of it. */
-export function endReasonText(call: Pick<CallInfo, 'peer' | 'direction' | 'startedAt' | 'endReason'>): string {
+/**
+ * Why a call ended, in plain words, from our side of it. `ourMedia`: it failed because our
+ * camera or microphone did not start — the error notice says why, so this line does not
+ * blame the connection.
+ */
+export function endReasonText(call: Pick<CallInfo, 'peer' | 'direction' | 'startedAt' | 'endReason'>, ourMedia = false): string {
   const answered = call.startedAt !== null
   const reason = call.endReason
+  if (reason === 'failed' && ourMedia) return answered ? 'Call stopped' : 'Call not started'
   switch (reason) {
     case 'hangup': return answered || call.direction === 'incoming' ? 'You hung up' : 'Cancelled'
     case 'declined': return 'You declined'
@@ -57,4 +65,62 @@ export function formatDuration(totalSeconds: number): string {
 export function initials(name: string): string {
   const words = name.split(/[^\p{L}\p{N}]+/u).filter(Boolean)
   return words.slice(0, 2).map((word) => Array.from(word)[0]!.toUpperCase()).join('') || '?'
+}
+
+type Words = readonly [message: string, action?: string]
+
+const TRY_AGAIN = 'Try again in a moment.'
+const RELOAD = 'Reload the page.'
+
+/** Seed 002 call errors (our table, src/protocol/call-codes.ts) as people meet them. */
+const CALL_ERROR_WORDS: Record<CallErrorName, Words> = {
+  MALFORMED_FRAME: ['The call server did not understand this page.', RELOAD],
+  NO_SID: ['You are not ready for calls yet.', RELOAD],
+  SID_TAKEN: ['You are ready for calls in another tab or window.', 'Close it, then reload this page.'],
+  UNKNOWN_OPPONENT: ['They are not online any more.', 'Try again when they are back.'],
+  SELF_TARGET: ['You cannot call yourself.'],
+  OPPONENT_BUSY: ['They are in another call.', 'Try again later.'],
+  BUSY: ['You are already in a call.', 'Hang up first.'],
+  UNKNOWN_SESSION: ['That call has already ended.'],
+  NOT_A_PARTY: ['That call has already ended.'],
+  WRONG_STATE: ['That is not possible at this point of the call.', TRY_AGAIN],
+  FORBIDDEN_SID: ['Calls under that name belong to someone else.', 'Sign in again.'],
+  RATE_LIMITED: ['Too many actions at once.', 'Wait a second, then try again.'],
+}
+
+/**
+ * A refusal of the call server (`code`, the table's `name`, the server's `message`) in
+ * words, the code, name, category and message folded into `detail` for developers.
+ */
+export function callErrorWords(error: { code: number; name?: string; category?: NetworkErrorCode | null; message: string }): UserError {
+  const name = callErrorName(error.code)
+  const words: Words = name === 'UNKNOWN' ? ['The call server refused that.', TRY_AGAIN] : CALL_ERROR_WORDS[name]
+  const category = error.category ? ` (${error.category})` : ''
+  const detail = `${error.code} ${error.name ?? name}${category}: ${error.message}`
+  return words[1] ? { message: words[0], action: words[1], detail } : { message: words[0], detail }
+}
+
+const CALL_CODES: ReadonlySet<number> = new Set(Object.values(CALL_ERRORS).map(([code]) => code))
+
+/**
+ * Any failure of a call action in words: a call server refusal (`{errorCode, name, reason,
+ * operation: 'call'}`) by the call table, everything else (a blocked camera…) by explainError.
+ */
+export function explainCallError(error: unknown): UserError {
+  if (typeof error === 'object' && error !== null) {
+    const refusal = error as { errorCode?: unknown; name?: unknown; reason?: unknown; operation?: unknown }
+    if (typeof refusal.errorCode === 'number' && (refusal.operation === 'call' || CALL_CODES.has(refusal.errorCode))) {
+      return callErrorWords({ code: refusal.errorCode, name: typeof refusal.name === 'string' ? refusal.name : undefined, message: String(refusal.reason ?? '') })
+    }
+  }
+  return explainError(error)
+}
+
+/** getUserMedia's failures: the camera or microphone did not start (blocked, missing, busy…). */
+const MEDIA_ERRORS: ReadonlySet<string> = new Set(['NotAllowedError', 'NotFoundError', 'NotReadableError', 'OverconstrainedError', 'SecurityError', 'AbortError'])
+
+/** Whether `error` is the browser refusing or failing to open the camera or microphone. */
+export function isMediaError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'name' in error && typeof error.name === 'string' && MEDIA_ERRORS.has(error.name)
+    && (error instanceof Error || (typeof DOMException !== 'undefined' && error instanceof DOMException))
 }

@@ -4,7 +4,7 @@ import { Actions } from '../shared/actions.svelte'
 import type { MediaPlayer } from '../shared/play-stream'
 import { PlaybackBlocks } from '../shared/quality/playback-blocks.svelte'
 import { StatsHistory, type ConnectionHistory } from '../shared/quality/stats-history.svelte'
-import { callStatus, endReasonText, personState, type PersonState } from './call-words'
+import { callErrorWords, callStatus, endReasonText, explainCallError, isMediaError, personState, type PersonState } from './call-words'
 import { Ringer } from './ringer.svelte'
 import { VideoLiveness } from './video-liveness.svelte'
 
@@ -59,6 +59,8 @@ export class CallsState {
   /** What the other party last said about its camera (CAMERA_NOTICE). */
   #peerCameraOn = $state(true)
   #endedAt = 0
+  /** The last call failed because our camera or microphone did not start (the error says so). */
+  #mediaFailed = $state(false)
   #endedNotice = $state(false)
   #noticeTimer: ReturnType<typeof setTimeout> | undefined
   readonly #remoteVideo = new VideoLiveness()
@@ -87,9 +89,9 @@ export class CallsState {
       c.on('signalingState', ({ state, sdp }) => { this.#signaling.push({ state, detail: sdp ?? '', at: this.#elapsed() }) }),
       c.on('stats', (sample) => { if (sample.sessionId === this.#call?.sessionId) this.stats.add(sample) }),
       c.on('autoplay', (event) => this.playback.apply(event)),
-      c.on('error', ({ code, name, message }) => {
+      c.on('error', (error) => {
         // A busy callee is an outcome, not a fault: the call ends and says "Busy".
-        if (!BUSY_ERRORS.has(name)) this.#actions.show(`${code} ${name}: ${message}`)
+        if (!BUSY_ERRORS.has(error.name)) this.#actions.show(callErrorWords(error))
       }),
     ]
     this.#timer = setInterval(() => { if (this.#call?.startedAt) this.#now = Date.now() }, DURATION_TICK_MS)
@@ -100,6 +102,8 @@ export class CallsState {
   get others() { return this.#clients.filter((client) => client.sId !== this.#sId) }
   get call(): CallInfo | null { return this.#call }
   get ended(): CallInfo | null { return this.#ended }
+  /** We answered the ringing call: it is being connected or in progress. */
+  get answered(): boolean { return this.#call?.direction === 'incoming' && (this.#accepting || this.#call.state === 'ACTIVE') }
   /** A call rings here and waits for Accept or Decline. */
   get incoming(): boolean { return this.#call?.direction === 'incoming' && this.#call.state === 'PENDING' && !this.#accepting }
   /** Everyone else, with their state in words. */
@@ -107,7 +111,7 @@ export class CallsState {
   /** The call in progress in a few words ("Calling bob…"), or null. */
   get status(): string | null { return this.#call && callStatus(this.#call, this.#accepting) }
   /** Why the last call ended, in plain words. */
-  get endedReason(): string | null { return this.#ended && endReasonText(this.#ended) }
+  get endedReason(): string | null { return this.#ended && endReasonText(this.#ended, this.#mediaFailed) }
   /** How long the last call lasted once answered, in seconds, else null. */
   get endedSeconds(): number | null {
     const startedAt = this.#ended?.startedAt
@@ -145,15 +149,15 @@ export class CallsState {
   }
 
   start(): Promise<void> {
-    return this.#actions.run(async () => { await this.client.start() })
+    return this.#run(async () => { await this.client.start() })
   }
 
   callPeer(sId: string): Promise<void> {
-    return this.#actions.run(async () => { await this.client.call(sId) })
+    return this.#run(async () => { await this.client.call(sId) })
   }
 
   accept(): Promise<void> {
-    return this.#actions.run(async () => {
+    return this.#run(async () => {
       this.#accepting = true
       this.#syncRinger()
       try {
@@ -167,11 +171,11 @@ export class CallsState {
   }
 
   reject(): Promise<void> {
-    return this.#actions.run(() => this.client.reject())
+    return this.#run(() => this.client.reject())
   }
 
   hangUp(): Promise<void> {
-    return this.#actions.run(() => this.client.hangUp())
+    return this.#run(() => this.client.hangUp())
   }
 
   toggleAudio(): void {
@@ -237,6 +241,7 @@ export class CallsState {
       this.#connection = []
       this.#signaling = this.#signaling.slice(-1)
       this.#actions.show(null)
+      this.#mediaFailed = false
       this.#accepting = false
       this.#peerCameraOn = true
       this.dismissEnded()
@@ -247,6 +252,18 @@ export class CallsState {
     this.#syncRinger()
     // A camera turned off while it rang: say so now that they are surely listening.
     if (answered && !this.#videoOn) this.#tellCamera()
+  }
+
+  /** Runs a button's action; a failure shows in words (the call server's refusals by its own table). */
+  #run(action: () => Promise<void>): Promise<void> {
+    return this.#actions.run(async () => {
+      try {
+        await action()
+      } catch (error) {
+        if (isMediaError(error)) this.#mediaFailed = true
+        this.#actions.show(explainCallError(error))
+      }
+    })
   }
 
   #syncRinger(): void {

@@ -30,4 +30,18 @@ describe('blinking tab title', () => {
     blink.stop()
     expect(page.title).toBe('Signal Kit')
   })
+
+  it('a title the page sets while blinking (an unread count) alternates with the notice and stays after', () => {
+    const page = { title: 'Signal Kit' }
+    const blink = new TitleBlink(page)
+    blink.start('📞 alice is calling…')
+    page.title = '(2) Signal Kit'
+    vi.advanceTimersByTime(TITLE_BLINK_MS)
+    expect(page.title).toBe('📞 alice is calling…')
+    vi.advanceTimersByTime(TITLE_BLINK_MS)
+    expect(page.title).toBe('(2) Signal Kit')
+    page.title = '(3) Signal Kit'
+    blink.stop()
+    expect(page.title).toBe('(3) Signal Kit')
+  })
 })

@@ -10,6 +10,8 @@ export interface Titled { title: string }
  */
 export class TitleBlink {
   #original: string | null = null
+  /** The title this blink last showed: anything else was set by the page meanwhile. */
+  #shown = ''
   #timer: ReturnType<typeof setInterval> | undefined
 
   constructor(private readonly target: Titled | null = globalThis.document ?? null, private readonly intervalMs = TITLE_BLINK_MS) {}
@@ -20,20 +22,34 @@ export class TitleBlink {
     const target = this.target
     if (!target) return
     this.stop()
-    const original = target.title
-    this.#original = original
+    this.#original = target.title
     let showingNotice = true
-    target.title = notice
+    this.#show(notice)
     this.#timer = setInterval(() => {
+      // The page retitled itself (an unread count in the workspace): show the notice next, then that title.
+      if (this.#adoptPageTitle()) showingNotice = false
       showingNotice = !showingNotice
-      target.title = showingNotice ? notice : original
+      this.#show(showingNotice ? notice : this.#original!)
     }, this.intervalMs)
   }
 
   stop(): void {
     clearInterval(this.#timer)
     if (this.#original === null || !this.target) return
+    this.#adoptPageTitle()
     this.target.title = this.#original
     this.#original = null
+  }
+
+  #show(title: string): void {
+    this.target!.title = title
+    this.#shown = this.target!.title
+  }
+
+  /** Takes a title the page set while blinking as its own title (to alternate with, and put back). */
+  #adoptPageTitle(): boolean {
+    if (!this.target || this.target.title === this.#shown) return false
+    this.#original = this.target.title
+    return true
   }
 }

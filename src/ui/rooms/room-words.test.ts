@@ -19,12 +19,33 @@ describe('room words', () => {
     expect(roomCodeText(2002, 'join')).toMatch(/full, or it is another type/)
   })
 
-  it('turns an error ack, an error event and a media failure into words, keeping the code', () => {
+  it('turns an error ack, an error event and a media failure into words, keeping the code folded', () => {
     expect(describeRoomProblem({ errorCode: 4001, name: 'ROOM_NOT_FOUND', reason: 'no room', operation: 'room' }, 'join'))
-      .toEqual({ message: 'No room with that id — check the link', code: 4001, name: 'ROOM_NOT_FOUND' })
-    expect(describeRoomProblem({ code: 4023, name: 'ALREADY_IS_PUBLISHER', message: '' }, 'raise-hand').message).toBe('You can already speak in this room')
-    expect(describeRoomProblem(new DOMException('denied', 'NotAllowedError'), 'share-screen').message).toBe('Screen sharing was not allowed')
+      .toEqual({ message: 'No room with that id — check the link', detail: '4001 ROOM_NOT_FOUND: no room', code: 4001, name: 'ROOM_NOT_FOUND' })
+    expect(describeRoomProblem({ code: 4023, name: 'ALREADY_IS_PUBLISHER', category: null, message: '' }, 'raise-hand'))
+      .toMatchObject({ message: 'You can already speak in this room', detail: '4023 ALREADY_IS_PUBLISHER' })
+    expect(describeRoomProblem(new DOMException('denied', 'NotAllowedError'), 'share-screen').message).toBe('Screen sharing was not allowed.')
     expect(describeRoomProblem(new Error('boom'), 'join')).toEqual({ message: 'boom', code: null, name: null })
+  })
+
+  it('says a blocked camera as the rest of the app does, with what to do, and never as a connection failure', () => {
+    const blocked = { message: 'Camera or microphone blocked.', action: 'Allow them in the address bar (the camera icon), then try again.' }
+    expect(describeRoomProblem(new DOMException('Permission denied', 'NotAllowedError'), 'join'))
+      .toEqual({ ...blocked, detail: 'NotAllowedError: Permission denied', code: null, name: null })
+    // The SDK's `error` event when the room's camera cannot open.
+    expect(describeRoomProblem({ code: 0, name: 'MEDIA', category: null, message: 'cannot open the camera: NotAllowedError: Permission denied' }, 'signal'))
+      .toMatchObject(blocked)
+  })
+
+  it('reads a code it does not know as a refusal, the number kept in the detail', () => {
+    expect(describeRoomProblem({ errorCode: 4999, name: 'UNKNOWN', reason: 'new', operation: 'room' }, 'join'))
+      .toEqual({ message: 'The server said no — try again in a moment', detail: '4999 UNKNOWN: new', code: 4999, name: 'UNKNOWN' })
+  })
+
+  it('words a lost link to the server (seed 000 codes) as the rest of the app does', () => {
+    const problem = describeRoomProblem({ error: true, errorCode: -10025, name: 'NOT_CONNECTED', reason: 'no answer within 10000 ms', operation: 'room' }, 'join')
+    expect(problem).toMatchObject({ message: 'Not connected to the server right now.', code: -10025 })
+    expect(problem.detail).toBe('-10025 NOT_CONNECTED: no answer within 10000 ms')
   })
 
   it('makes a link with the room, its type, the app and the mode, opening #rooms, without who signed in', () => {

@@ -1,4 +1,6 @@
 import { ROOM_CODES, roomCodeName, type Role, type RoomCodeName, type RoomMember, type RoomType } from '../../protocol/room-codes'
+import { isRtmError } from '../../sdk'
+import { explainError, type UserError } from '../shared/errors'
 
 /** A room type as the lobby offers it: plain words first, the seed's code beside them. */
 export interface RoomTypeChoice { type: RoomType; label: string; hint: string }
@@ -58,8 +60,11 @@ export type RoomAction = 'create' | 'join' | 'update' | 'kick' | 'raise-hand' | 
   /** A refusal nobody clicked for (a heartbeat, a peer signal): the client's `error` event. */
   | 'signal'
 
-/** A refused room signal or a failure, in words people act on, with the seed's code kept for support. */
-export interface RoomProblem { message: string; code: number | null; name: RoomCodeName | 'UNKNOWN' | null }
+/**
+ * A refused room signal or a failure, in words people act on (ErrorNotice shows it), with
+ * the seed's code kept for tests and support and folded into `detail` with the server's reason.
+ */
+export interface RoomProblem extends UserError { code: number | null; name: RoomCodeName | 'UNKNOWN' | null }
 
 /**
  * Plain words for a seed 003 error code. The code's meaning (seed 003 Error Ack tables)
@@ -79,21 +84,29 @@ export function roomCodeText(code: number, action: RoomAction): string {
     case 'INVALID_SIGNAL': return 'The server refused that request — reload the page and try again'
     case 'INTERNAL_SERVER_ERROR': return 'The server had a problem — leave the room and try again'
     case 'OK': return 'Done'
-    case 'UNKNOWN': return `The server said no (code ${code})`
-    default: return `The server said no (code ${code})`
+    case 'UNKNOWN': return 'The server said no — try again in a moment'
+    default: return 'The server said no — try again in a moment'
   }
 }
 
-/** Browser media failures (getUserMedia / getDisplayMedia) in words. */
-function mediaText(error: DOMException, action: RoomAction): string {
-  const what = action === 'share-screen' ? 'screen sharing' : 'your camera and microphone'
-  switch (error.name) {
-    case 'NotAllowedError': return action === 'share-screen' ? 'Screen sharing was not allowed' : 'The browser blocked your camera and microphone — allow them and try again'
-    case 'NotFoundError': return 'No camera or microphone found'
-    case 'NotReadableError': return 'Your camera or microphone is in use by another program'
-    case 'NotSupportedError': return `This browser does not support ${what}`
-    default: return `Could not start ${what}: ${error.message || error.name}`
+/** Browser media failures (getUserMedia / getDisplayMedia) in words: the camera's as everywhere in the app (explainError). */
+function mediaProblem(error: { name: string; message: string }, action: RoomAction): RoomProblem {
+  const detail = `${error.name}: ${error.message}`
+  const problem = (message: string, then?: string): RoomProblem => ({ message, ...(then ? { action: then } : {}), detail, code: null, name: null })
+  if (action === 'share-screen') {
+    if (error.name === 'NotAllowedError') return problem('Screen sharing was not allowed.', 'Press Share screen again and pick what to share.')
+    if (error.name === 'NotSupportedError') return problem('This browser cannot share the screen.')
+    return problem('Screen sharing did not start.', 'Try again in a moment.')
   }
+  if (error.name === 'NotSupportedError') return problem('This browser cannot use the camera and microphone.')
+  const words = explainError(Object.assign(new Error(error.message), { name: error.name }))
+  return words.action ? problem(words.message, words.action) : problem('Your camera or microphone did not start.', 'Try again in a moment.')
+}
+
+/** The media failure named in an SDK `MEDIA` event ("cannot open the camera: NotAllowedError: …"). */
+function mediaEventError(message: string): { name: string; message: string } {
+  const named = /\b([A-Z][A-Za-z]*Error)\b/.exec(message)
+  return { name: named?.[1] ?? 'Error', message }
 }
 
 /**
@@ -101,16 +114,20 @@ function mediaText(error: DOMException, action: RoomAction): string {
  * from RoomClient), an `error` event (`{code, name, message}`), a media error, or anything else.
  */
 export function describeRoomProblem(error: unknown, action: RoomAction): RoomProblem {
+  if (typeof DOMException !== 'undefined' && error instanceof DOMException) return mediaProblem(error, action)
   if (typeof error === 'object' && error !== null) {
-    const coded = error as { errorCode?: unknown; code?: unknown }
+    const coded = error as { errorCode?: unknown; code?: unknown; name?: unknown; reason?: unknown; message?: unknown; category?: unknown }
+    if (coded.name === 'MEDIA') return mediaProblem(mediaEventError(String(coded.message)), action)
     const code = typeof coded.errorCode === 'number' ? coded.errorCode : typeof coded.code === 'number' ? coded.code : null
-    if (code !== null && code !== ROOM_CODES.OK && roomCodeName(code) !== 'UNKNOWN') {
-      return { message: roomCodeText(code, action), code, name: roomCodeName(code) }
+    // Seed 000's codes are negative (the link to the server, sign-in): the app's words for them.
+    if (isRtmError(error) && error.errorCode < 0) return { ...explainError(error), code: error.errorCode, name: null }
+    if (code !== null && code !== ROOM_CODES.OK && !(error instanceof Error)) {
+      const name = roomCodeName(code)
+      const reason = typeof coded.reason === 'string' ? coded.reason : typeof coded.message === 'string' ? coded.message : ''
+      const category = typeof coded.category === 'string' ? ` (${coded.category})` : ''
+      return { message: roomCodeText(code, action), detail: `${code} ${name}${category}${reason ? `: ${reason}` : ''}`, code, name }
     }
-    if (typeof DOMException !== 'undefined' && error instanceof DOMException) return { message: mediaText(error, action), code: null, name: null }
-    const event = error as { name?: unknown; message?: unknown }
-    if (event.name === 'MEDIA') return { message: `Your camera or microphone could not start (${String(event.message)})`, code: null, name: null }
-    if (typeof event.message === 'string' && event.message) return { message: event.message, code: null, name: null }
+    if (typeof coded.message === 'string' && coded.message) return { message: coded.message, code: null, name: null }
   }
   const text = error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error)
   return { message: text || 'Something went wrong', code: null, name: null }

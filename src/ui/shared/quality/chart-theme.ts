@@ -1,20 +1,30 @@
 /** The colours a chart draws with: uPlot paints a canvas, so CSS cannot reach them. */
 export interface ChartTheme { line: string; fill: string; axis: string; grid: string }
 
-/** Light: ≥ 4.5:1 on white for the line and the labels. Dark: the same on #111827. */
-export const CHART_THEMES: Record<'light' | 'dark', ChartTheme> = {
-  light: { line: '#4338ca', fill: 'rgba(67, 56, 202, 0.12)', axis: '#374151', grid: '#e5e7eb' },
-  dark: { line: '#a5b4fc', fill: 'rgba(165, 180, 252, 0.16)', axis: '#d1d5db', grid: '#374151' },
-}
+/**
+ * The app.css tokens a chart takes its colours from, so it reads in either theme: the line
+ * in the accent's text colour, the labels muted (both ≥ 4.5:1 on the drawer), the grid a border.
+ */
+export const CHART_TOKENS = { line: '--accent-text', axis: '--muted', grid: '--border' } as const
+
+/** How faint the area under the line is. */
+export const FILL_ALPHA = 0.15
 
 /**
- * Whether an element is shown dark: its `color-scheme` (inherited from the page) says dark
- * only, or allows both and the system prefers dark. The page decides, not the system alone.
+ * The chart's colours, each token resolved by `resolve` to a colour the canvas takes (the page
+ * resolves `light-dark()` for the theme shown: see StatsChart's probe).
  */
-export function isDarkScheme(colorScheme: string, prefersDark: boolean): boolean {
-  const schemes = colorScheme.split(/\s+/)
-  if (!schemes.includes('dark')) return false
-  return !schemes.includes('light') || prefersDark
+export function chartTheme(resolve: (token: string) => string): ChartTheme {
+  const line = resolve(CHART_TOKENS.line)
+  return { line, fill: withAlpha(line, FILL_ALPHA), axis: resolve(CHART_TOKENS.axis), grid: resolve(CHART_TOKENS.grid) }
+}
+
+/** A computed `rgb(…)`/`rgba(…)` colour at `alpha`; any other colour comes back as it was. */
+export function withAlpha(color: string, alpha: number): string {
+  const channels = /^rgba?\(\s*([\d.]+)[\s,]+([\d.]+)[\s,]+([\d.]+)/.exec(color.trim())
+  if (!channels) return color
+  const [, r, g, b] = channels
+  return `rgba(${r}, ${g}, ${b}, ${alpha})`
 }
 
 /** Axis labels for seconds before now: "−60 s", and "now" at 0. */

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
 import { PlaybackBlocks, type AutoplayEvent } from './playback-blocks.svelte'
-import { isDarkScheme, secondsAgo } from './chart-theme'
 
 const event = (code: 0 | -1, trackId: string, srcUserId = 'bob'): AutoplayEvent =>
   ({ code, message: '', srcUserId, streamId: 0, trackId, mediaType: 'video' })
@@ -26,19 +25,5 @@ describe('blocked playback', () => {
     blocks.apply(event(-1, 'v1'))
     blocks.apply(event(0, 'other'))
     expect(blocks.blocked).toBe(before)
-  })
-})
-
-describe('chart theme', () => {
-  it('follows the page’s color-scheme, and the system only where the page allows both', () => {
-    expect(isDarkScheme('light', true)).toBe(false)
-    expect(isDarkScheme('normal', true)).toBe(false)
-    expect(isDarkScheme('dark', false)).toBe(true)
-    expect(isDarkScheme('light dark', true)).toBe(true)
-    expect(isDarkScheme('light dark', false)).toBe(false)
-  })
-
-  it('labels the time axis in seconds before now', () => {
-    expect([secondsAgo(-60), secondsAgo(0)]).toEqual(['−60 s', 'now'])
   })
 })
