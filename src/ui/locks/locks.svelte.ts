@@ -1,5 +1,5 @@
-import type { UserError } from '../shared/errors'
-import type { LockDetail, LockEvent, PresenceEvent, RTM } from '../../sdk'
+import { explainError, type UserError } from '../shared/errors'
+import { isRtmError, type LockDetail, type LockEvent, type PresenceEvent, type RTM } from '../../sdk'
 import { subscribeForPanels } from '../shared/channel'
 import { Actions } from '../shared/actions.svelte'
 
@@ -92,7 +92,15 @@ export class LocksState {
   }
 
   revoke(lockName: string, owner: string): Promise<void> {
-    return this.#call((channel) => this.rtm.lock.revokeLock(channel, 'MESSAGE', lockName, owner))
+    return this.#call(async (channel) => {
+      try {
+        await this.rtm.lock.revokeLock(channel, 'MESSAGE', lockName, owner)
+      } catch (error) {
+        // The code's usual words ("You do not hold this lock") are about releasing; here someone else let go first.
+        if (!isRtmError(error) || error.name !== 'LOCK_NOT_ACQUIRED') throw error
+        this.#actions.show({ message: `${owner} no longer holds “${lockName}”.`, detail: explainError(error).detail })
+      }
+    })
   }
 
   remove(lockName: string): Promise<void> {

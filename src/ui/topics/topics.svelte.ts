@@ -1,5 +1,5 @@
-import type { UserError } from '../shared/errors'
-import type { MessageEvent, PublisherInfo, RTM, StreamChannel, TopicEvent } from '../../sdk'
+import { explainError, userError, type UserError } from '../shared/errors'
+import { isRtmError, type MessageEvent, type PublisherInfo, type RTM, type StreamChannel, type TopicEvent } from '../../sdk'
 import { Actions } from '../shared/actions.svelte'
 
 /** One message heard in a topic, with what its publisher said about itself when joining. */
@@ -17,6 +17,14 @@ export interface OwnTopic { topicName: string; meta: string; qos: 'ORDERED' | 'U
 
 /** Messages kept per topic in the feed; older ones scroll away. */
 export const FEED_LIMIT = 200
+
+/** A topic message's most bytes (seed 000: a stream channel carries 1 KB messages; engine MAX_TOPIC_MESSAGE_BYTES). */
+export const TOPIC_MESSAGE_BYTES = 1024
+
+/** How long `text` is on the wire, to count before sending. */
+export function messageBytes(text: string): number {
+  return new TextEncoder().encode(text).byteLength
+}
 
 /**
  * The Topics panel's state: one stream channel at a time — its topics and their
@@ -92,7 +100,15 @@ export class TopicsState {
 
   publish(topicName: string, text: string, customType = ''): Promise<void> {
     return this.#actions.run(async () => {
-      const { timestamp } = await this.#require().publishTopicMessage(topicName, text, { customType: customType || undefined })
+      let timestamp: number
+      try {
+        ({ timestamp } = await this.#require().publishTopicMessage(topicName, text, { customType: customType || undefined }))
+      } catch (error) {
+        // The code's usual words are about chat messages (32 KB); a topic message holds 1 KB.
+        if (!isRtmError(error) || error.name !== 'CHANNEL_MESSAGE_LENGTH_EXCEED_LIMITATION') throw error
+        this.#actions.show({ message: `Message too long: ${messageBytes(text)} of ${TOPIC_MESSAGE_BYTES} bytes.`, action: 'Shorten it, or split it in two.', detail: explainError(error).detail })
+        return
+      }
       // The coordinator does not echo our own messages; the feed shows what we sent once it was accepted.
       const meta = this.#ownTopics.find((topic) => topic.topicName === topicName)?.meta ?? ''
       this.#append(topicName, { publisher: this.rtm.userId, publisherMeta: meta, text, customType, publishTime: timestamp })
@@ -104,7 +120,7 @@ export class TopicsState {
     return this.#actions.run(async () => {
       const result = await this.#require().subscribeTopic(topicName, { users })
       this.#subscribed = new Map(this.#subscribed).set(topicName, [...new Set([...this.subscribedTo(topicName), ...result.succeedUsers])])
-      if (result.failedUsers.length > 0) this.#actions.show(`could not subscribe to ${result.failedUsers.join(', ')}`)
+      if (result.failedUsers.length > 0) this.#actions.show(userError(`Could not follow ${result.failedUsers.join(', ')}.`, 'They may have stopped publishing here.'))
     })
   }
 
@@ -148,7 +164,7 @@ export class TopicsState {
   }
 
   #require(): StreamChannel {
-    if (!this.#channel) throw new Error('join a stream channel first')
+    if (!this.#channel) throw new Error('Join a channel first.')
     return this.#channel
   }
 
