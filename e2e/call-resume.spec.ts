@@ -286,7 +286,7 @@ test('mesh mode: the coordinating browser (not in the call) goes away and anothe
       const page = await context.newPage()
       await page.addInitScript(recordCallUi)
       await page.goto(`${relay.url}/?user=${userId}&mode=mesh&app=${app}#calls`)
-      await expect(page.getByTestId('link-state')).toHaveText('CONNECTED')
+      await expect(page.getByTestId('link-state')).toHaveAttribute('data-state', 'CONNECTED')
       await page.getByTestId('calls-my-sid').filter({ hasText: userId }).waitFor()
       return page
     }

@@ -18,7 +18,7 @@ export async function signInAs<P extends Page>(page: P, baseUrl: string, userId:
   } else {
     await openApp(page, `${baseUrl}/?user=${encodeURIComponent(userId)}${how.query ?? ''}`)
   }
-  await expect(page.getByTestId('link-state')).toHaveText('CONNECTED')
+  await expect(page.getByTestId('link-state')).toHaveAttribute('data-state', 'CONNECTED')
   return page
 }
 
@@ -61,7 +61,7 @@ export async function openCoordinatedTabs(context: BrowserContext, users: string
   for (const user of users) {
     const page = await context.newPage()
     await page.goto(urlOf(user))
-    await expect(page.getByTestId('link-state')).toHaveText('CONNECTED')
+    await expect(page.getByTestId('link-state')).toHaveAttribute('data-state', 'CONNECTED')
     await expect(page.getByTestId('header-mode')).toHaveText('tabs')
     pages.push(page)
   }

@@ -52,9 +52,10 @@ test.describe('chat between two browsers', () => {
     await expect(messages(bob).filter({ hasText: 'and again' })).toBeVisible()
     await expect(randomAtBob.getByTestId('channel-unread')).toHaveCount(0)
 
-    // A payload over 32 KB is refused with the seed's code, shown inline, and the draft is kept.
-    await send(alice, 'x'.repeat(33 * 1024))
-    await expect(alice.getByTestId('conversation-error')).toContainText('-11010')
+    // A message over 32 KB is caught before sending: its size in words, Send disabled, the draft kept.
+    await alice.getByTestId('composer-input').fill('x'.repeat(33 * 1024))
+    await expect(alice.getByTestId('composer-size')).toHaveText('Message too long — 33 KB of 32 KB')
+    await expect(alice.getByTestId('composer-send')).toBeDisabled()
     await expect(alice.getByTestId('composer-input')).not.toHaveValue('')
 
     // A direct message: bob picks alice from the online list.
@@ -114,6 +115,17 @@ test.describe('chat between two browsers', () => {
     await carol.getByTestId('log-query').fill('')
     await carol.getByTestId('log-pause').click()
     const frozen = await rows.count()
+    // The log is one tab stop; arrow keys move between its rows.
+    await carol.getByTestId('log-clear').focus()
+    await carol.keyboard.press('Tab')
+    await expect(rows.first()).toBeFocused()
+    await carol.keyboard.press('ArrowDown')
+    await expect(rows.nth(1)).toBeFocused()
+    await carol.keyboard.press('End')
+    await expect(rows.last()).toBeFocused()
+    await carol.keyboard.press('Home')
+    await expect(rows.first()).toBeFocused()
+    await expect(rows.and(carol.locator('[tabindex="0"]'))).toHaveCount(1)
     await carol.getByTestId('tab-chat').click()
     await send(carol, 'while paused')
     await expect(messages(carol).filter({ hasText: 'while paused' })).toBeVisible()
@@ -125,12 +137,42 @@ test.describe('chat between two browsers', () => {
 
   test('the same user signing in elsewhere ends the first session, which says why', async ({ browser, relayUrl }) => {
     const first = await signIn(browser, relayUrl, 'erin')
+    await first.getByTestId('composer-input').focus()
     const second = await signIn(browser, relayUrl, 'erin')
-    await expect(first.getByTestId('link-state')).toHaveText('FAILED')
-    await expect(first.getByTestId('link-banner')).toContainText('SERVER_REJECT')
-    await expect(second.getByTestId('link-state')).toHaveText('CONNECTED')
+    await expect(first.getByTestId('link-state')).toHaveAttribute('data-state', 'FAILED')
+    await expect(first.getByTestId('link-banner')).toContainText('You opened Signal Kit in another tab or window.')
+    await expect(second.getByTestId('link-state')).toHaveAttribute('data-state', 'CONNECTED')
+    // The first page is read-only: its panels stay on screen but take no input; focus, lost with them, waits on "Use here".
+    await expect(first.getByTestId('workspace-panels')).toHaveJSProperty('inert', true)
+    await expect(first.getByTestId('use-here')).toBeFocused()
+
+    // "Use here" takes the session back, which ends the second one in turn.
+    await first.getByTestId('use-here').click()
+    await expect(first.getByTestId('link-state')).toHaveAttribute('data-state', 'CONNECTED')
+    await expect(first.getByTestId('link-banner')).toHaveCount(0)
+    await expect(first.getByTestId('workspace-panels')).toHaveJSProperty('inert', false)
+    await expect(second.getByTestId('link-state')).toHaveAttribute('data-state', 'FAILED')
+    await send(first, 'back here')
+    await expect(messages(first).filter({ hasText: 'back here' })).toHaveAttribute('data-publisher', 'erin')
+    // Signing out from the banner shows the form, focused.
+    await second.getByTestId('banner-signout').click()
+    await expect(second.getByTestId('signin-user')).toBeFocused()
     await first.context().close()
     await second.context().close()
+  })
+
+  test('a reload signs back in as the same user; logging out forgets it', async ({ browser, relayUrl }) => {
+    const page = await signIn(browser, relayUrl, 'hana', true)
+    await page.reload()
+    await expect(page.getByTestId('link-state')).toHaveAttribute('data-state', 'CONNECTED')
+    await expect(page.getByTestId('header-user')).toHaveText('hana')
+    await expect(page.getByTestId('tab-chat')).toBeFocused()
+    await page.getByTestId('logout').click()
+    await expect(page.getByTestId('signin-user')).toBeFocused()
+    await page.reload()
+    await expect(page.getByTestId('signin-submit')).toBeVisible()
+    await expect(page.getByTestId('signin-user')).toHaveValue('hana')
+    await page.context().close()
   })
 
   test('a relay restart shows as a lost link, then the app reconnects and chats on', async ({ browser }) => {
@@ -141,12 +183,12 @@ test.describe('chat between two browsers', () => {
     const gina = await signIn(browser, relay.url, 'gina')
     await expect(person(frank, 'gina')).toBeVisible()
     await relay.close()
-    await expect(frank.getByTestId('link-state')).not.toHaveText('CONNECTED')
+    await expect(frank.getByTestId('link-state')).not.toHaveAttribute('data-state', 'CONNECTED')
     await expect(frank.getByTestId('link-banner')).toContainText('Reconnecting')
     relay = await startRelay({ ...options, port: relay.port })
     try {
-      await expect(frank.getByTestId('link-state')).toHaveText('CONNECTED', { timeout: 15_000 })
-      await expect(gina.getByTestId('link-state')).toHaveText('CONNECTED', { timeout: 15_000 })
+      await expect(frank.getByTestId('link-state')).toHaveAttribute('data-state', 'CONNECTED', { timeout: 15_000 })
+      await expect(gina.getByTestId('link-state')).toHaveAttribute('data-state', 'CONNECTED', { timeout: 15_000 })
       await expect(frank.getByTestId('link-banner')).toHaveCount(0)
       await send(gina, 'back again')
       await expect(messages(frank).filter({ hasText: 'back again' })).toHaveAttribute('data-publisher', 'gina')
@@ -156,6 +198,34 @@ test.describe('chat between two browsers', () => {
       await gina.context().close()
       await relay.close()
     }
+  })
+
+  test('messages typed while offline wait as "Sending…", go out once when the link is back, and a cancelled one never', async ({ browser, relayUrl }) => {
+    const olga = await signIn(browser, relayUrl, 'olga')
+    const piet = await signIn(browser, relayUrl, 'piet')
+    await expect(person(olga, 'piet')).toBeVisible()
+    // Offline drops olga's socket; the SDK keeps reconnecting until the network is back.
+    await olga.context().setOffline(true)
+    await expect(olga.getByTestId('people').getByTestId('presence-offline')).toBeVisible()
+    await send(olga, 'typed on the train')
+    await send(olga, 'never mind')
+    const waiting = olga.getByTestId('outbox-message')
+    await expect(waiting).toHaveCount(2)
+    await expect(waiting.first().getByTestId('outbox-status')).toHaveText('Sending…')
+    await waiting.filter({ hasText: 'never mind' }).getByTestId('outbox-cancel').click()
+    await expect(waiting).toHaveCount(1)
+    await expect(olga.getByTestId('composer-input')).toBeFocused()
+
+    await olga.context().setOffline(false)
+    await expect(messages(piet).filter({ hasText: 'typed on the train' })).toHaveAttribute('data-publisher', 'olga', { timeout: 20_000 })
+    await expect(messages(olga).filter({ hasText: 'typed on the train' })).toHaveCount(1)
+    await expect(waiting).toHaveCount(0)
+    // Exactly once, and the cancelled one never: a later message is the next thing piet sees.
+    await send(olga, 'and we are back')
+    await expect(messages(piet).filter({ hasText: 'and we are back' })).toBeVisible()
+    expect(await messages(piet).getByTestId('message-text').allTextContents()).toEqual(['typed on the train', 'and we are back'])
+    await olga.context().close()
+    await piet.context().close()
   })
 
   test('hostile input shows as text everywhere', async ({ browser, relayUrl }) => {

@@ -10,7 +10,7 @@ async function meshUser(browser: Browser, relayUrl: string, appId: string, userI
   const context = await browser.newContext({ permissions: ['camera', 'microphone'] })
   const page = await context.newPage()
   await page.goto(`${relayUrl}/?user=${userId}&mode=mesh&app=${appId}#calls`)
-  await expect(page.getByTestId('link-state')).toHaveText('CONNECTED')
+  await expect(page.getByTestId('link-state')).toHaveAttribute('data-state', 'CONNECTED')
   await expect(page.getByTestId('header-mode')).toHaveText('mesh')
   await page.getByTestId('calls-my-sid').filter({ hasText: userId }).waitFor()
   return page

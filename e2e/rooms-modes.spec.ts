@@ -18,7 +18,7 @@ type Mode = 'tabs' | 'mesh'
 /** Opens the app as `userId` in `mode` on the Rooms panel; resolves once the link is up and the lobby shows. */
 async function openRoomsIn(page: Page, relayUrl: string, mode: Mode, appId: string, userId: string): Promise<Page> {
   await page.goto(`${relayUrl}/?user=${encodeURIComponent(userId)}&mode=${mode}&app=${encodeURIComponent(appId)}#rooms`)
-  await expect(page.getByTestId('link-state')).toHaveText('CONNECTED')
+  await expect(page.getByTestId('link-state')).toHaveAttribute('data-state', 'CONNECTED')
   await expect(page.getByTestId('header-mode')).toHaveText(mode)
   await expect(page.getByTestId('rooms-state')).toHaveAttribute('data-state', 'unjoined')
   return page
@@ -95,7 +95,7 @@ async function closeCoordinatorAndExpectRoomBack(pages: Page[], users: string[],
   const after = await coordinatingPage(survivors, mode, appId, 30_000)
   if (mode === 'tabs') expect(after.id).not.toBe(before.id)
   for (const page of survivors) {
-    await expect(page.getByTestId('link-state')).toHaveText('CONNECTED', { timeout: 20_000 })
+    await expect(page.getByTestId('link-state')).toHaveAttribute('data-state', 'CONNECTED', { timeout: 20_000 })
     await expect(page.getByTestId('rooms-state')).toHaveAttribute('data-state', 'joined')
     await expect(page.getByTestId('rooms-error')).toHaveCount(0)
     await expect.poll(() => freshStreams(page), { timeout: 20_000 }).toBe(survivors.length - 1)

@@ -48,7 +48,7 @@ test('the static build works from a plain file server in tabs mode: two tabs sig
   // The coordinator tab closes: ben takes over and the header says so.
   await ann.close()
   await expect(ben.getByTestId('header-coordinator')).toHaveText(/^this tab \(/)
-  await expect(ben.getByTestId('link-state')).toHaveText('CONNECTED')
+  await expect(ben.getByTestId('link-state')).toHaveAttribute('data-state', 'CONNECTED')
   expect(elsewhere).toEqual([])
   await context.close()
 })

@@ -83,19 +83,55 @@ describe('UI state over a real relay', () => {
     expect(bob.channels.active?.messages.map((m) => [m.publisher, m.text])).toEqual([['alice', 'one'], ['alice', 'two']])
   })
 
-  it('a refused publish stays on screen in its channel with the seed code', async () => {
+  it('a message over 32 KB is refused before sending, in words, and nothing goes out', async () => {
     const alice = await start('alice')
-    expect(await alice.channels.send('x'.repeat(33 * 1024))).toBe(false)
-    expect(alice.channels.active?.error).toMatch(/^-11010 /)
+    expect(alice.channels.send('x'.repeat(33 * 1024))).toBe(false)
+    expect(alice.channels.active?.error?.message).toBe('Message too long — 33 KB of 32 KB')
+    expect(alice.channels.pending('lobby')).toEqual([])
     expect(alice.channels.active?.messages).toEqual([])
+  })
+
+  it('a message sent while the link is down waits, then goes out once when it is back; a cancelled one never', async () => {
+    const alice = await start('alice')
+    const port = relay.port
+    await relay.close()
+    await until(() => alice.link !== 'CONNECTED')
+    expect(alice.channels.send('while away')).toBe(true)
+    expect(alice.channels.send('never mind')).toBe(true)
+    const [kept, dropped] = alice.channels.pending('lobby')
+    expect([kept?.state, dropped?.state]).toEqual(['waiting', 'waiting'])
+    expect(alice.channels.outbox.cancel(dropped!.id)).toBe(true)
+    relay = await relayForTest({ port, requestRate: unlimited, engine: { intervalThreshold: 3, intervalMs: 300, publishRate: unlimited } })
+    await until(() => alice.channels.active?.messages.some((m) => m.text === 'while away') === true, 15_000)
+    expect(alice.channels.pending('lobby')).toEqual([])
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(alice.channels.active?.messages.map((m) => m.text)).toEqual(['while away'])
+  })
+
+  it('channels joined are joined again at the next sign-in; a channel left is forgotten', async () => {
+    const saved = new Map<string, string>()
+    const storage = { getItem: (key: string) => saved.get(key) ?? null, setItem: (key: string, value: string) => void saved.set(key, value) }
+    const signIn = async () => {
+      const session = await Session.start({ userId: 'alice', appId: 'test', mode: 'relay' }, { url: relay.url }, storage)
+      sessions.push(session)
+      return session
+    }
+    const first = await signIn()
+    await first.channels.join('design')
+    await first.channels.join('random')
+    await first.channels.leave('lobby')
+    await first.logout()
+    const second = await signIn()
+    expect(second.channels.names).toEqual(['design', 'random'])
+    expect(second.channels.activeName).toBe('design')
   })
 
   it('a bad channel name is refused with the seed code and nothing is joined', async () => {
     const alice = await start('alice')
     expect(await alice.channels.join('  ')).toBe(false)
-    expect(alice.channels.error).toBe('Enter a channel name.')
+    expect(alice.channels.error?.message).toBe('Enter a channel name.')
     expect(await alice.channels.join('x'.repeat(65))).toBe(false)
-    expect(alice.channels.error).toMatch(/^-10008 /)
+    expect(alice.channels.error?.detail).toMatch(/^-10008 /)
     expect(alice.channels.names).toEqual(['lobby'])
   })
 
@@ -111,15 +147,17 @@ describe('UI state over a real relay', () => {
     const alice = await start('alice')
     const bob = await start('bob')
     alice.openDirect('bob')
-    expect(await alice.direct.send('psst')).toBe(true)
+    expect(alice.direct.send('psst')).toBe(true)
     await until(() => bob.direct.conversations.some((c) => c.peer === 'alice' && c.messages.length === 1))
     expect(bob.direct.unreadTotal).toBe(1)
     bob.openDirect('alice')
     expect(bob.direct.unreadTotal).toBe(0)
     expect(bob.direct.current?.messages[0]).toMatchObject({ publisher: 'alice', text: 'psst' })
     await bob.logout()
-    expect(await alice.direct.send('still there?')).toBe(false)
-    expect(alice.direct.current?.error).toMatch(/^-11033 /)
+    expect(alice.direct.send('still there?')).toBe(true)
+    await until(() => alice.direct.current?.error !== null)
+    expect(alice.direct.current?.error?.detail).toMatch(/^-11033 /)
+    expect(alice.direct.pending('bob').map((m) => [m.text, m.state])).toEqual([['still there?', 'failed']])
     expect(alice.direct.current?.messages.map((m) => m.text)).toEqual(['psst'])
   })
 
@@ -183,7 +221,7 @@ describe('signing in', () => {
     app.form.userId = '   '
     await app.signIn()
     expect(app.session).toBeNull()
-    expect(app.form.error).toBe('Enter a user id.')
+    expect(app.form.error?.message).toBe('Enter a user id.')
     app.form.userId = 'alice'
     await app.signIn()
     expect(app.session?.userId).toBe('alice')
@@ -199,7 +237,7 @@ describe('signing in', () => {
     app.form.userId = 'x'.repeat(65)
     await app.signIn()
     expect(app.session).toBeNull()
-    expect(app.form.error).toMatch(/^-10006 /)
+    expect(app.form.error?.detail).toMatch(/^-10006 /)
   })
 
   it('a mode this environment cannot run (tabs in Node) fails at once with the reason', async () => {
@@ -208,7 +246,7 @@ describe('signing in', () => {
     app.form.mode = 'tabs'
     await app.signIn()
     expect(app.session).toBeNull()
-    expect(app.form.error).toContain('Web Locks')
+    expect(app.form.error?.message).toContain('Web Locks')
   })
 
   it('?user= signs in straight away', async () => {

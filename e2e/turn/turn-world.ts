@@ -71,7 +71,7 @@ export class TurnWorld {
     const answer = await served
     expect(answer.status()).toBe(200)
     expect((await answer.json() as { iceServers: { username?: string }[] }).iceServers.map((server) => server.username)).toEqual([expect.stringMatching(new RegExp(`^\\d+:${userId}$`))])
-    await expect(page.getByTestId('link-state')).toHaveText('CONNECTED')
+    await expect(page.getByTestId('link-state')).toHaveAttribute('data-state', 'CONNECTED')
     return page
   }
 
