@@ -34,7 +34,7 @@ export class ChannelsState {
   #active = $state<string | null>(null)
   /** Failures that belong to no channel (e.g. a join refused). */
   readonly #actions = new Actions()
-  /** False while a direct conversation covers the channel view (messages then count as unread). */
+  /** False while the open channel is not on screen (a direct conversation, another panel, a hidden page): its messages then count as unread. */
   #viewing = $state(true)
   #nextId = 1
   readonly outbox: Outbox
@@ -62,7 +62,11 @@ export class ChannelsState {
   get error(): UserError | null { return this.#actions.error }
   get busy(): boolean { return this.#actions.busy }
   get viewing(): boolean { return this.#viewing }
-  set viewing(value: boolean) { this.#viewing = value }
+  set viewing(value: boolean) {
+    this.#viewing = value
+    const active = value ? this.active : null
+    if (active) active.unread = 0
+  }
 
   /** Subscribes (with presence) and opens the channel; joining one we are in just opens it. */
   async join(rawName: string): Promise<boolean> {

@@ -22,6 +22,7 @@ export interface Conversation {
 export class DirectMessages {
   #conversations = $state<Conversation[]>([])
   #open = $state<string | null>(null)
+  #shown = true
   #nextId = 1
   readonly outbox: Outbox
   readonly #off: () => void
@@ -45,6 +46,12 @@ export class DirectMessages {
   get openPeer(): string | null { return this.#open }
   get current(): Conversation | null { return this.#conversations.find((c) => c.peer === this.#open) ?? null }
   get unreadTotal(): number { return this.#conversations.reduce((sum, c) => sum + c.unread, 0) }
+
+  /** Whether the open conversation is on screen (Chat shown, the page visible); unread counts while it is not. */
+  set shown(value: boolean) {
+    this.#shown = value
+    if (value && this.current) this.current.unread = 0
+  }
 
   /** Opens (creating if needed) the conversation with `peer`. */
   openWith(rawPeer: string): void {
@@ -96,7 +103,7 @@ export class DirectMessages {
     // On the user channel the channel name is the sender (seed 000: messages to a user arrive from them).
     const conversation = this.#conversation(event.publisher)
     appendCapped(conversation.messages, toChatMessage(this.#nextId++, event))
-    if (this.#open !== event.publisher) conversation.unread++
+    if (this.#open !== event.publisher || !this.#shown) conversation.unread++
   }
 
   #conversation(peer: string): Conversation {

@@ -41,6 +41,7 @@ export class Session {
   #linkChange = $state<Pick<LinkStateEvent, 'operation' | 'reason' | 'reasonCode' | 'isResumed' | 'timestamp'> | null>(null)
   /** Whether a direct conversation (rather than a channel) is on screen. */
   #focus = $state<'channel' | 'direct'>('channel')
+  #chatShown = true
   readonly #offLink: () => void
 
   private constructor(readonly rtm: RTM, readonly mode: Mode, memory: ChannelMemory) {
@@ -104,10 +105,20 @@ export class Session {
     return this.channels.list.reduce((sum, channel) => sum + channel.unread, 0) + this.direct.unreadTotal
   }
 
+  /**
+   * Whether Chat is on screen (its tab selected and the page visible): a message that arrives
+   * in the open conversation while it is not counts as new (the tab's badge, the title).
+   */
+  setChatShown(shown: boolean): void {
+    this.#chatShown = shown
+    this.channels.viewing = shown && this.#focus === 'channel'
+    this.direct.shown = shown
+  }
+
   openChannel(name: string): void {
     this.#focus = 'channel'
     this.direct.close()
-    this.channels.viewing = true
+    this.channels.viewing = this.#chatShown
     this.channels.open(name)
   }
 
