@@ -1,6 +1,7 @@
 import type { Browser, Page } from '@playwright/test'
 import pino from 'pino'
 import { startRelay } from '../src/relay/server'
+import { expectAxeClean } from './axe'
 import { messages, person, send, signInAs } from './chat-page'
 import { expect, RELAY_HOST, test } from './fixtures'
 
@@ -145,6 +146,7 @@ test.describe('chat between two browsers', () => {
     // The first page is read-only: its panels stay on screen but take no input; focus, lost with them, waits on "Use here".
     await expect(first.getByTestId('workspace-panels')).toHaveJSProperty('inert', true)
     await expect(first.getByTestId('use-here')).toBeFocused()
+    await expectAxeClean(first)
 
     // "Use here" takes the session back, which ends the second one in turn.
     await first.getByTestId('use-here').click()
