@@ -43,7 +43,10 @@ describe('issue 4 panel state over a real relay', () => {
     expect(bob.error).toBeNull()
     await until(() => alice.rows[0].value === 'landing')
     await alice.set('agenda', 'stale', seenByAlice)
-    expect(alice.error).toMatch(/^-12014 STORAGE_OUTDATED_REVISION/)
+    expect(alice.error?.detail).toMatch(/^-12014 STORAGE_OUTDATED_REVISION/)
+    expect(alice.error?.message).toBe('Someone changed this in the meantime.')
+    // Mine beside what is stored now, to choose from.
+    expect(alice.conflict).toMatchObject({ key: 'agenda', mine: 'stale', theirs: { value: 'landing', authorUid: 'bob' } })
     expect(alice.rows[0].value).toBe('landing')
 
     await bob.remove('agenda')
@@ -79,7 +82,7 @@ describe('issue 4 panel state over a real relay', () => {
     await until(() => alice.locks[0]?.owner === 'bob')
 
     await alice.acquire('mic', false)
-    expect(alice.error).toMatch(/^-14007 /)
+    expect(alice.error?.detail).toMatch(/^-14007 /)
   })
 
   it('locks: an owner who logs out lets go at once, leaving no countdown', async () => {
@@ -127,7 +130,7 @@ describe('issue 4 panel state over a real relay', () => {
     expect(vic.publishersOf('slides')).toEqual([{ publisherUserId: 'pia', publisherMeta: 'laptop' }])
     await vic.subscribe('slides', ['pia', 'ghost'])
     expect(vic.subscribedTo('slides')).toEqual(['pia'])
-    expect(vic.error).toBe('could not subscribe to ghost')
+    expect(vic.error).toEqual({ message: 'Could not follow ghost.', action: 'They may have stopped publishing here.' })
 
     await pia.publish('slides', 'slide 1')
     await pia.publish('slides', 'slide 2')
@@ -139,6 +142,6 @@ describe('issue 4 panel state over a real relay', () => {
     await pia.leaveTopic('slides')
     await until(() => vic.publishersOf('slides').length === 0)
     await pia.publish('slides', 'after leaving')
-    expect(pia.error).toMatch(/^-11016 /)
+    expect(pia.error?.detail).toMatch(/^-11016 /)
   })
 })

@@ -124,7 +124,8 @@ describe('rooms panel state over a real relay', () => {
     const lost = await panelFor('lost')
     lost.form.joinText = 'no-such-room'
     await lost.join()
-    expect(lost.problem).toEqual({ message: 'No room with that id — check the link', code: 4001, name: 'ROOM_NOT_FOUND' })
+    expect(lost.problem).toMatchObject({ message: 'No room with that id — check the link', code: 4001, name: 'ROOM_NOT_FOUND' })
+    expect(lost.problem?.detail).toMatch(/^4001 ROOM_NOT_FOUND: /)
     expect(lost.inRoom).toBe(false)
     expect(lost.roomState).toBe('unjoined')
 
