@@ -1,4 +1,4 @@
-import { parseServedIce, type ServedIce } from '../protocol/ice-servers'
+import type { ServedIce } from '../protocol/ice-servers'
 import { relayEndpoint } from '../transport/relay-url'
 
 /** ICE settings a page (RTMConfig) or one CallClient (CallClientOptions) may give. */
@@ -171,7 +171,9 @@ export class IceConfigSource {
       return this.#failed(`the relay refused: ${String(reason?.reason || reason?.name || response.status)}`, false)
     }
     if (response.status >= 500) return this.#failed(`the relay answered ${response.status}`, true)
-    const served = response.ok ? parseServedIce(body) : null
+    // The validator (zod) loads with the first answer, not with the page: the first download stays small.
+    const served = response.ok ? (await import('../protocol/ice-servers')).parseServedIce(body) : null
+    if (generation !== this.#generation) return
     // 404 or a page instead of an answer: this relay (or static server) has no ICE servers to give.
     if (!served) return this.#failed(`no ICE servers at ${url} (${response.status})`, false)
     this.#status = { state: 'served', served, receivedAt: this.#now() }
