@@ -3,6 +3,7 @@ import { SAME_USER_ELSEWHERE, type SessionEnd } from '../shell/link-words'
 import { isMode, MODES, type Mode } from './modes'
 import type { LinkStateEvent, RTMConfig } from '../../sdk'
 import { Session, type SignInDetails } from './session.svelte'
+import { forgetKept, readKept, writeKept } from './kept'
 
 /** Where the last user id is remembered between visits. */
 export const LAST_USER_KEY = 'signal-kit:last-user-id'
@@ -51,12 +52,7 @@ export class SignInForm {
 
 /** The session kept for this tab, or null when there is none (or it cannot be read). */
 export function readTabSession(store: Pick<Storage, 'getItem'> | null): SignInDetails | null {
-  let raw: string | null = null
-  try {
-    raw = store?.getItem(TAB_SESSION_KEY) ?? null
-  } catch {
-    return null // storage disabled (private mode, sandboxed frame): nothing kept
-  }
+  const raw = readKept(store, TAB_SESSION_KEY)
   if (!raw) return null
   try {
     const value: unknown = JSON.parse(raw)
@@ -220,35 +216,19 @@ export class AppState {
   }
 
   #remembered(): string {
-    try {
-      return this.storage?.getItem(LAST_USER_KEY) ?? ''
-    } catch {
-      return '' // storage disabled (private mode, sandboxed frame): start empty
-    }
+    return readKept(this.storage, LAST_USER_KEY) ?? ''
   }
 
   #remember(userId: string): void {
-    try {
-      this.storage?.setItem(LAST_USER_KEY, userId)
-    } catch (error) {
-      console.warn('could not remember the user id', error)
-    }
+    writeKept(this.storage, LAST_USER_KEY, userId, 'remember the user id')
   }
 
   #keepTab(details: SignInDetails): void {
-    try {
-      this.#tab?.setItem(TAB_SESSION_KEY, JSON.stringify(details))
-    } catch (error) {
-      console.warn('could not keep the session for a reload', error)
-    }
+    writeKept(this.#tab, TAB_SESSION_KEY, JSON.stringify(details), 'keep the session for a reload')
   }
 
   #forgetTab(): void {
-    try {
-      this.#tab?.removeItem(TAB_SESSION_KEY)
-    } catch (error) {
-      console.warn('could not forget the kept session', error)
-    }
+    forgetKept(this.#tab, TAB_SESSION_KEY, 'forget the kept session')
   }
 }
 

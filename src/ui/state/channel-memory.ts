@@ -1,3 +1,5 @@
+import { readKept, writeKept } from './kept'
+
 /** The part of Web Storage the memory uses (localStorage in the page, a map in tests). */
 export type KeyValueStore = Pick<Storage, 'getItem' | 'setItem'>
 
@@ -36,12 +38,7 @@ export class ChannelMemory {
 
   /** The remembered names, or null when there is nothing (or nothing readable) saved. */
   #read(): string[] | null {
-    let raw: string | null
-    try {
-      raw = this.storage?.getItem(this.#key) ?? null
-    } catch {
-      return null // storage disabled: nothing remembered
-    }
+    const raw = readKept(this.storage, this.#key)
     if (raw === null) return null
     try {
       const value: unknown = JSON.parse(raw)
@@ -52,10 +49,6 @@ export class ChannelMemory {
   }
 
   #write(names: string[]): void {
-    try {
-      this.storage?.setItem(this.#key, JSON.stringify(names))
-    } catch (error) {
-      console.warn('could not remember the channels', error)
-    }
+    writeKept(this.storage, this.#key, JSON.stringify(names), 'remember the channels')
   }
 }

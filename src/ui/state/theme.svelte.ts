@@ -1,3 +1,5 @@
+import { readKept, writeKept } from './kept'
+
 /** Light, dark, or whatever the operating system says. */
 export type ThemeChoice = 'system' | 'light' | 'dark'
 
@@ -16,12 +18,7 @@ export class Theme {
     private readonly storage: Pick<Storage, 'getItem' | 'setItem'> | null = globalThis.localStorage ?? null,
     private readonly root: HTMLElement | null = globalThis.document?.documentElement ?? null,
   ) {
-    let stored: string | null = null
-    try {
-      stored = storage?.getItem(THEME_KEY) ?? null
-    } catch {
-      // storage disabled: follow the OS
-    }
+    const stored = readKept(storage, THEME_KEY)
     this.#apply(CHOICES.includes(stored as ThemeChoice) ? (stored as ThemeChoice) : 'system')
   }
 
@@ -36,11 +33,7 @@ export class Theme {
 
   set(choice: ThemeChoice): void {
     this.#apply(choice)
-    try {
-      this.storage?.setItem(THEME_KEY, choice)
-    } catch (error) {
-      console.warn('could not remember the theme', error)
-    }
+    writeKept(this.storage, THEME_KEY, choice, 'remember the theme')
   }
 
   #apply(choice: ThemeChoice): void {
