@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { CallInfo } from '../../sdk'
-import { callErrorWords, callStatus, endReasonText, explainCallError, formatDuration, initials, isMediaError, personState } from './call-words'
+import { callErrorWords, callStatus, endReasonText, explainCallError, formatDuration, initials, personState } from './call-words'
+import { isMediaError } from '../shared/errors'
 
 const call = (over: Partial<CallInfo> = {}): CallInfo => ({
   sessionId: 's1', peer: 'alice', direction: 'outgoing', state: 'PENDING', startedAt: null, reconnecting: false, endReason: null, ...over,

@@ -115,12 +115,3 @@ export function explainCallError(error: unknown): UserError {
   }
   return explainError(error)
 }
-
-/** getUserMedia's failures: the camera or microphone did not start (blocked, missing, busy…). */
-const MEDIA_ERRORS: ReadonlySet<string> = new Set(['NotAllowedError', 'NotFoundError', 'NotReadableError', 'OverconstrainedError', 'SecurityError', 'AbortError'])
-
-/** Whether `error` is the browser refusing or failing to open the camera or microphone. */
-export function isMediaError(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'name' in error && typeof error.name === 'string' && MEDIA_ERRORS.has(error.name)
-    && (error instanceof Error || (typeof DOMException !== 'undefined' && error instanceof DOMException))
-}

@@ -1,10 +1,10 @@
-import type { UserError } from '../shared/errors'
+import { isMediaError, type UserError } from '../shared/errors'
 import { CallClient, type CallClientOptions, type CallInfo, type CandidateInfo, type ConnectionState, type RTM, type SelectedPair, type SignalingState, type DiagnosisReport } from '../../sdk'
 import { Actions } from '../shared/actions.svelte'
 import type { MediaPlayer } from '../shared/play-stream'
 import { PlaybackBlocks } from '../shared/quality/playback-blocks.svelte'
 import { StatsHistory, type ConnectionHistory } from '../shared/quality/stats-history.svelte'
-import { callErrorWords, callStatus, endReasonText, explainCallError, isMediaError, personState, type PersonState } from './call-words'
+import { callErrorWords, callStatus, endReasonText, explainCallError, personState, type PersonState } from './call-words'
 import { Ringer } from './ringer.svelte'
 import { VideoLiveness } from './video-liveness.svelte'
 

@@ -80,6 +80,11 @@ const MEDIA_WORDS: Record<string, Words> = {
   AbortError: ['The camera did not start.', TRY_AGAIN],
 }
 
+/** Whether `error` is the browser refusing or failing to open the camera or microphone (getUserMedia). */
+export function isMediaError(error: unknown): error is Error {
+  return (error instanceof Error || (typeof DOMException !== 'undefined' && error instanceof DOMException)) && Object.hasOwn(MEDIA_WORDS, error.name)
+}
+
 /** Any failure (an SDK error value, a DOMException, an Error, a string) in words. */
 export function explainError(error: unknown): UserError {
   if (isRtmError(error)) {
@@ -87,9 +92,9 @@ export function explainError(error: unknown): UserError {
     const detail = `${error.errorCode} ${error.name}: ${error.reason}`
     return words ? { message: words[0], action: words[1], detail } : { message: error.reason, detail }
   }
-  if (error instanceof DOMException || (error instanceof Error && error.name in MEDIA_WORDS)) {
-    const words = MEDIA_WORDS[error.name]
-    if (words) return { message: words[0], action: words[1], detail: `${error.name}: ${error.message}` }
+  if (isMediaError(error)) {
+    const [message, action] = MEDIA_WORDS[error.name]!
+    return { message, action, detail: `${error.name}: ${error.message}` }
   }
   return { message: error instanceof Error ? error.message : String(error) }
 }
