@@ -2,14 +2,16 @@ import { DEFAULT_CALL_GRACE_MS, DEFAULT_RING_TIMEOUT_MS } from '../protocol/call
 import { ChannelType, MessageType } from '../protocol/enums'
 import { DEFAULT_PUBLISHER_CAP, DEFAULT_ROOM_HEARTBEAT_TIMEOUT_MS } from '../protocol/room-codes'
 import { rtmError, type RtmErrorInfo } from '../protocol/errors'
+import type { MessageEvent } from '../protocol/events'
 import type { ArgsOf, Request } from '../protocol/requests'
 import { ANSWER_LATER } from './context'
 import { Effects, type ConnId, type Write } from './effects'
+import { DEFAULT_RETENTION, History, MAX_PAGE_MESSAGES, streamOf, toMessageEvent, type Retention } from './history'
 import { Locks, type LockRequest } from './locks'
 import type { Session } from './model'
 import { Presence, type PresenceConfig } from './presence'
 import { PUBLISH_RATE, RESUBSCRIBE_RATE, bucketFor, rateExceeded, type Rate } from './rate-limit'
-import { newSharedQuota, type SharedQuota } from './quota'
+import { MAX_TOTAL_HISTORY_BYTES, newSharedQuota, type SharedQuota } from './quota'
 import { REVISION_KEY, Storage, type StorageRequest } from './storage'
 import { Streams, type StreamRequest } from './streams'
 import { byteLength, isValidName } from './validate'
@@ -45,12 +47,18 @@ export interface EngineConfig extends PresenceConfig {
   roomHeartbeatTimeoutMs: number
   /** Rooms: m2m members publish on join while fewer sessions than this publish. */
   roomPublisherCap: number
+  /** Message history kept per channel (storeInHistory), unless the app has its own below. */
+  historyRetention: Retention
+  historyRetentionByApp: Record<string, Partial<Retention>>
+  /** The history of all apps together, in bytes. */
+  historyMaxBytes: number
 }
 
 export const DEFAULT_ENGINE_CONFIG: EngineConfig = {
   intervalThreshold: 50, intervalMs: 1000, publishRate: PUBLISH_RATE, resubscribeRate: RESUBSCRIBE_RATE,
   callGraceMs: DEFAULT_CALL_GRACE_MS, callRingTimeoutMs: DEFAULT_RING_TIMEOUT_MS,
   roomHeartbeatTimeoutMs: DEFAULT_ROOM_HEARTBEAT_TIMEOUT_MS, roomPublisherCap: DEFAULT_PUBLISHER_CAP,
+  historyRetention: DEFAULT_RETENTION, historyRetentionByApp: {}, historyMaxBytes: MAX_TOTAL_HISTORY_BYTES,
 }
 
 export type Reply = { ok: true; result: Record<string, unknown> } | { ok: false; error: RtmErrorInfo }
@@ -72,6 +80,7 @@ export class AppEngine {
   readonly streams: Streams
   readonly locks: Locks
   readonly storage: Storage
+  readonly history: History
 
   constructor(readonly appId: string, private readonly config: EngineConfig = DEFAULT_ENGINE_CONFIG, quota: SharedQuota = newSharedQuota()) {
     this.presence = new Presence(config)
@@ -79,6 +88,8 @@ export class AppEngine {
     this.streams = new Streams(context, this.entered.bind(this))
     this.locks = new Locks(context, quota.locks)
     this.storage = new Storage(context, this.locks, quota.metadataBytes)
+    const retention = { ...config.historyRetention, ...config.historyRetentionByApp[appId] }
+    this.history = new History(retention, quota.historyBytes, (name) => this.presence.channels.has(`${ChannelType.MESSAGE}:${name}`))
     this.presence.onExit = (session, channel, fx, now) => {
       this.streams.exited(session, channel, fx, now)
       this.locks.exited(session, channel, fx)
@@ -158,12 +169,14 @@ export class AppEngine {
     for (const entry of entries) {
       if (entry.key === REVISION_KEY || entry.key.startsWith('meta/')) this.storage.restore(entry)
       else if (entry.key.startsWith('lock/')) this.locks.restore(entry)
+      else if (entry.key.startsWith('hist/')) this.history.restore(entry)
     }
+    this.history.restored()
   }
 
-  /** Nothing left worth keeping in memory: no sessions, metadata, locks or topics. */
+  /** Nothing left worth keeping in memory: no sessions, metadata, locks, topics or history. */
   get idle(): boolean {
-    return this.sessions.size === 0 && this.storage.isEmpty && this.locks.isEmpty && this.streams.isEmpty
+    return this.sessions.size === 0 && this.storage.isEmpty && this.locks.isEmpty && this.streams.isEmpty && this.history.isEmpty
   }
 
   /** The connection dropped without logout: the session stays, as lost, for presenceTimeout. */
@@ -199,6 +212,7 @@ export class AppEngine {
       }
     }
     this.locks.tick(fx, now)
+    this.history.tick(fx, now)
     this.presence.flush(fx, now)
   }
 
@@ -236,7 +250,8 @@ export class AppEngine {
           beQuiet: options.beQuiet ?? false,
         }, fx, now)
         this.entered(session, ChannelType.MESSAGE, channelName, fx, now)
-        return { channelName }
+        // Where the channel's history stands: the SDK recovers from here after a reconnect.
+        return { channelName, history: this.history.head(streamOf(ChannelType.MESSAGE, channelName, session.userId)) }
       }
       case 'unsubscribe': {
         const key = `${ChannelType.MESSAGE}:${request.args.channelName}`
@@ -246,6 +261,25 @@ export class AppEngine {
       }
       case 'publish':
         return this.publish(session, request.args, fx, now)
+      case 'getMessages': {
+        const { channelName, channelType, messageCount = MAX_PAGE_MESSAGES, start = 0, end = 0 } = request.args
+        if (channelType !== ChannelType.MESSAGE && channelType !== ChannelType.USER) return rtmError('INVALID_CHANNEL_TYPE', op, 'history exists for MESSAGE and USER channels')
+        if (!isValidName(channelName)) return rtmError(channelType === ChannelType.USER ? 'INVALID_USER_ID' : 'INVALID_CHANNEL_NAME', op)
+        if (messageCount < 1 || messageCount > MAX_PAGE_MESSAGES) return rtmError('INVALID_PARAMETER', op, `messageCount must be from 1 to ${MAX_PAGE_MESSAGES}`)
+        if (start > 0 && end > start) return rtmError('INVALID_PARAMETER', op, 'end must not be later than start')
+        // A user channel's history is the conversation of the caller and that user: no one else's.
+        return this.history.page(streamOf(channelType, channelName, session.userId), messageCount, start, end) as unknown as Handled
+      }
+      case 'recoverMessages': {
+        const { channelName, epoch, offset } = request.args
+        if (!session.memberships.has(`${ChannelType.MESSAGE}:${channelName}`)) return rtmError('CHANNEL_NOT_SUBSCRIBED', op, `not subscribed to "${channelName}"`)
+        const stream = streamOf(ChannelType.MESSAGE, channelName, session.userId)
+        const missed = this.history.since(stream, epoch, offset)
+        return {
+          channelName, epoch: missed.epoch, offset: missed.offset, recovered: missed.recovered, more: missed.more,
+          messages: missed.messages.map((message) => toMessageEvent(message, stream, missed.epoch, session.userId)),
+        }
+      }
       case 'getOnlineUsers': {
         const { channelName, channelType, includedUserId = true, includedState = false, page } = request.args
         const invalid = checkPresenceChannel(channelName, channelType, op)
@@ -296,24 +330,34 @@ export class AppEngine {
     if (customType.length > MAX_CUSTOM_TYPE_LENGTH) return rtmError('CHANNEL_CUSTOM_TYPE_LENGTH_OVERFLOW', op, `customType has ${customType.length} characters; at most ${MAX_CUSTOM_TYPE_LENGTH}`)
     const size = byteLength(args.message)
     if (size > MAX_MESSAGE_BYTES) return rtmError('CHANNEL_MESSAGE_LENGTH_EXCEED_LIMITATION', op, `payload is ${size} bytes; a message channel carries at most ${MAX_MESSAGE_BYTES}`)
-    const event = {
-      kind: 'message' as const, channelType: args.channelType, channelName: args.channelName, topicName: '',
-      messageType: typeof args.message === 'string' ? MessageType.STRING : MessageType.BINARY,
-      customType, message: args.message, publisher: session.userId, publishTime: now, timestamp: now,
+    const stored = args.storeInHistory === true
+    if (args.channelType !== ChannelType.MESSAGE && args.channelType !== ChannelType.USER) return rtmError('INVALID_CHANNEL_TYPE', op, 'publish goes to MESSAGE or USER channels; stream channels use publishTopicMessage')
+    if (!isValidName(args.channelName)) return rtmError(args.channelType === ChannelType.USER ? 'INVALID_USER_ID' : 'INVALID_CHANNEL_NAME', op)
+    const receiver = args.channelType === ChannelType.USER ? this.sessions.get(args.channelName) : undefined
+    // A stored message waits in the conversation's history for a receiver who is away.
+    if (args.channelType === ChannelType.USER && !receiver?.connId && !stored) return rtmError('CHANNEL_RECEIVER_OFFLINE', op, `user "${args.channelName}" is offline`)
+    const messageType = typeof args.message === 'string' ? MessageType.STRING : MessageType.BINARY
+    let event: MessageEvent = {
+      kind: 'message', channelType: args.channelType, channelName: args.channelName, topicName: '',
+      messageType, customType, message: args.message, publisher: session.userId, publishTime: now, timestamp: now,
+    }
+    let place = {}
+    if (stored) {
+      const kept = this.history.append(streamOf(args.channelType, args.channelName, session.userId), {
+        publisher: session.userId, customType, messageType, message: args.message,
+      }, fx, now, op)
+      if ('error' in kept) return kept
+      event = { ...event, publishTime: kept.timestamp, timestamp: kept.timestamp, offset: kept.offset, epoch: kept.epoch }
+      place = { offset: kept.offset, epoch: kept.epoch }
     }
     if (args.channelType === ChannelType.USER) {
-      if (!isValidName(args.channelName)) return rtmError('INVALID_USER_ID', op, 'the receiver userId is invalid')
-      const receiver = this.sessions.get(args.channelName)
-      if (!receiver?.connId) return rtmError('CHANNEL_RECEIVER_OFFLINE', op, `user "${args.channelName}" is offline`)
       // A user-channel message names its sender as the channel (seed 000 "User Channel").
-      fx.send(receiver.connId, { ...event, channelName: session.userId })
-      return { channelName: args.channelName }
+      if (receiver?.connId) fx.send(receiver.connId, { ...event, channelName: session.userId })
+    } else {
+      const channel = this.presence.channels.get(`${ChannelType.MESSAGE}:${args.channelName}`)
+      if (channel) fx.send(this.presence.connsWith(channel, 'withMessage'), event)
     }
-    if (args.channelType !== ChannelType.MESSAGE) return rtmError('INVALID_CHANNEL_TYPE', op, 'publish goes to MESSAGE or USER channels; stream channels use publishTopicMessage')
-    if (!isValidName(args.channelName)) return rtmError('INVALID_CHANNEL_NAME', op)
-    const channel = this.presence.channels.get(`${ChannelType.MESSAGE}:${args.channelName}`)
-    if (channel) fx.send(this.presence.connsWith(channel, 'withMessage'), event)
-    return { channelName: args.channelName }
+    return { channelName: args.channelName, ...place }
   }
 
   /** A second login without the resume key takes over the user id; the first is told why. */

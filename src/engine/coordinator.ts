@@ -34,9 +34,10 @@ export class Coordinator {
   private readonly rooms: PerApp<Rooms>
 
   /** Metadata and locks of every app together (quota.ts): anyone may name a new app. */
-  private readonly quota = newSharedQuota()
+  private readonly quota: ReturnType<typeof newSharedQuota>
 
   constructor(private readonly config: EngineConfig = DEFAULT_ENGINE_CONFIG) {
+    this.quota = newSharedQuota(config.historyMaxBytes)
     this.calls = new PerApp(() => new Calls({ graceMs: config.callGraceMs, ringTimeoutMs: config.callRingTimeoutMs }))
     this.rooms = new PerApp(() => new Rooms({ heartbeatTimeoutMs: config.roomHeartbeatTimeoutMs, publisherCap: config.roomPublisherCap }))
   }

@@ -4,12 +4,18 @@
  */
 export const MAX_TOTAL_METADATA_BYTES = 1024 * 1024 * 1024
 export const MAX_TOTAL_LOCKS = 100_000
+/** Message history of every app together (HISTORY_MAX_BYTES); each app also has its own cap (history.ts). */
+export const MAX_TOTAL_HISTORY_BYTES = 256 * 1024 * 1024
 
 export interface SharedQuota {
   metadataBytes: { used: number; limit: number }
   locks: { used: number; limit: number }
+  historyBytes: { used: number; limit: number }
 }
 
-export function newSharedQuota(): SharedQuota {
-  return { metadataBytes: { used: 0, limit: MAX_TOTAL_METADATA_BYTES }, locks: { used: 0, limit: MAX_TOTAL_LOCKS } }
+export function newSharedQuota(historyBytes = MAX_TOTAL_HISTORY_BYTES): SharedQuota {
+  return {
+    metadataBytes: { used: 0, limit: MAX_TOTAL_METADATA_BYTES }, locks: { used: 0, limit: MAX_TOTAL_LOCKS },
+    historyBytes: { used: 0, limit: historyBytes },
+  }
 }

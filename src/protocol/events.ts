@@ -22,6 +22,10 @@ export interface MessageEvent {
    * Subscribers of an ordered topic drop anything at or below the last seq they saw.
    */
   seq?: number
+  /** Stored messages (storeInHistory) only: the message's place in its channel's history, from 1. */
+  offset?: number
+  /** With `offset`: the history it belongs to; a new epoch means the earlier history was lost. */
+  epoch?: string
 }
 
 export interface IntervalDetail {

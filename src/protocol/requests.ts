@@ -39,6 +39,21 @@ export const requestSchemas = {
     channelType,
     message: payload,
     customType: z.string().max(1024).optional(),
+    storeInHistory: z.boolean().optional(),
+  }),
+  /** Agora RTM's history.getMessages: timestamps in ms, 0 = unbounded. */
+  getMessages: z.object({
+    channelName: name,
+    channelType,
+    messageCount: z.number().int().optional(),
+    start: z.number().int().nonnegative().optional(),
+    end: z.number().int().nonnegative().optional(),
+  }),
+  /** What a subscriber missed since `offset` of `epoch` (after a reconnect or failover). */
+  recoverMessages: z.object({
+    channelName: name,
+    epoch: z.string().max(64),
+    offset: z.number().int().nonnegative(),
   }),
   getOnlineUsers: z.object({
     channelName: name,

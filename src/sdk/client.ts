@@ -6,6 +6,7 @@ import type { Transport } from '../transport/transport'
 import { Connection } from './connection'
 import { Emitter, toMessageEvent, toPresenceEvent, type LinkStateEvent, type RtmEventMap } from './events'
 import { PayloadCipher, type EncryptionMode } from './encryption'
+import { HistoryApi, MessageRecovery } from './history'
 import { IceConfigSource } from './ice'
 import { PresenceApi } from './presence'
 import { LockApi } from './lock'
@@ -46,6 +47,8 @@ export interface SubscribeOptions {
 export interface PublishOptions {
   channelType?: ChannelTypeName
   customType?: string
+  /** Keep the message in the channel's history (`rtm.history`); recovered by subscribers after a reconnect. */
+  storeInHistory?: boolean
 }
 
 /** Something that must be put back after the coordinator lost a session (stream channels, metadata subscriptions…). */
@@ -67,6 +70,8 @@ export class RTM {
   readonly presence: PresenceApi
   readonly storage: StorageApi
   readonly lock: LockApi
+  readonly history: HistoryApi
+  private readonly recovery: MessageRecovery
   private readonly streams: StreamChannels
   readonly connection: Connection
   /** ICE servers for this user's peer connections: the relay's (TURN credentials included) and the page's. */
@@ -113,6 +118,12 @@ export class RTM {
     this.presence = new PresenceApi((op, args) => this.request(op, args))
     this.storage = new StorageApi(this)
     this.lock = new LockApi(this)
+    this.history = new HistoryApi({ request: (op, args) => this.request(op, args), open: (message) => this.open(message) })
+    this.recovery = new MessageRecovery(
+      (op, args) => this.connection.requestNow(op, args),
+      (wire, recovered) => this.receiveMessage(wire, recovered),
+      (event) => this.events.emit('recovery', event),
+    )
     this.streams = new StreamChannels(this)
   }
 
@@ -148,6 +159,7 @@ export class RTM {
     await this.connection.logout()
     this.ice.stop()
     this.subscriptions.clear()
+    this.recovery.forgetAll()
     // The coordinator dropped our stream channels and metadata follows; a later login starts clean.
     this.streams.forgetAll()
     this.storage.forgetFollows()
@@ -162,19 +174,26 @@ export class RTM {
   async subscribe(channelName: string, options: SubscribeOptions = {}): Promise<{ timestamp: number; channelName: string }> {
     const result = await this.request('subscribe', { channelName, ...options })
     this.subscriptions.set(channelName, options)
-    return { ...result, channelName }
+    this.recovery.subscribed(channelName, result.history)
+    return { timestamp: result.timestamp, channelName }
   }
 
   async unsubscribe(channelName: string): Promise<{ timestamp: number; channelName: string }> {
     const result = await this.request('unsubscribe', { channelName })
     this.subscriptions.delete(channelName)
+    this.recovery.unsubscribed(channelName)
     return { ...result, channelName }
   }
 
-  /** Publishes to a message channel, or to a user with `{ channelType: 'USER' }`. */
-  async publish(channelName: string, message: string | Uint8Array, options: PublishOptions = {}): Promise<{ timestamp: number; channelName: string }> {
+  /**
+   * Publishes to a message channel, or to a user with `{ channelType: 'USER' }`. A message
+   * stored in history (`storeInHistory`) resolves with its `offset` and the history's `epoch`;
+   * one to a user who is away is kept for them instead of failing with -11033.
+   */
+  async publish(channelName: string, message: string | Uint8Array, options: PublishOptions = {}): Promise<{ timestamp: number; channelName: string; offset?: number; epoch?: string }> {
     const result = await this.request('publish', {
       channelName, message: await this.seal(message), channelType: ChannelType[options.channelType ?? 'MESSAGE'], customType: options.customType,
+      ...(options.storeInHistory ? { storeInHistory: true } : {}),
     })
     return { ...result, channelName }
   }
@@ -224,7 +243,7 @@ export class RTM {
 
   private dispatch(event: ServerEvent): void {
     switch (event.kind) {
-      case 'message': return this.streams.accepts(event as WireMessage) ? this.receiveMessage(event as WireMessage) : undefined
+      case 'message': return this.streams.accepts(event as WireMessage) ? this.recovery.receive(event as WireMessage) : undefined
       case 'presence': return this.events.emit('presence', toPresenceEvent(event as WirePresence))
       case 'tokenPrivilegeWillExpire':
         return this.events.emit('tokenPrivilegeWillExpire', { channelName: event.channelName, timestamp: event.timestamp })
@@ -233,15 +252,18 @@ export class RTM {
     }
   }
 
-  private receiveMessage(wire: WireMessage): void {
-    const cipher = this.cipher
-    if (!cipher) return this.events.emit('message', toMessageEvent(wire))
-    const payload = wire.message instanceof ArrayBuffer ? new Uint8Array(wire.message) : wire.message
+  private receiveMessage(wire: WireMessage, recovered: boolean): void {
+    if (!this.cipher) return this.events.emit('message', toMessageEvent(wire, recovered))
     this.inbound = this.inbound.then(async () => {
-      // Not sealed with our key (a plain sender, another key): delivered as it came.
-      const message = (await cipher.open(payload)) ?? payload
-      this.events.emit('message', toMessageEvent({ ...wire, message, messageType: typeof message === 'string' ? 1 : 0 }))
+      const message = await this.open(wire.message)
+      this.events.emit('message', toMessageEvent({ ...wire, message, messageType: typeof message === 'string' ? 1 : 0 }, recovered))
     })
+  }
+
+  /** A payload as it was published: opened when sealed with our key, else as it came (a plain sender, another key). */
+  private async open(message: string | Uint8Array): Promise<string | Uint8Array> {
+    const payload = (message as unknown) instanceof ArrayBuffer ? new Uint8Array(message as unknown as ArrayBuffer) : message
+    return this.cipher ? (await this.cipher.open(payload)) ?? payload : payload
   }
 
   /** After a reconnect: a coordinator that kept the session needs nothing; a new one gets our channels back. */
@@ -253,6 +275,9 @@ export class RTM {
       }
       await this.presence.restoreStates((op, args) => this.connection.requestNow(op, args))
     }
+    // Messages published while we were away, before any new one; subscriptions without messages have none to recover.
+    const withMessages = [...this.subscriptions].filter(([name, options]) => options.withMessage !== false && !unrestored.includes(name))
+    await this.recovery.recover(withMessages.map(([name]) => name))
     for (const restorer of this.restorers) unrestored.push(...(await restorer(resumed).catch(() => [])))
     return unrestored
   }

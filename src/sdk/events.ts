@@ -2,6 +2,7 @@ import {
   ChannelType, LinkState, MessageType, PresenceEventType, nameOf,
   type ChannelTypeName, type LinkOperationName, type LinkStateName, type MessageTypeName, type PresenceEventTypeName,
 } from '../protocol/enums'
+import type { RecoveryEvent } from './history'
 import type { LockEvent, StorageEvent, TopicEvent } from './topic-storage-lock-events'
 import type { IntervalDetail, MessageEvent as WireMessage, PresenceEvent as WirePresence, UserState } from '../protocol/events'
 
@@ -16,6 +17,11 @@ export interface MessageEvent {
   publisher: string
   publishTime: number
   timestamp: number
+  /** Stored messages (storeInHistory): the place in the channel's history. */
+  offset?: number
+  epoch?: string
+  /** Delivered after a reconnect from the channel's history: published while this client was away. */
+  recovered?: boolean
 }
 
 export interface PresenceEvent {
@@ -63,10 +69,11 @@ export interface RtmEventMap {
   topic: TopicEvent
   storage: StorageEvent
   lock: LockEvent
+  recovery: RecoveryEvent
   [kind: string]: unknown
 }
 
-export function toMessageEvent(wire: WireMessage): MessageEvent {
+export function toMessageEvent(wire: WireMessage, recovered = false): MessageEvent {
   const message = wire.message instanceof ArrayBuffer ? new Uint8Array(wire.message)
     : typeof wire.message === 'string' ? wire.message : new Uint8Array(wire.message)
   return {
@@ -79,6 +86,8 @@ export function toMessageEvent(wire: WireMessage): MessageEvent {
     publisher: wire.publisher,
     publishTime: wire.publishTime,
     timestamp: wire.timestamp,
+    ...(wire.offset !== undefined ? { offset: wire.offset, epoch: wire.epoch } : {}),
+    ...(recovered ? { recovered } : {}),
   }
 }
 
