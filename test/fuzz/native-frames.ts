@@ -34,7 +34,7 @@ const OPS = [
   'publishTopicMessage', 'subscribeTopic', 'unsubscribeTopic', 'setChannelMetadata', 'updateChannelMetadata',
   'removeChannelMetadata', 'getChannelMetadata', 'setUserMetadata', 'updateUserMetadata', 'removeUserMetadata',
   'getUserMetadata', 'subscribeUserMetadata', 'unsubscribeUserMetadata', 'setLock', 'acquireLock', 'releaseLock',
-  'revokeLock', 'removeLock', 'getLock', 'call', 'room',
+  'revokeLock', 'removeLock', 'getLock', 'call', 'room', 'getMessages', 'recoverMessages',
 ] as const
 
 const req = (op: string, args: unknown) => ({ t: 'req', id: NEXT_ID, op, args })
@@ -71,8 +71,11 @@ export function nativeTemplates(ctx: NativeContext): fc.Arbitrary<Record<string,
     { arbitrary: fc.constantFrom('logout', 'heartbeat', 'getChannelList').map((op) => req(op, {})), weight: 1 },
     { arbitrary: fc.constantFrom(...ctx.badTokens).map((token) => req('renewToken', { token })), weight: 1 },
     { arbitrary: fc.record({ channelName: channel, withMessage: fc.boolean(), withPresence: fc.boolean(), withMetadata: fc.boolean(), withLock: fc.boolean() }).map((args) => req('subscribe', args)), weight: 2 },
-    { arbitrary: fc.record({ channelName: channel, channelType: fc.constant(1), message, customType: fc.option(fc.constantFrom('chat', 'x'.repeat(33)), { nil: undefined }) }).map((args) => req('publish', args)), weight: 6 },
-    { arbitrary: fc.record({ channelName: fc.constantFrom(...ctx.others), channelType: fc.constant(3), message }).map((args) => req('publish', args)), weight: 1 },
+    { arbitrary: fc.record({ channelName: channel, channelType: fc.constant(1), message, customType: fc.option(fc.constantFrom('chat', 'x'.repeat(33)), { nil: undefined }), storeInHistory: fc.option(fc.boolean(), { nil: undefined }) }).map((args) => req('publish', args)), weight: 6 },
+    { arbitrary: fc.record({ channelName: fc.constantFrom(...ctx.others), channelType: fc.constant(3), message, storeInHistory: fc.option(fc.boolean(), { nil: undefined }) }).map((args) => req('publish', args)), weight: 1 },
+    // History: pages with any bounds (including end after start and counts out of range), and recovery from any place.
+    { arbitrary: fc.record({ channelName: fc.oneof(channel, fc.constantFrom(...ctx.others)), channelType: fc.constantFrom(1, 2, 3), messageCount: fc.option(fc.constantFrom(0, 1, 50, 100, 101, -1), { nil: undefined }), start: fc.option(fc.oneof(fc.constant(0), fc.nat(), fc.constant(2 ** 53)), { nil: undefined }), end: fc.option(fc.oneof(fc.constant(0), fc.nat()), { nil: undefined }) }).map((args) => req('getMessages', args)), weight: 2 },
+    { arbitrary: fc.record({ channelName: channel, epoch: fc.oneof(fc.constant(''), fc.string({ maxLength: 70 })), offset: fc.oneof(fc.nat(), fc.constant(2 ** 53), fc.constant(-1)) }).map((args) => req('recoverMessages', args)), weight: 1 },
     { arbitrary: fc.record(channelTarget).map((args) => req('getOnlineUsers', args)), weight: 1 },
     { arbitrary: fc.record({ ...channelTarget, states: fc.dictionary(fc.constantFrom('show', '__proto__', 'constructor', 'k'), fc.string({ maxLength: 12 })) }).map((args) => req('setState', args)), weight: 1 },
     { arbitrary: fc.record({ ...channelTarget, items }).map((args) => req('setChannelMetadata', args)), weight: 2 },
