@@ -31,4 +31,49 @@ describe('limits from the environment of npm start', () => {
       expect(() => limitsFromEnv({ ROOM_PUBLISHER_CAP: bad }), bad).toThrow(/ROOM_PUBLISHER_CAP must be a whole number of publishers from 1 to 50/)
     }
   })
+
+  it('reads the history retention (seconds into the engine\'s ms), an unset half keeping its default, and the bytes of all apps', () => {
+    expect(limitsFromEnv({ HISTORY_MAX_MESSAGES: '500', HISTORY_MAX_AGE_S: '3600', HISTORY_MAX_BYTES: '1048576' })).toEqual({
+      engine: { historyRetention: { maxMessages: 500, maxAgeMs: 3_600_000 }, historyMaxBytes: 1_048_576 },
+    })
+    expect(limitsFromEnv({ HISTORY_MAX_AGE_S: '60' })).toEqual({ engine: { historyRetention: { maxMessages: 1000, maxAgeMs: 60_000 } } })
+    expect(limitsFromEnv({ HISTORY_MAX_MESSAGES: '100000' })).toEqual({ engine: { historyRetention: { maxMessages: 100_000, maxAgeMs: 86_400_000 } } })
+  })
+
+  it('refuses history limits that are not whole numbers in range, naming the variable', () => {
+    for (const bad of ['0', '100001', '10.5', '1e3', '-5', 'many']) {
+      expect(() => limitsFromEnv({ HISTORY_MAX_MESSAGES: bad }), bad).toThrow(/HISTORY_MAX_MESSAGES must be a whole number of messages from 1 to 100000/)
+    }
+    for (const bad of ['0', '31536001', '1.5', '24h']) {
+      expect(() => limitsFromEnv({ HISTORY_MAX_AGE_S: bad }), bad).toThrow(/HISTORY_MAX_AGE_S must be a whole number of seconds from 1 to 31536000/)
+    }
+    for (const bad of ['1048575', '64MiB', '2e9']) {
+      expect(() => limitsFromEnv({ HISTORY_MAX_BYTES: bad }), bad).toThrow(/HISTORY_MAX_BYTES must be a whole number of bytes from 1048576/)
+    }
+  })
+
+  it('reads an app\'s own retention from HISTORY_RETENTION_BY_APP, only the fields given', () => {
+    const json = JSON.stringify({ support: { maxMessages: 100, maxAgeSeconds: 3600 }, audit: { maxAgeSeconds: 31_536_000 }, games: { maxMessages: 10 } })
+    expect(limitsFromEnv({ HISTORY_RETENTION_BY_APP: json })).toEqual({
+      engine: { historyRetentionByApp: { support: { maxMessages: 100, maxAgeMs: 3_600_000 }, audit: { maxAgeMs: 31_536_000_000 }, games: { maxMessages: 10 } } },
+    })
+    expect(limitsFromEnv({ HISTORY_RETENTION_BY_APP: '{}' })).toEqual({ engine: { historyRetentionByApp: {} } })
+  })
+
+  it('refuses a HISTORY_RETENTION_BY_APP that is not JSON or not the expected shape, saying where', () => {
+    const cases: [string, RegExp][] = [
+      ['{support: 1}', /not JSON/],
+      ['[1]', /at the top/],
+      ['{"support": {"maxMessages": 0}}', /at support\.maxMessages/],
+      ['{"support": {"maxMessages": 100001}}', /at support\.maxMessages/],
+      ['{"support": {"maxAgeSeconds": 1.5}}', /at support\.maxAgeSeconds/],
+      ['{"support": {"maxAgeMs": 1000}}', /at support/],
+      ['{"support": {}}', /give maxMessages, maxAgeSeconds or both/],
+      ['{"support": {"maxMessages": "100"}}', /at support\.maxMessages/],
+    ]
+    for (const [bad, where] of cases) {
+      expect(() => limitsFromEnv({ HISTORY_RETENTION_BY_APP: bad }), bad).toThrow(/^HISTORY_RETENTION_BY_APP must be JSON like/)
+      expect(() => limitsFromEnv({ HISTORY_RETENTION_BY_APP: bad }), bad).toThrow(where)
+    }
+  })
 })

@@ -104,12 +104,18 @@ export class RTM {
     this.connection = new Connection(
       { appId, userId, presenceTimeout: config.presenceTimeout, heartbeatInterval: config.heartbeatInterval ?? 5, transport },
       {
-        state: (change) => this.events.emit('linkState', {
-          currentState: change.current, previousState: change.previous, serviceType: 'MESSAGE',
-          operation: change.operation, reason: change.reason, reasonCode: change.reasonCode,
-          affectedChannels: [...this.subscriptions.keys()], unrestoredChannels: change.unrestored,
-          isResumed: change.isResumed, timestamp: Date.now(),
-        } satisfies LinkStateEvent),
+        state: (change) => {
+          // Live messages wait from the drop until the reconnect's recovery is done (history.ts `hold`);
+          // a session that ended (FAILED, IDLE) has no recovery coming, so nothing stays held.
+          if (change.current === 'DISCONNECTED') this.recovery.hold()
+          else if (change.current === 'FAILED' || change.current === 'IDLE') this.recovery.release()
+          this.events.emit('linkState', {
+            currentState: change.current, previousState: change.previous, serviceType: 'MESSAGE',
+            operation: change.operation, reason: change.reason, reasonCode: change.reasonCode,
+            affectedChannels: [...this.subscriptions.keys()], unrestoredChannels: change.unrestored,
+            isResumed: change.isResumed, timestamp: Date.now(),
+          } satisfies LinkStateEvent)
+        },
         event: (event) => this.dispatch(event),
         frame: (direction, frame) => this.events.emit('frame', { direction, frame, timestamp: Date.now() }),
         restore: (resumed) => this.restore(resumed),

@@ -108,15 +108,31 @@ export class MessageRecovery {
     if (this.advance(message)) this.deliver(message, false)
   }
 
+  /**
+   * The link dropped: live messages wait from now until the recovery is done. Holding only
+   * from `recover` was too late: a live message that came in before it (while the restore
+   * was still subscribing again after a relay restart, or in the same read as the login reply)
+   * was delivered first and moved the channel's place past the gap, so the gap was never asked
+   * for and the recovery reported `recovered: true, count: 0`.
+   */
+  hold(): void {
+    this.held ??= []
+  }
+
+  /** Stops holding: what was held is delivered in arrival order (duplicates of recovered ones dropped). */
+  release(): void {
+    const held = this.held ?? []
+    this.held = null
+    for (const message of held) this.receive(message)
+  }
+
   /** After a reconnect (restored subscriptions first): what each channel missed, in order. */
   async recover(channels: string[]): Promise<void> {
-    this.held = []
+    this.hold()
     try {
       for (const channelName of channels) if (this.positions.has(channelName)) await this.recoverChannel(channelName)
     } finally {
-      const held = this.held
-      this.held = null
-      for (const message of held) this.receive(message)
+      this.release()
     }
   }
 
