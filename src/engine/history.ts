@@ -23,7 +23,7 @@ export const PAGE_BYTES = 1024 * 1024
 /** What one app's history may hold in memory and in the store; the oldest message anywhere in the app goes first. */
 export const MAX_APP_HISTORY_BYTES = 64 * 1024 * 1024
 /** Accounted per stored message beside its payload: offsets, timestamps, keys. */
-const MESSAGE_OVERHEAD_BYTES = 96
+export const MESSAGE_OVERHEAD_BYTES = 96
 
 /** Between the two user ids of a conversation: not a character names may contain. */
 const PAIR_SEPARATOR = '\n'
@@ -115,6 +115,9 @@ export class History {
    */
   append(ref: StreamRef, input: Omit<StoredMessage, 'offset' | 'timestamp' | 'bytes'>, fx: Effects, now: number, op: string): { epoch: string; offset: number; timestamp: number } | RtmErrorInfo {
     const bytes = byteLength(input.message) + input.customType.length + input.publisher.length + MESSAGE_OVERHEAD_BYTES
+    // Room made in this channel first, so a full app does not also evict another channel's message.
+    const existing = this.streams.get(streamKey(ref))
+    while (existing && existing.messages.length >= this.retention.maxMessages) this.removeFirst(existing, fx)
     while (this.bytes + bytes > MAX_APP_HISTORY_BYTES || this.quota.used + bytes > this.quota.limit) {
       if (!this.dropOldest(fx)) return rtmError('CHANNEL_PUBLISH_MESSAGE_FAILED', op, 'the message history store is full; publish without storeInHistory')
     }
@@ -126,7 +129,6 @@ export class History {
     this.account(message, 1)
     this.order.push({ stream, offset: message.offset, timestamp: message.timestamp })
     fx.write(`${stream.storeKey}/${message.offset}`, encodeMessage(message))
-    while (stream.messages.length > this.retention.maxMessages) this.removeFirst(stream, fx)
     this.compactOrder()
     return { epoch: stream.epoch, offset: message.offset, timestamp: message.timestamp }
   }
@@ -156,12 +158,13 @@ export class History {
     const stream = this.streams.get(streamKey(ref))
     if (!stream) return { epoch: '', offset: 0, recovered: epoch === '' || offset === 0, messages: [], more: false }
     const head = stream.nextOffset - 1
-    // A client that never saw a stored message ('') follows whatever epoch there is from its start.
-    const from = epoch === stream.epoch ? offset : epoch === '' ? 0 : null
-    if (from === null) return { epoch: stream.epoch, offset: head, recovered: false, messages: [], more: false }
+    // Another epoch: the client saw none of this one (a delivered message would have moved it here),
+    // so all of it is missed; what it missed of its own epoch is gone. '' never saw a stored message.
+    const sameEpoch = epoch === stream.epoch
+    const from = sameEpoch ? offset : 0
     const first = stream.messages.findIndex((message) => message.offset > from)
     const missed = first < 0 ? [] : stream.messages.slice(first)
-    const recovered = from >= head || (missed[0]?.offset ?? head + 1) === from + 1
+    const recovered = (sameEpoch || epoch === '') && (from >= head || (missed[0]?.offset ?? head + 1) === from + 1)
     const messages: StoredMessage[] = []
     let bytes = 0
     for (const message of missed) {
@@ -210,7 +213,8 @@ export class History {
       if (stream.messages.length === 0) this.emptyStreams.add(stream)
     }
     all.sort((a, b) => a.timestamp - b.timestamp)
-    this.order.push(...all)
+    // One push per entry: spreading a list this long (an app may hold ~150k+ messages) overflows the call stack.
+    for (const entry of all) this.order.push(entry)
   }
 
   private streamFor(ref: StreamRef, fx: Effects, now: number): Stream {
@@ -279,12 +283,13 @@ export class History {
 
   /** The publish order also holds entries trimmed by count; dropped once they outnumber live messages. */
   private compactOrder(): void {
-    const length = this.order.length - this.orderHead
+    // The consumed head counts too: under age or byte trimming alone the live part stays small while the array grows.
+    const length = this.order.length
     if (length < 1024 || length <= 2 * this.messageCount) return
     const live = this.order.slice(this.orderHead).filter(({ stream, offset }) =>
       this.streams.get(streamKey(stream.ref)) === stream && stream.messages.length > 0 && offset >= stream.messages[0].offset)
     this.order.length = 0
-    this.order.push(...live)
+    for (const entry of live) this.order.push(entry)
     this.orderHead = 0
   }
 }
