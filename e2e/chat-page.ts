@@ -71,3 +71,20 @@ export async function openCoordinatedTabs(context: BrowserContext, users: string
   for (const page of others) await expect(page.getByTestId('header-coordinator')).toHaveText(`tab ${id}`)
   return pages
 }
+
+/** Joins (and opens) channel `name` from the channel list. */
+export async function joinChannel(page: Page, name: string) {
+  await page.getByTestId('channel-join-input').fill(name)
+  await page.getByTestId('channel-join').click()
+  await expect(page.getByTestId('conversation-title')).toHaveText(`#${name}`)
+}
+
+/** Opens the direct conversation with `peer` by typing their user id. */
+export async function openDirect(page: Page, peer: string) {
+  await page.getByTestId('dm-peer-input').fill(peer)
+  await page.getByTestId('dm-peer-open').click()
+  await expect(page.getByTestId('conversation-title')).toHaveText(`@${peer}`)
+}
+
+/** The texts of the messages of the conversation on screen, in order. */
+export const messageTexts = (page: Page) => messages(page).getByTestId('message-text').allTextContents()

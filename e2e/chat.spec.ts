@@ -70,12 +70,13 @@ test.describe('chat between two browsers', () => {
     await expect(alice.getByTestId('conversation').filter({ has: alice.getByTestId('conversation-title').filter({ hasText: '@bob' }) })
       .getByTestId('message').filter({ hasText: 'psst, alice' })).toHaveAttribute('data-publisher', 'bob')
 
-    // Bob leaves: he drops out of the online list, and a DM to him fails with -11033.
+    // Bob leaves: he drops out of the online list, and a DM to him is kept for him (history), not refused.
     await bob.getByTestId('logout').click()
     await expect(bob.getByTestId('signin-submit')).toBeVisible()
     await expect(person(alice, 'bob')).toHaveCount(0)
     await send(alice, 'are you there?')
-    await expect(alice.getByTestId('conversation-error')).toContainText('-11033')
+    await expect(messages(alice).filter({ hasText: 'are you there?' })).toHaveAttribute('data-publisher', 'alice')
+    await expect(alice.getByTestId('conversation-error')).toHaveCount(0)
 
     // The sign-in form remembers the last user id.
     await expect(bob.getByTestId('signin-user')).toHaveValue('bob')
@@ -86,18 +87,18 @@ test.describe('chat between two browsers', () => {
   test('the event log shows frames in and out and filters them', async ({ browser, relayUrl }) => {
     const carol = await signIn(browser, relayUrl, 'carol')
     await send(carol, 'log me')
-    // A DM to a user id nobody signed in with: refused with -11033, and the refusal is in the log too.
-    await carol.getByTestId('dm-peer-input').fill('nobody')
+    // A DM to a user id that cannot exist: refused with -10006, and the refusal is in the log too.
+    await carol.getByTestId('dm-peer-input').fill('nöbody')
     await carol.getByTestId('dm-peer-open').click()
     await send(carol, 'hello?')
-    await expect(carol.getByTestId('conversation-error')).toContainText('-11033 CHANNEL_RECEIVER_OFFLINE')
+    await expect(carol.getByTestId('conversation-error')).toContainText('-10006 INVALID_USER_ID')
     await carol.locator('[data-testid="channel-item"][data-channel="lobby"]').click()
     await carol.getByTestId('tab-log').click()
     const rows = carol.getByTestId('log-row')
     await expect(rows.and(carol.locator('[data-direction="out"][data-label="publish"]')).first()).toBeVisible()
     await expect(rows.and(carol.locator('[data-direction="in"][data-label="message"]')).first()).toContainText('log me')
     await expect(rows.and(carol.locator('[data-direction="in"][data-label="login"]')).first()).toBeVisible()
-    await expect(rows.and(carol.locator('[data-direction="in"][data-label="publish"]')).filter({ hasText: '-11033' })).toHaveCount(1)
+    await expect(rows.and(carol.locator('[data-direction="in"][data-label="publish"]')).filter({ hasText: '-10006' })).toHaveCount(1)
 
     await carol.getByTestId('log-direction-in').check()
     await expect(rows.and(carol.locator('[data-direction="out"]'))).toHaveCount(0)
@@ -222,10 +223,12 @@ test.describe('chat between two browsers', () => {
     await expect(messages(piet).filter({ hasText: 'typed on the train' })).toHaveAttribute('data-publisher', 'olga', { timeout: 20_000 })
     await expect(messages(olga).filter({ hasText: 'typed on the train' })).toHaveCount(1)
     await expect(waiting).toHaveCount(0)
-    // Exactly once, and the cancelled one never: a later message is the next thing piet sees.
+    // Exactly once, and the cancelled one never: a later message is the next thing piet sees
+    // (#lobby's history from earlier tests on this worker's relay may come before them).
     await send(olga, 'and we are back')
     await expect(messages(piet).filter({ hasText: 'and we are back' })).toBeVisible()
-    expect(await messages(piet).getByTestId('message-text').allTextContents()).toEqual(['typed on the train', 'and we are back'])
+    const seen = await messages(piet).getByTestId('message-text').allTextContents()
+    expect(seen.slice(seen.indexOf('typed on the train'))).toEqual(['typed on the train', 'and we are back'])
     await olga.context().close()
     await piet.context().close()
   })

@@ -1,19 +1,16 @@
-import type { MessageEvent, RTM } from '../../sdk'
+import type { MessageEvent, RecoveryEvent, RTM } from '../../sdk'
 import { userError, type UserError } from '../shared/errors'
 import { subscribeForPanels } from '../shared/channel'
 import { Actions } from '../shared/actions.svelte'
 import { measureMessage } from './message-size'
-import { appendCapped, toChatMessage, type ChatMessage } from './messages'
 import { flushOnReconnect, linkIsUp, Outbox, type OutgoingMessage } from './outbox.svelte'
+import { Thread, type FetchPage } from './thread.svelte'
 
-/** A message channel we are subscribed to. */
-export interface ChatChannel {
-  name: string
-  messages: ChatMessage[]
-  /** Messages from others that arrived while another channel was open. */
-  unread: number
-  /** The last failure in this channel (a publish refused or unanswered), shown until dismissed. */
-  error: UserError | null
+/** A message channel we are subscribed to: its messages, unread count and last failure. */
+export class ChatChannel extends Thread {
+  constructor(readonly name: string, fetchPage: FetchPage) {
+    super(fetchPage)
+  }
 }
 
 export interface ChannelsHooks {
@@ -27,7 +24,8 @@ export interface ChannelsHooks {
  * The chat channels: which ones we are in (subscribe/unsubscribe), which one is open,
  * their messages and unread counts. Our own messages come back from the coordinator like
  * everyone's, so history shows what the coordinator accepted, with its publish time;
- * until then they wait in the outbox (shown as "Sending…").
+ * until then they wait in the outbox (shown as "Sending…"). Every message is stored in the
+ * channel's history, which a channel shows from when it is first opened.
  */
 export class ChannelsState {
   #channels = $state<ChatChannel[]>([])
@@ -36,21 +34,23 @@ export class ChannelsState {
   readonly #actions = new Actions()
   /** False while the open channel is not on screen (a direct conversation, another panel, a hidden page): its messages then count as unread. */
   #viewing = $state(true)
-  #nextId = 1
   readonly outbox: Outbox
   readonly #off: () => void
 
   constructor(private readonly rtm: RTM, private readonly hooks: ChannelsHooks = {}) {
     this.outbox = new Outbox({
-      deliver: async (to, text) => { await rtm.publish(to, text) },
+      deliver: async (to, text) => { await rtm.publish(to, text, { storeInHistory: true }) },
       online: () => linkIsUp(rtm),
       failed: (message) => this.#failed(message),
     })
     const onMessage = (event: MessageEvent) => this.#receive(event)
+    const onRecovery = (event: RecoveryEvent) => this.#find(event.channelName)?.recovered(event)
     rtm.addEventListener('message', onMessage)
+    rtm.addEventListener('recovery', onRecovery)
     const offReconnect = flushOnReconnect(rtm, this.outbox)
     this.#off = () => {
       rtm.removeEventListener('message', onMessage)
+      rtm.removeEventListener('recovery', onRecovery)
       offReconnect()
     }
   }
@@ -82,7 +82,7 @@ export class ChannelsState {
     }
     await this.#actions.run(async () => {
       await subscribeForPanels(this.rtm, name)
-      if (!this.#find(name)) this.#channels.push({ name, messages: [], unread: 0, error: null })
+      if (!this.#find(name)) this.#channels.push(new ChatChannel(name, (options) => this.rtm.history.getMessages(name, 'MESSAGE', options)))
       this.open(name)
       await this.hooks.joined?.(name)
     })
@@ -105,11 +105,13 @@ export class ChannelsState {
     this.#actions.show(null)
   }
 
+  /** Opens the channel; the first time, its recent history loads. */
   open(name: string): void {
     const channel = this.#find(name)
     if (!channel) return
     this.#active = name
     channel.unread = 0
+    channel.open()
   }
 
   /**
@@ -152,7 +154,7 @@ export class ChannelsState {
     if (event.channelType !== 'MESSAGE') return
     const channel = this.#find(event.channelName)
     if (!channel) return
-    appendCapped(channel.messages, toChatMessage(this.#nextId++, event))
+    if (!channel.receive(event)) return
     if (!(this.#viewing && channel.name === this.#active) && event.publisher !== this.rtm.userId) channel.unread++
   }
 
