@@ -1,4 +1,4 @@
-import { RTM, type LinkStateEvent, type RTMConfig, type StreamChannel } from '../../src/sdk'
+import { RTM, type LinkStateEvent, type RecoveryEvent, type RTMConfig, type StreamChannel } from '../../src/sdk'
 
 /**
  * What the serverless e2e tests drive in each page: one RTM client in the given mode,
@@ -6,7 +6,9 @@ import { RTM, type LinkStateEvent, type RTMConfig, type StreamChannel } from '..
  */
 export interface Harness {
   rtm: RTM | null
-  messages: { publisher: string; message: string; topicName: string }[]
+  /** `offset`/`epoch` for a message kept in history; `recovered` for one delivered by recovery after a reconnect. */
+  messages: { publisher: string; message: string; topicName: string; offset?: number; epoch?: string; recovered?: boolean }[]
+  recoveries: Pick<RecoveryEvent, 'channelName' | 'recovered' | 'count'>[]
   /** Stream channels a test created, by name. */
   streams: Record<string, StreamChannel>
   links: Pick<LinkStateEvent, 'currentState' | 'previousState' | 'operation' | 'isResumed'>[]
@@ -18,6 +20,7 @@ export interface Harness {
 const harness: Harness = {
   rtm: null,
   messages: [],
+  recoveries: [],
   streams: {},
   links: [],
   storage: [],
@@ -25,7 +28,10 @@ const harness: Harness = {
   async start(appId, userId, config) {
     const rtm = new RTM(appId, userId, config)
     harness.rtm = rtm
-    rtm.addEventListener('message', (event) => harness.messages.push({ publisher: event.publisher, message: String(event.message), topicName: event.topicName ?? '' }))
+    rtm.addEventListener('message', (event) => harness.messages.push({
+      publisher: event.publisher, message: String(event.message), topicName: event.topicName ?? '', offset: event.offset, epoch: event.epoch, recovered: event.recovered === true,
+    }))
+    rtm.addEventListener('recovery', (event) => harness.recoveries.push({ channelName: event.channelName, recovered: event.recovered, count: event.count }))
     rtm.addEventListener('linkState', (event) => harness.links.push({
       currentState: event.currentState, previousState: event.previousState, operation: event.operation, isResumed: event.isResumed,
     }))

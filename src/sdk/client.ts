@@ -105,9 +105,9 @@ export class RTM {
       { appId, userId, presenceTimeout: config.presenceTimeout, heartbeatInterval: config.heartbeatInterval ?? 5, transport },
       {
         state: (change) => {
-          // Live messages wait from the drop until the reconnect's recovery is done (history.ts `hold`);
+          // Live messages wait from the drop until the reconnect's recovery is done (history.ts `dropped`);
           // a session that ended (FAILED, IDLE) has no recovery coming, so nothing stays held.
-          if (change.current === 'DISCONNECTED') this.recovery.hold()
+          if (change.current === 'DISCONNECTED') this.recovery.dropped()
           else if (change.current === 'FAILED' || change.current === 'IDLE') this.recovery.release()
           this.events.emit('linkState', {
             currentState: change.current, previousState: change.previous, serviceType: 'MESSAGE',

@@ -76,6 +76,8 @@ export class MessageRecovery {
   private readonly positions = new Map<string, Position>()
   /** Live messages that arrived while recovering: delivered after the recovered ones. */
   private held: WireMessage[] | null = null
+  /** Counts link drops: a recovery belongs to the reconnect that started it. */
+  private run = 0
 
   constructor(
     private readonly request: (op: string, args: Record<string, unknown>) => Promise<Record<string, unknown>>,
@@ -97,6 +99,7 @@ export class MessageRecovery {
   forgetAll(): void {
     this.positions.clear()
     this.held = null
+    this.run++
   }
 
   /** A live message event: delivered, held while recovering, or dropped as already delivered. */
@@ -113,9 +116,11 @@ export class MessageRecovery {
    * from `recover` was too late: a live message that came in before it (while the restore
    * was still subscribing again after a relay restart, or in the same read as the login reply)
    * was delivered first and moved the channel's place past the gap, so the gap was never asked
-   * for and the recovery reported `recovered: true, count: 0`.
+   * for and the recovery reported `recovered: true, count: 0`. A recovery still running from
+   * an earlier reconnect is stale from here: it no longer reports nor releases.
    */
-  hold(): void {
+  dropped(): void {
+    this.run++
     this.held ??= []
   }
 
@@ -128,15 +133,19 @@ export class MessageRecovery {
 
   /** After a reconnect (restored subscriptions first): what each channel missed, in order. */
   async recover(channels: string[]): Promise<void> {
-    this.hold()
+    const run = this.run
+    this.held ??= []
     try {
-      for (const channelName of channels) if (this.positions.has(channelName)) await this.recoverChannel(channelName)
+      for (const channelName of channels) {
+        if (run !== this.run) return
+        if (this.positions.has(channelName)) await this.recoverChannel(channelName, run)
+      }
     } finally {
-      this.release()
+      if (run === this.run) this.release()
     }
   }
 
-  private async recoverChannel(channelName: string): Promise<void> {
+  private async recoverChannel(channelName: string, run: number): Promise<void> {
     let count = 0
     let recovered = true
     let reason = ''
@@ -166,7 +175,8 @@ export class MessageRecovery {
       recovered = false
       reason = (error as { reason?: string }).reason ?? 'the coordinator did not answer'
     }
-    this.report({ channelName, channelType: 'MESSAGE', recovered, count, reason, timestamp: Date.now() })
+    // A stale run's failure is the drop that ended it; the next reconnect recovers from where it got to.
+    if (run === this.run) this.report({ channelName, channelType: 'MESSAGE', recovered, count, reason, timestamp: Date.now() })
   }
 
   /** Moves the channel's place past a stored message; false when it was delivered already. */
