@@ -268,7 +268,8 @@ export class AppEngine {
         if (messageCount < 1 || messageCount > MAX_PAGE_MESSAGES) return rtmError('INVALID_PARAMETER', op, `messageCount must be from 1 to ${MAX_PAGE_MESSAGES}`)
         if (start > 0 && end > start) return rtmError('INVALID_PARAMETER', op, 'end must not be later than start')
         // A user channel's history is the conversation of the caller and that user: no one else's.
-        return this.history.page(streamOf(channelType, channelName, session.userId), messageCount, start, end) as unknown as Handled
+        const { messageList, count, newStart } = this.history.page(streamOf(channelType, channelName, session.userId), messageCount, start, end)
+        return { messageList, count, newStart }
       }
       case 'recoverMessages': {
         const { channelName, epoch, offset } = request.args

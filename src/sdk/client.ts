@@ -128,7 +128,8 @@ export class RTM {
     this.recovery = new MessageRecovery(
       (op, args) => this.connection.requestNow(op, args),
       (wire, recovered) => this.receiveMessage(wire, recovered),
-      (event) => this.events.emit('recovery', event),
+      // After the channel's recovered messages, which wait for decryption when encrypted.
+      (event) => this.afterInbound(() => this.events.emit('recovery', event)),
     )
     this.streams = new StreamChannels(this)
   }
@@ -260,10 +261,16 @@ export class RTM {
 
   private receiveMessage(wire: WireMessage, recovered: boolean): void {
     if (!this.cipher) return this.events.emit('message', toMessageEvent(wire, recovered))
-    this.inbound = this.inbound.then(async () => {
+    this.afterInbound(async () => {
       const message = await this.open(wire.message)
       this.events.emit('message', toMessageEvent({ ...wire, message, messageType: typeof message === 'string' ? 1 : 0 }, recovered))
     })
+  }
+
+  /** Runs `step` after the messages before it: at once without encryption, else in line behind their decryption. */
+  private afterInbound(step: () => void | Promise<void>): void {
+    if (this.cipher) this.inbound = this.inbound.then(step)
+    else void step()
   }
 
   /** A payload as it was published: opened when sealed with our key, else as it came (a plain sender, another key). */
