@@ -1,4 +1,4 @@
-import type { BrowserContext, Page } from '@playwright/test'
+import { expect, type BrowserContext, type Page } from '@playwright/test'
 import { createServer, type ViteDevServer } from 'vite'
 import { test as base } from './fixtures'
 import type { Harness } from './harness/sdk-harness'
@@ -46,4 +46,19 @@ declare global {
 /** Who the client thinks coordinates (the transport's description). */
 export function coordinatorOf(page: Page): Promise<string> {
   return page.evaluate(() => harness.rtm!.coordinator)
+}
+
+/** The one page whose client says "this tab" coordinates, once every other page names that tab. */
+export async function coordinatorPage(pages: Page[]): Promise<Page> {
+  let found: Page | null = null
+  await expect.poll(async () => {
+    const described = await Promise.all(pages.map(coordinatorOf))
+    const own = described.filter((text) => text.startsWith('this tab'))
+    if (own.length !== 1) return `no single coordinator: ${described.join(' | ')}`
+    const id = own[0].slice('this tab ('.length, -1)
+    if (!described.every((text) => text === own[0] || text === `tab ${id}`)) return `disagreement: ${described.join(' | ')}`
+    found = pages[described.indexOf(own[0])]
+    return 'agreed'
+  }, { timeout: 15_000 }).toBe('agreed')
+  return found!
 }

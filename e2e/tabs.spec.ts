@@ -1,5 +1,5 @@
 import type { BrowserContext, Page } from '@playwright/test'
-import { coordinatorOf, expect, openClient, test } from './serverless'
+import { coordinatorOf, coordinatorPage, expect, openClient, test } from './serverless'
 
 /** Tabs mode: no server; one tab coordinates (Web Locks), the others link over a BroadcastChannel. */
 
@@ -8,21 +8,6 @@ async function threeTabs(context: BrowserContext, url: string, appId: string): P
   for (const user of ['ann', 'ben', 'cat']) pages.push(await openClient(context, url, appId, user, 'tabs'))
   for (const page of pages) await page.evaluate(() => harness.rtm!.subscribe('lobby', { withMessage: true, withPresence: true, withMetadata: true, withLock: true }))
   return pages
-}
-
-/** The one page whose client says "this tab" coordinates; every other page names that tab. */
-async function coordinatorPage(pages: Page[]): Promise<Page> {
-  let found: Page | null = null
-  await expect.poll(async () => {
-    const described = await Promise.all(pages.map(coordinatorOf))
-    const own = described.filter((text) => text.startsWith('this tab'))
-    if (own.length !== 1) return `no single coordinator: ${described.join(' | ')}`
-    const id = own[0].slice('this tab ('.length, -1)
-    if (!described.every((text) => text === own[0] || text === `tab ${id}`)) return `disagreement: ${described.join(' | ')}`
-    found = pages[described.indexOf(own[0])]
-    return 'agreed'
-  }, { timeout: 15_000 }).toBe('agreed')
-  return found!
 }
 
 async function onlineUsers(page: Page): Promise<string[]> {
