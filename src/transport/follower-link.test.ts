@@ -94,6 +94,21 @@ describe('a follower link to the coordinator', () => {
     }
     expect(seen.closed).toEqual([])
   })
+
+  it('a tab that itself stood still (frozen, paused in a debugger) does not take its own pause for the coordinator\'s silence', () => {
+    const { bus, seen, welcome, hello } = open()
+    welcome()
+    vi.advanceTimersByTime(PING_MS)
+    vi.setSystemTime(Date.now() + 20_000) // no timer ran for 20 s; the pong waits in the queue behind the next tick
+    vi.advanceTimersByTime(PING_MS)
+    expect(seen.silent).toEqual([])
+    bus.deliver({ kind: 'pong', from: 'tab-a', to: 'tab-b', link: hello.link })
+    vi.advanceTimersByTime(PING_MS)
+    expect(seen.closed).toEqual([])
+    // A coordinator that really stays silent is still found, a silence later.
+    vi.advanceTimersByTime(SILENCE_MS + PING_MS)
+    expect(seen.silent).toEqual(['tab-a'])
+  })
 })
 
 describe('envelopes entering from a channel', () => {

@@ -86,13 +86,19 @@ export function connectFollower(options: FollowerLinkOptions, handlers: LinkHand
     }
   })
 
+  let lastTick = Date.now()
   const pinger = setInterval(() => {
     if (closed) return
-    if (waitingSince !== null && Date.now() - waitingSince > SILENCE_MS) {
+    const now = Date.now()
+    // This tab itself stood still (frozen, paused in a debugger, asleep): the silence is ours, and the
+    // coordinator's answers may be queued behind this very timer. Ping afresh; the next tick judges.
+    if (now - lastTick > SILENCE_MS) waitingSince = null
+    lastTick = now
+    if (waitingSince !== null && now - waitingSince > SILENCE_MS) {
       options.onSilent?.(coordinator)
       return finish(opened ? 'the coordinator stopped answering' : 'the coordinator did not answer', true)
     }
-    waitingSince ??= Date.now()
+    waitingSince ??= now
     if (opened) bus.post({ kind: 'ping', from: self, to: coordinator, link })
     else bus.post({ kind: 'hello', from: self, to: coordinator, link })
   }, PING_MS)
