@@ -12,7 +12,9 @@ export default defineConfig({
   workers: 2,
   retries: 0,
   reporter: 'list',
-  timeout: 60_000,
+  // Tests wait on conditions, so headroom costs nothing when they pass; on a busy 2-core machine
+  // the longer two-browser flows (storage-locks: ~50 s on a quiet one) need it.
+  timeout: 90_000,
   // Screenshots (e2e/ui-quality.spec.ts): a small tolerance for antialiasing between Chromium
   // builds; a layout that moves still differs by far more.
   expect: { timeout: 10_000, toHaveScreenshot: { maxDiffPixelRatio: 0.01, animations: 'disabled', caret: 'hide' } },

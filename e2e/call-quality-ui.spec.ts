@@ -20,7 +20,6 @@ const figure = (page: Page, id: string, media: 'video' | 'audio' = 'video') =>
 const figureValue = async (page: Page, id: string, media: 'video' | 'audio' = 'video') => Number(await figure(page, id, media).getAttribute('data-value'))
 
 test('in a call, the stats drawer shows live figures and charts, the badge a rating, and Diagnose a report it copies as JSON', async ({ context, baseURL }) => {
-  test.setTimeout(90_000)
   await context.grantPermissions(['clipboard-read', 'clipboard-write'])
   const [alice, bob] = ['alice-quality', 'bob-quality']
   const a = await openAppAs(await context.newPage(), baseURL!, alice)
@@ -88,7 +87,6 @@ function joinWithoutGesture(): void {
 }
 
 test('in a webinar, the browser holds the host\'s media back: the viewer gets "Click to play", a click plays it, and the tile shows its quality, stats and diagnosis', async ({ browser, baseURL }) => {
-  test.setTimeout(90_000)
   // A Chromium that plays sound only after the page was clicked (as browsers do on a first visit). Chromium lets a page
   // that captures the camera play anyway, so a call (both sides capture) is never held back: a viewer, who only watches, is.
   const args = [...CHROMIUM_ARGS, '--autoplay-policy=document-user-activation-required']

@@ -273,7 +273,6 @@ async function dialWithBinaryPack(options: { self: string; coordinator: string; 
 
 test.describe('a mesh coordinator under the frames that broke it (fixed cases)', () => {
   test('mesh: a data channel in PeerJS default serialization is refused, and null or a 5-byte map header over our codec are dropped', async ({ browser, harnessUrl, relayUrl }) => {
-    test.setTimeout(90_000)
     const appId = `meshfix${Date.now()}`
     const contexts = await Promise.all([0, 1, 2].map(() => browser.newContext()))
     try {

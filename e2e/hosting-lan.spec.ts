@@ -20,7 +20,6 @@ test.describe.configure({ mode: 'serial' })
 let relay: LanRelay
 
 test.beforeAll(async () => {
-  test.setTimeout(90_000)
   if (!existsSync('dist/index.html')) execFileSync('npx', ['vite', 'build'], { stdio: 'ignore' })
   relay = await LanRelay.start()
 })
@@ -140,7 +139,6 @@ test('tabs mode from the HTTPS build: two tabs elect a coordinator and chat, wit
 })
 
 test('a restart with the same DATA_DIR serves the same certificate', async () => {
-  test.setTimeout(90_000)
   const before = bannerFingerprint(relay.stdout)
   await relay.restart()
   const after = bannerFingerprint(relay.stdout)

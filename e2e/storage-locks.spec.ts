@@ -94,7 +94,6 @@ test.describe('metadata and locks between two browsers', () => {
   })
 
   test('a lock held in one browser shows its owner in the other, which gets it after the TTL once the holder closes', async ({ browser, relayUrl }) => {
-    test.setTimeout(90_000)
     // Users of their own: the same user id signing in elsewhere would take over the session.
     const alice = await openPanel(browser, relayUrl, 'lena', 'locks')
     const bob = await openPanel(browser, relayUrl, 'omar', 'locks')

@@ -40,7 +40,7 @@ test.describe('every panel, as people see it', () => {
   test.afterAll(async () => { await relay.close() })
 
   test('on a phone and a laptop, in light and dark: fits the width, passes axe, and matches its screenshot', async ({ browser }) => {
-    test.setTimeout(180_000)
+    test.setTimeout(300_000) // 28 views with axe and a screenshot each: ~3 min on a quiet 2-core machine
     const context = await browser.newContext({ viewport: LAPTOP, reducedMotion: 'reduce' })
     const page = await signInAs(await context.newPage(), relay.url, 'alice')
     const axeFound: Record<string, number> = {}
