@@ -130,6 +130,22 @@ function historyWorld() {
       clients.push(rtm)
       return rtm
     },
+    /**
+     * alice, and bob on a cable subscribed to `channels`; bob sees alice's stored 'before'
+     * live, then goes offline (his captures of messages, recoveries and frames kept).
+     */
+    async away(relay: Relay, channels = ['room']) {
+      const alice = await this.join(relay, 'alice')
+      const { rtm: bob, cable } = await this.joinOnCable(relay, 'bob')
+      const messages = new Capture(bob, 'message')
+      const recoveries = new Capture(bob, 'recovery')
+      const frames = new Capture(bob, 'frame')
+      for (const channel of channels) await bob.subscribe(channel)
+      const before = await alice.publish('room', 'before', { storeInHistory: true })
+      await messages.next((event) => event.message === 'before')
+      await goOffline(relay, bob, cable)
+      return { alice, bob, cable, messages, recoveries, frames, before }
+    },
     /** A client whose network the test can pull (see Cable). */
     async joinOnCable(relay: Relay, userId: string): Promise<{ rtm: RTM; cable: Cable }> {
       const cable = new Cable(relay.url)
@@ -276,16 +292,7 @@ describe('recovery of what a subscriber missed while offline', () => {
 
   it('a subscriber offline while 300 messages were sent gets all 300, in order, once each, marked recovered, before anything newer', async () => {
     const relay = await world.start(BURSTS)
-    const alice = await world.join(relay, 'alice')
-    const { rtm: bob, cable } = await world.joinOnCable(relay, 'bob')
-    const messages = new Capture(bob, 'message')
-    const recoveries = new Capture(bob, 'recovery')
-    const frames = new Capture(bob, 'frame')
-    await bob.subscribe('room')
-    await alice.publish('room', 'before', { storeInHistory: true })
-    await messages.next((event) => event.message === 'before')
-
-    await goOffline(relay, bob, cable)
+    const { alice, bob, cable, messages, recoveries, frames } = await world.away(relay)
     const missed = numbered('m', 0, 300)
     await publishStored(alice, 'room', missed)
     expect(bob.linkState).toBe('DISCONNECTED') // the link stayed down for the whole burst
@@ -316,16 +323,7 @@ describe('recovery of what a subscriber missed while offline', () => {
   it('after a relay restart while the subscriber was away, it subscribes again and recovers from its old offset', async () => {
     const dir = world.dataDir()
     const first = await world.start({ ...BURSTS, store: await SqliteStore.open(dir) })
-    const alice = await world.join(first, 'alice')
-    const { rtm: bob, cable } = await world.joinOnCable(first, 'bob')
-    const messages = new Capture(bob, 'message')
-    const recoveries = new Capture(bob, 'recovery')
-    const frames = new Capture(bob, 'frame')
-    await bob.subscribe('room')
-    const before = await alice.publish('room', 'before', { storeInHistory: true })
-    await messages.next((event) => event.message === 'before')
-
-    await goOffline(first, bob, cable)
+    const { alice, bob, cable, messages, recoveries, frames, before } = await world.away(first)
     await publishStored(alice, 'room', numbered('m', 0, 50))
     const aliceBack = reconnected(alice)
     await world.stop(first)
@@ -350,17 +348,7 @@ describe('recovery of what a subscriber missed while offline', () => {
   it('after a relay restart, a message that arrives while channels are still being subscribed again waits behind the recovered ones and skips none', async () => {
     const dir = world.dataDir()
     const first = await world.start({ store: await SqliteStore.open(dir) })
-    const alice = await world.join(first, 'alice')
-    const { rtm: bob, cable } = await world.joinOnCable(first, 'bob')
-    const messages = new Capture(bob, 'message')
-    const recoveries = new Capture(bob, 'recovery')
-    const frames = new Capture(bob, 'frame')
-    await bob.subscribe('room')
-    await bob.subscribe('side')
-    await alice.publish('room', 'before', { storeInHistory: true })
-    await messages.next((event) => event.message === 'before')
-
-    await goOffline(first, bob, cable)
+    const { alice, cable, messages, recoveries, frames } = await world.away(first, ['room', 'side'])
     const missed = numbered('m', 0, 10)
     await publishStored(alice, 'room', missed)
     const aliceBack = reconnected(alice)
@@ -383,15 +371,7 @@ describe('recovery of what a subscriber missed while offline', () => {
 
   it('a message that comes in the same read as the login reply of a reconnect waits behind the recovered ones and skips none', async () => {
     const relay = await world.start()
-    const alice = await world.join(relay, 'alice')
-    const { rtm: bob, cable } = await world.joinOnCable(relay, 'bob')
-    const messages = new Capture(bob, 'message')
-    const recoveries = new Capture(bob, 'recovery')
-    await bob.subscribe('room')
-    await alice.publish('room', 'before', { storeInHistory: true })
-    await messages.next((event) => event.message === 'before')
-
-    await goOffline(relay, bob, cable)
+    const { alice, cable, messages, recoveries } = await world.away(relay)
     const missed = numbered('m', 0, 10)
     await publishStored(alice, 'room', missed)
     const loginReply = cable.coalesceInbound(
@@ -409,15 +389,7 @@ describe('recovery of what a subscriber missed while offline', () => {
 
   it('a gap longer than the history keeps is reported (recovered: false) and what is still kept is delivered', async () => {
     const relay = await world.start({ ...BURSTS, engine: { ...BURSTS.engine, historyRetention: { maxMessages: 50, maxAgeMs: 3_600_000 } } })
-    const alice = await world.join(relay, 'alice')
-    const { rtm: bob, cable } = await world.joinOnCable(relay, 'bob')
-    const messages = new Capture(bob, 'message')
-    const recoveries = new Capture(bob, 'recovery')
-    await bob.subscribe('room')
-    await alice.publish('room', 'before', { storeInHistory: true })
-    await messages.next((event) => event.message === 'before')
-
-    await goOffline(relay, bob, cable)
+    const { alice, cable, messages, recoveries } = await world.away(relay)
     await publishStored(alice, 'room', numbered('m', 0, 80)) // offsets 2–81; the last 50 (m30–m79) are kept
     cable.plug()
     const recovery = await recoveries.next()

@@ -143,6 +143,18 @@ const up = (from: number, to: number) => Array.from({ length: to - from + 1 }, (
 const deletes = (writes: Write[]) => writes.filter((write) => write.value === null).map((write) => write.key.replace(/^app\/[^/]+\//, ''))
 
 describe('getMessages paging', () => {
+  /** m1…m10 published 10 ms apart; `at[i]` is the timestamp of m<i>. */
+  function tenMessages10msApart() {
+    const w = world()
+    const at: number[] = [0]
+    for (let i = 1; i <= 10; i++) {
+      w.advance(10)
+      at.push(w.now)
+      w.publish('a', 'room', `m${i}`)
+    }
+    return { w, at }
+  }
+
   it('an empty channel (or a conversation never had) gives an empty page with newStart 0', () => {
     const w = world()
     expect(w.page('a', 'room')).toEqual({ messageList: [], count: 0, newStart: 0 })
@@ -173,13 +185,7 @@ describe('getMessages paging', () => {
   })
 
   it('start and end bound the timestamps inclusively, newest first; 0 leaves that side open', () => {
-    const w = world()
-    const at: number[] = [0]
-    for (let i = 1; i <= 10; i++) {
-      w.advance(10)
-      at.push(w.now)
-      w.publish('a', 'room', `m${i}`)
-    }
+    const { w, at } = tenMessages10msApart()
     expect(offsets(w.page('a', 'room', { start: at[7], end: at[4] }))).toEqual([7, 6, 5, 4])
     expect(offsets(w.page('a', 'room', { start: 0, end: at[8] }))).toEqual([10, 9, 8])
     expect(offsets(w.page('a', 'room', { start: at[2], end: 0 }))).toEqual([2, 1])
@@ -190,13 +196,7 @@ describe('getMessages paging', () => {
   })
 
   it('paging within bounds ends at `end`: newStart is 0 once the next message is older than it', () => {
-    const w = world()
-    const at: number[] = [0]
-    for (let i = 1; i <= 10; i++) {
-      w.advance(10)
-      at.push(w.now)
-      w.publish('a', 'room', `m${i}`)
-    }
+    const { w, at } = tenMessages10msApart()
     const first = w.page('a', 'room', { messageCount: 2, start: at[8], end: at[4] })
     expect(offsets(first)).toEqual([8, 7])
     expect(first.newStart).toBe(at[6])
