@@ -15,7 +15,7 @@
 import { RTM, type MessageEvent, type RecoveryEvent } from '../src/sdk'
 import { LinkProxy } from './lib/link-proxy'
 import type { BenchPart } from './lib/part'
-import { sleep } from './lib/relay-child'
+import { sleep, withTimeout } from './lib/relay-child'
 import { percentile, round } from './lib/report'
 import { ServerProcess } from './lib/servers'
 
@@ -78,15 +78,6 @@ async function publishStored(rtm: RTM, channel: string, prefix: string, count: n
     for (const result of await Promise.all(batch)) offsets.push(result.offset ?? NaN)
   }
   return offsets
-}
-
-/** Rejects after `timeoutMs` naming what did not happen. */
-function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms: ${what}`)), timeoutMs) }),
-  ]).finally(() => clearTimeout(timer))
 }
 
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -188,7 +179,7 @@ async function recoveryRound(server: ServerProcess, proxy: LinkProxy, subscriber
     const cpuBefore = await server.cpuMs()
     const back = performance.now()
     proxy.restore()
-    const link = await within(connected, ROUND_TIMEOUT_MS, 'the subscriber to be CONNECTED again')
+    const link = await withTimeout(connected, ROUND_TIMEOUT_MS, 'the subscriber to be CONNECTED again')
     await until(() => received.length >= missed, ROUND_TIMEOUT_MS, `${missed} recovered messages (got ${received.length})`)
     const relayCpuMs = (await server.cpuMs()) - cpuBefore
     checkRecovered(received, recovery, prefix, missed)

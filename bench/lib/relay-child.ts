@@ -168,16 +168,8 @@ export class RelayChild {
 
   /** Rejects as soon as the relay exits (or after `timeoutMs`), else resolves with `promise`. */
   async orDeath<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined
-    try {
-      return await Promise.race([
-        promise,
-        this.exited.then((exit) => { throw new Error(`the relay died (${describeExit(exit)}) while waiting: ${what}\n${this.lastLines()}`) }),
-        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms: ${what}`)), timeoutMs) }),
-      ])
-    } finally {
-      clearTimeout(timer)
-    }
+    const died = this.exited.then((exit): never => { throw new Error(`the relay died (${describeExit(exit)}) while waiting: ${what}\n${this.lastLines()}`) })
+    return withTimeout(Promise.race([promise, died]), timeoutMs, what)
   }
 
   /** Resident set now and its high-water mark, MiB, from /proc (works while the event loop is blocked). */
@@ -310,4 +302,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolveSleep) => setTimeout(resolveSleep, ms))
+}
+
+/** `promise`, or a rejection after `timeoutMs` naming what did not happen. */
+export function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms: ${what}`)), timeoutMs) }),
+  ]).finally(() => clearTimeout(timer))
 }

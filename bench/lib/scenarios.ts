@@ -3,6 +3,7 @@ import { openConn, type BenchConn, type ProtocolName } from './protocols'
 import { ServerProcess, type ServerKind } from './servers'
 import { percentile, round } from './report'
 import { monoMs } from './wire'
+import { withTimeout } from './relay-child'
 
 /** Sizes from issue 6; each phase is bounded in count and time. */
 export const SUBSCRIBERS = 1000
@@ -194,14 +195,6 @@ export async function runConnections(kind: ServerKind, protocol: ProtocolName, t
     await pool.stop()
     await server.stop()
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms) }),
-  ])
 }
 
 export const JOIN_STORM = 5000
