@@ -105,7 +105,7 @@ export class Thread {
     const found: HistoryMessage[] = []
     try {
       for (let start = 0; found.length < HISTORY_LIMIT;) {
-        const page = await this.fetchPage(start ? { messageCount: HISTORY_PAGE, start } : { messageCount: HISTORY_PAGE })
+        const page = await this.#page(start)
         const fresh = page.messageList.filter((item) => item.offset > newest)
         found.push(...fresh)
         if (fresh.length < page.messageList.length || !page.newStart) break
@@ -131,7 +131,7 @@ export class Thread {
     this.#history = 'loading'
     this.#historyError = null
     try {
-      const page = await this.fetchPage(start ? { messageCount: HISTORY_PAGE, start } : { messageCount: HISTORY_PAGE })
+      const page = await this.#page(start)
       const older = page.messageList.toReversed().map((item) => fromHistory(this.#nextId++, item))
       this.#messages = mergeMessages(this.#messages, older).list
       this.#limit = Math.max(this.#limit, this.#messages.length)
@@ -141,6 +141,11 @@ export class Thread {
       this.#history = 'failed'
       this.#historyError = explainError(error)
     }
+  }
+
+  /** One page of HISTORY_PAGE messages ending at `start` (0: the newest). */
+  #page(start: number): Promise<HistoryPage> {
+    return this.fetchPage(start ? { messageCount: HISTORY_PAGE, start } : { messageCount: HISTORY_PAGE })
   }
 
   #noteRecovered(messages: ChatMessage[]): void {
