@@ -7,7 +7,7 @@ import { Capture } from './helpers'
 export function dropSocketOf(relay: Relay, userId: string): number {
   let dropped = 0
   for (const [id, socket] of relay.io.sockets.sockets) {
-    if (relay.coordinator.userOf(id)?.userId !== userId) continue
+    if (relay.host.userOf(id)?.userId !== userId) continue
     socket.disconnect(true)
     dropped++
   }

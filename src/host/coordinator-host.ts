@@ -42,6 +42,24 @@ export interface HostOptions {
   onError?: (error: unknown, conn: ConnId | null) => void
 }
 
+/**
+ * Where a relay's edges (socket.io, /ws/calls, /ws/rooms, EasyRTC) hand their frames: one
+ * coordinator host in a single process, or the cluster router in scaled mode.
+ */
+export interface FrameRouter {
+  receive(conn: ConnId, raw: unknown): void
+  receiveCall(conn: ConnId, raw: unknown, identity: CallIdentity): void
+  receiveRoom(conn: ConnId, raw: unknown, identity: RoomIdentity): void
+  disconnected(conn: ConnId): void
+  tick(): void
+  /** Resolves when every accepted output has been committed and delivered. */
+  settled(): Promise<void>
+  /** Who is logged in on a connection, if anyone. */
+  userOf(conn: ConnId): { appId: string; userId: string } | null
+  /** Connections with a logged-in session. */
+  readonly connectedSessions: number
+}
+
 /** Requests per connection, any op (ours): a client cannot make the coordinator do unbounded work. */
 export const REQUEST_RATE: Rate = { perSecond: 100, burst: 200 }
 
@@ -50,7 +68,7 @@ export const REQUEST_RATE: Rate = { perSecond: 100, burst: 200 }
  * writes before acknowledging, delivers events and closes connections. Shared by the relay
  * and by the coordinator tab; the clock and timers live in whoever calls `tick`.
  */
-export class CoordinatorHost {
+export class CoordinatorHost implements FrameRouter {
   /** Requests of one connection run in order even when one of them waits (token check). */
   private readonly connQueues = new Map<ConnId, Promise<void>>()
   /** Outputs are delivered in engine order; one carrying writes holds back the rest until durable. */
@@ -135,6 +153,14 @@ export class CoordinatorHost {
     this.guarded(null, () => {
       if (!this.storeFailure) this.apply(this.options.coordinator.tick(this.options.now()))
     })
+  }
+
+  userOf(conn: ConnId): { appId: string; userId: string } | null {
+    return this.options.coordinator.userOf(conn)
+  }
+
+  get connectedSessions(): number {
+    return this.options.coordinator.connectedSessions
   }
 
   /** Resolves when every accepted output has been committed and delivered. */

@@ -16,7 +16,8 @@ import { startRelay, type TlsPair } from './server'
  * "Configuration" and "Hosting"): PORT, HOST, HTTPS, TLS_CERT, TLS_KEY, BASE_PATH,
  * TRUST_PROXY, DRAIN_TIMEOUT_MS, TOKEN_SECRET, LOG_LEVEL, DATA_DIR, STATIC_DIR, ALLOWED_ORIGINS,
  * REQUEST_RATE, PUBLISH_RATE, MAX_CONNECTIONS_PER_ADDRESS, ROOM_HEARTBEAT_TIMEOUT_MS,
- * ROOM_PUBLISHER_CAP, ICE_SERVERS, TURN_SECRET, TURN_URLS, TURN_TTL, ICE_TRANSPORT_POLICY.
+ * ROOM_PUBLISHER_CAP, ICE_SERVERS, TURN_SECRET, TURN_URLS, TURN_TTL, ICE_TRANSPORT_POLICY,
+ * REDIS_URL, REDIS_PREFIX, RELAY_NAME.
  */
 /** The built page (`vite build`), read once at start; default `dist/` in the project. */
 const staticDir = process.env.STATIC_DIR || fileURLToPath(new URL('../../dist', import.meta.url))
@@ -30,7 +31,11 @@ function exitWith(line: string): never {
   process.exit(1)
 }
 
-const store = await SqliteStore.open(dataDir).catch((error: unknown) =>
+/** Scaled mode (README "Scaled mode"): state lives in Redis, partitioned per app; no SQLite. */
+const cluster = process.env.REDIS_URL
+  ? { redisUrl: process.env.REDIS_URL, prefix: process.env.REDIS_PREFIX || undefined, processId: process.env.RELAY_NAME || undefined }
+  : undefined
+const store = cluster ? undefined : await SqliteStore.open(dataDir).catch((error: unknown) =>
   exitWith(error instanceof StoreOpenError ? error.message : `cannot open the store in DATA_DIR ${dataDir}: ${firstLine(error)}`))
 
 const [limits, hosting, ice] = (() => {
@@ -63,10 +68,11 @@ const relay = await startRelay({
   allowedOrigins: parseAllowedOrigins(process.env.ALLOWED_ORIGINS),
   staticDir,
   store,
+  cluster,
   logger,
   onStoreFailure: () => process.exit(1),
 }).catch((error: unknown) => exitWith(listenFailure(error)))
-relay.logger.info({ dataDir }, 'durable store (metadata, locks)')
+if (!cluster) relay.logger.info({ dataDir }, 'durable store (metadata, locks)')
 if (ice.turn && !process.env.TOKEN_SECRET) {
   relay.logger.warn({ turnUrls: ice.turn.urls }, 'TURN_SECRET without TOKEN_SECRET: anyone who can reach the relay gets TURN credentials (open mode)')
 }

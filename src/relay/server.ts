@@ -7,9 +7,9 @@ import proxyAddr from 'proxy-addr'
 import { Server as SocketServer } from 'socket.io'
 import { Coordinator } from '../engine/coordinator'
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../engine/app-engine'
-import { CoordinatorHost } from '../host/coordinator-host'
+import { CoordinatorHost, type FrameRouter } from '../host/coordinator-host'
 import { ReplayingCoordinator } from '../host/replaying-coordinator'
-import { MemoryStore, type DurableStore, type TokenVerifier } from '../host/ports'
+import { MemoryStore, type ConnectionSink, type DurableStore, type TokenVerifier } from '../host/ports'
 import type { ConnId } from '../engine/effects'
 import type { ServerFrame } from '../protocol/events'
 import type { Rate } from '../engine/rate-limit'
@@ -24,6 +24,7 @@ import { applySecurityHeaders, originPolicy } from './http-policy'
 import { NO_ICE, iceUrlsOf, type IceConfig } from './ice-config'
 import { ICE_SERVERS_PATH, serveIceServers } from './ice-endpoint'
 import { staticFiles } from './static-files'
+import { ClusterRouter, type ClusterOptions } from './cluster/cluster-router'
 
 export const VERSION = '0.1.0'
 /** How often the relay feeds the clock to the engine (presence timeouts, INTERVAL, TTLs). */
@@ -80,6 +81,8 @@ export interface RelayOptions {
    * `<basePath>/ice-servers` and in EasyRTC's iceConfig; default none (host candidates only).
    */
   ice?: IceConfig
+  /** Scaled mode: state partitioned per app over Redis leases, any number of these processes behind a balancer (README "Scaled mode"). */
+  cluster?: ClusterOptions
 }
 
 /**
@@ -101,8 +104,12 @@ export interface Relay {
   port: number
   http: HttpServer | TlsServer
   io: SocketServer
-  host: CoordinatorHost
+  /** Where the edges hand their frames: the coordinator host, or in scaled mode the cluster router. */
+  host: FrameRouter
+  /** The single-process coordinator; in scaled mode only the lobby (frames before a login), apps live in their partitions. */
   coordinator: Coordinator
+  /** Scaled mode (REDIS_URL): this process's router; null for one process. */
+  cluster: ClusterRouter | null
   logger: Logger
   /** The login token check (JWT with a secret, open mode without), for endpoints that authenticate at the upgrade (/ws/calls, /ws/rooms). */
   verifier: TokenVerifier
@@ -147,7 +154,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     if (route === '/healthz') { // liveness: the process answers
       return json(response, 200, {
         status: 'ok', version: VERSION, uptime: (Date.now() - startedAt) / 1000,
-        sessions: coordinator.connectedSessions, connections: io.engine.clientsCount,
+        sessions: router.connectedSessions, connections: io.engine.clientsCount,
+        ...(cluster && { process: cluster.processId, partitions: cluster.ownedPartitions }),
         memory: process.memoryUsage(),
       })
     }
@@ -221,55 +229,72 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const kindOf = (conn: ConnId) => (conn.includes(':') ? kinds.find(([prefix]) => conn.startsWith(prefix))?.[1] : undefined)
   const verifier = options.tokenSecret ? jwtVerifier(options.tokenSecret) : openMode
   const roomIceUrls = iceUrlsOf(ice)
-  const host = new CoordinatorHost({
+  /** Where this process's sockets get their frames: the edge codecs' kinds, else socket.io. */
+  const localSink: ConnectionSink = {
+    send(to, frame) {
+      const native: ConnId[] = []
+      for (const conn of to) {
+        const kind = kinds.length > 0 ? kindOf(conn) : undefined
+        if (kind) {
+          try {
+            kind.send(conn, frame)
+          } catch (error) {
+            // One codec's failure for one recipient must not cost the others their frame.
+            logger.error({ err: error, conn }, 'delivery failed')
+          }
+          continue
+        }
+        const socket = io.sockets.sockets.get(conn)
+        if (!socket) continue
+        if (overOutboundCap(socket)) shed(socket)
+        else native.push(conn)
+      }
+      // One recipient: its socket directly, skipping the room lookup and broadcast machinery.
+      if (native.length === 1) io.sockets.sockets.get(native[0])?.emit('f', frame)
+      else if (native.length > 1) io.to(native).emit('f', frame) // encoded once, written to every socket
+    },
+    close(conn, reason) {
+      const kind = kindOf(conn)
+      if (kind) return kind.close(conn, reason)
+      const socket = io.sockets.sockets.get(conn)
+      if (!socket) return
+      logger.info({ conn, reason }, 'closing connection')
+      socket.disconnect(true)
+    },
+  }
+  /** A coordinator host: the whole state in one process, or one partition's in scaled mode. */
+  const hostOver = (coordinator: Coordinator, store: DurableStore, sink: ConnectionSink, onStoreFailure: (error: unknown) => void) => new CoordinatorHost({
     coordinator,
     store,
     verifier,
     iceUrls: () => roomIceUrls,
     now: Date.now,
     newResumeKey: () => randomBytes(18).toString('base64url'),
-    onStoreFailure(error) {
-      logger.fatal({ err: error }, 'a store commit failed; the relay stops rather than serve state it could not keep')
-      void relay.close().finally(() => options.onStoreFailure?.(error))
-    },
+    onStoreFailure,
     requestRate: options.requestRate,
     onError(error, conn) {
       logger.error({ err: error, conn }, 'handling failed; the input or delivery was dropped')
     },
-    sink: {
-      send(to, frame) {
-        const native: ConnId[] = []
-        for (const conn of to) {
-          const kind = kinds.length > 0 ? kindOf(conn) : undefined
-          if (kind) {
-            try {
-              kind.send(conn, frame)
-            } catch (error) {
-              // One codec's failure for one recipient must not cost the others their frame.
-              logger.error({ err: error, conn }, 'delivery failed')
-            }
-            continue
-          }
-          const socket = io.sockets.sockets.get(conn)
-          if (!socket) continue
-          if (overOutboundCap(socket)) shed(socket)
-          else native.push(conn)
-        }
-        // One recipient: its socket directly, skipping the room lookup and broadcast machinery.
-        if (native.length === 1) io.sockets.sockets.get(native[0])?.emit('f', frame)
-        else if (native.length > 1) io.to(native).emit('f', frame) // encoded once, written to every socket
-      },
-      close(conn, reason) {
-        const kind = kindOf(conn)
-        if (kind) return kind.close(conn, reason)
-        const socket = io.sockets.sockets.get(conn)
-        if (!socket) return
-        logger.info({ conn, reason }, 'closing connection')
-        socket.disconnect(true)
-      },
-    },
+    sink,
+  })
+  const engineConfig = { ...DEFAULT_ENGINE_CONFIG, ...options.engine }
+  // One process: the coordinator holds every app. Scaled mode: it is the lobby (frames
+  // before a login), and each app's partition runs in whichever process owns its lease.
+  const host = hostOver(coordinator, store, localSink, (error) => {
+    logger.fatal({ err: error }, 'a store commit failed; the relay stops rather than serve state it could not keep')
+    void relay.close().finally(() => options.onStoreFailure?.(error))
   })
   await host.start()
+  const cluster = options.cluster
+    ? await ClusterRouter.start(options.cluster, {
+      // Remembers the reply of every write with the write, per partition (see ReplayingCoordinator).
+      hostFor: (_partition, partitionStore, sink, onStoreFailure) => hostOver(new ReplayingCoordinator(engineConfig), partitionStore, sink, onStoreFailure),
+      localSink,
+      lobby: host,
+      logger,
+    })
+    : null
+  const router: FrameRouter = cluster ?? host
 
   /** A client that stopped reading is closed rather than buffered for without bound. */
   const shed = (socket: import('socket.io').Socket) => {
@@ -279,17 +304,17 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
 
   io.on('connection', (socket) => {
     logger.debug({ conn: socket.id, transport: socket.conn.transport.name }, 'connected')
-    admission.expectLogin(socket.id, () => coordinator.userOf(socket.id) !== null, () => socket.disconnect(true))
-    socket.on('f', (frame: unknown) => host.receive(socket.id, frame)) // never throws
+    admission.expectLogin(socket.id, () => router.userOf(socket.id) !== null, () => socket.disconnect(true))
+    socket.on('f', (frame: unknown) => router.receive(socket.id, frame)) // never throws
     socket.on('disconnect', (reason) => {
       logger.debug({ conn: socket.id, reason }, 'disconnected')
       admission.forget(socket.id)
-      host.disconnected(socket.id)
+      router.disconnected(socket.id)
     })
   })
 
   const ticker = setInterval(() => {
-    host.tick()
+    router.tick()
     admission.sweep()
   }, TICK_MS)
   ticker.unref()
@@ -307,7 +332,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   logger.info({ url, mode: options.tokenSecret ? 'token' : 'open' }, 'relay listening')
 
   const relay: Relay = {
-    url, port, http, io, host, coordinator, logger, admission,
+    url, port, http, io, host: router, coordinator, cluster, logger, admission,
     verifier, addressOf, ice,
     get draining() { return draining },
     setTls(tls) {
@@ -335,7 +360,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       io.disconnectSockets(true)
       await io.close() // closes http too; its "not running" error is expected, `stopped` waits for the connections
       await stopped
-      await host.settled()
+      await router.settled()
+      await cluster?.close()
       await store.close()
     },
   }

@@ -1,0 +1,461 @@
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { CallIdentity } from '../../engine/calls'
+import type { ConnId } from '../../engine/effects'
+import { isValidName } from '../../engine/validate'
+import type { CoordinatorHost, FrameRouter, RoomIdentity } from '../../host/coordinator-host'
+import type { ConnectionSink, DurableStore } from '../../host/ports'
+import { rtmError } from '../../protocol/errors'
+import type { ServerFrame } from '../../protocol/events'
+import { LEASE_MS, PartitionLeases, RENEW_MS, ownerOfLease, type Lease } from './partition-lease'
+import { ClusterKeys, partitionOfApp, redisClient } from './redis-keys'
+import { RedisPartitionStore } from './redis-store'
+import { decodeClusterMessage, encodeClusterMessage, encodeFrame } from './wire'
+
+/** How often a gateway checks that the owners of its connections' partitions are still the same. */
+export const WATCH_MS = 250
+
+export interface ClusterOptions {
+  /** REDIS_URL, e.g. `redis://127.0.0.1:6379`. */
+  redisUrl: string
+  /** REDIS_PREFIX: every key and channel starts with it (default `sk:`). */
+  prefix?: string
+  /** RELAY_NAME: how this process is named to the others and on the page (default `relay-<random>`). */
+  processId?: string
+  leaseMs?: number
+}
+
+/** What the relay gives the router: how to run a partition, and where its own sockets are. */
+export interface ClusterParts {
+  /** A coordinator host for a partition this process now owns, over `store`, delivering to `sink`. */
+  hostFor(partition: string, store: DurableStore, sink: ConnectionSink, onStoreFailure: (error: unknown) => void): CoordinatorHost
+  /** This process's sockets (socket.io, /ws/calls, /ws/rooms, EasyRTC). */
+  localSink: ConnectionSink
+  /** Answers frames that belong to no partition (anything before a login naming a valid app) as one relay would. */
+  lobby: CoordinatorHost
+  logger: Logger
+}
+
+/** What a gateway hands an owner: one connection's frame, call frame, room frame, or its end. */
+export type Inbound =
+  | { k: 'f'; p: string; g: string; c: ConnId; f: unknown }
+  | { k: 'c' | 'r'; p: string; g: string; c: ConnId; f: unknown; i: CallIdentity }
+  | { k: 'd'; p: string; g: string; c: ConnId }
+/** What an owner hands a gateway: a frame for some of its sockets, a close, or "I no longer own p". */
+export type Outbound =
+  | { k: 'o'; to: ConnId[]; f: ServerFrame }
+  | { k: 'x'; c: ConnId; r: string }
+  | { k: 'm'; p: string }
+
+interface Binding {
+  partition: string
+  /** The login request in flight: its id and who it names (the gateway learns the outcome from the reply). */
+  login: { id: number; appId: string; userId: string } | null
+  identity: { appId: string; userId: string } | null
+}
+
+interface Owned {
+  lease: Lease
+  /** Null while the partition loads from Redis; frames wait in `queue`. */
+  host: CoordinatorHost | null
+  queue: Inbound[]
+  /** Past this the lease may have expired unseen (a paused process): stop before touching anything. */
+  validUntil: number
+  /** Connections by gateway, so a dead gateway's connections can be ended. */
+  gateways: Map<string, Set<ConnId>>
+}
+
+/**
+ * Scaled mode: every process is a gateway for its own sockets and the owner of some
+ * partitions. A connection is bound to its app's partition at its login (raw /ws sockets
+ * at their upgrade); its frames go to the partition's owner over Redis pub/sub (or
+ * straight in, when that is this process), and the owner's events come back to the
+ * gateways holding the recipients, one message per gateway. An owner holds a lease with a
+ * fencing token; its commits carry the token, so one that lost the lease cannot write.
+ */
+export class ClusterRouter implements FrameRouter {
+  readonly processId: string
+  private readonly redis: Redis
+  private readonly subscriber: Redis
+  private readonly keys: ClusterKeys
+  private readonly leases: PartitionLeases
+  private readonly leaseMs: number
+  // Gateway side.
+  private readonly bound = new Map<ConnId, Binding>()
+  private readonly byPartition = new Map<string, Set<ConnId>>()
+  /** The lease value (`<process> <token>`) of each partition's owner, as last seen. */
+  private readonly owners = new Map<string, string>()
+  private readonly resolving = new Map<string, Inbound[]>()
+  // Owner side.
+  private readonly owned = new Map<string, Owned>()
+  private readonly timers: NodeJS.Timeout[] = []
+  private redisAwaySince: number | null = null
+  private closed = false
+
+  private constructor(options: ClusterOptions, private readonly parts: ClusterParts) {
+    this.processId = options.processId || `relay-${Math.random().toString(16).slice(2, 8)}`
+    if (this.processId.includes('|') || this.processId.includes(' ')) throw new Error(`RELAY_NAME must not contain '|' or spaces: ${this.processId}`)
+    this.keys = new ClusterKeys(options.prefix ?? 'sk:')
+    this.leaseMs = options.leaseMs ?? LEASE_MS
+    this.redis = redisClient(options.redisUrl)
+    this.subscriber = redisClient(options.redisUrl, { enableOfflineQueue: true })
+    this.leases = new PartitionLeases(this.redis, this.keys, this.processId, this.leaseMs)
+    for (const client of [this.redis, this.subscriber]) client.on('error', (error: Error) => parts.logger.debug({ err: error }, 'redis'))
+  }
+
+  static async start(options: ClusterOptions, parts: ClusterParts): Promise<ClusterRouter> {
+    const router = new ClusterRouter(options, parts)
+    await Promise.all([router.redis.connect(), router.subscriber.connect()])
+    const [, appendfsync] = await router.redis.config('GET', 'appendfsync') as [string, string]
+    if (appendfsync !== 'always') parts.logger.warn({ appendfsync }, 'Redis does not fsync every write (appendfsync always): an acknowledged write may be lost if Redis crashes')
+    router.subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => router.fromRedis(message.toString()))
+    await router.subscriber.subscribe(router.keys.inbox(router.processId))
+    await router.redis.set(router.keys.gateway(router.processId), '1', 'PX', router.leaseMs)
+    router.timers.push(setInterval(() => void router.renewLeases(), RENEW_MS), setInterval(() => void router.watch(), WATCH_MS))
+    for (const timer of router.timers) timer.unref()
+    parts.logger.info({ process: router.processId, prefix: router.keys.prefix }, 'scaled mode: partitions leased in Redis')
+    return router
+  }
+
+  // ---- Gateway: frames from this process's sockets ----
+
+  receive(conn: ConnId, raw: unknown): void {
+    const login = loginNamed(raw)
+    let binding = this.bound.get(conn)
+    // A connection that never logged in may try another app: it moves there.
+    if (binding && login && !binding.identity && partitionOfApp(login.appId) !== binding.partition) {
+      this.unbind(conn, binding)
+      binding = undefined
+    }
+    if (!binding) {
+      if (!login) return this.parts.lobby.receive(conn, raw) // NOT_LOGIN, INVALID_PARAMETER…, as one relay answers
+      binding = this.bind(conn, partitionOfApp(login.appId))
+    }
+    if (login && !binding.identity) binding.login = login
+    this.route({ k: 'f', p: binding.partition, g: this.processId, c: conn, f: raw })
+  }
+
+  receiveCall(conn: ConnId, raw: unknown, identity: CallIdentity): void {
+    const binding = this.bound.get(conn) ?? this.bind(conn, partitionOfApp(identity.appId), signedIn(identity))
+    this.route({ k: 'c', p: binding.partition, g: this.processId, c: conn, f: raw, i: identity })
+  }
+
+  receiveRoom(conn: ConnId, raw: unknown, identity: RoomIdentity): void {
+    const binding = this.bound.get(conn) ?? this.bind(conn, partitionOfApp(identity.appId), signedIn(identity))
+    this.route({ k: 'r', p: binding.partition, g: this.processId, c: conn, f: raw, i: identity as CallIdentity })
+  }
+
+  disconnected(conn: ConnId): void {
+    this.parts.lobby.disconnected(conn)
+    const binding = this.bound.get(conn)
+    if (binding) this.unbind(conn, binding)
+  }
+
+  userOf(conn: ConnId): { appId: string; userId: string } | null {
+    return this.bound.get(conn)?.identity ?? null
+  }
+
+  get connectedSessions(): number {
+    let count = 0
+    for (const binding of this.bound.values()) if (binding.identity) count++
+    return count
+  }
+
+  /** Which process owns the partition of this connection's app, as last seen (for the page and /healthz). */
+  ownerOf(conn: ConnId): string | null {
+    const binding = this.bound.get(conn)
+    const lease = binding ? this.owners.get(binding.partition) : undefined
+    return lease ? ownerOfLease(lease) : null
+  }
+
+  get ownedPartitions(): string[] {
+    return [...this.owned.keys()]
+  }
+
+  tick(): void {
+    for (const owned of this.owned.values()) owned.host?.tick()
+  }
+
+  async settled(): Promise<void> {
+    await Promise.all([...this.owned.values()].map((owned) => owned.host?.settled()))
+  }
+
+  /** Hands owned partitions over (settled, then released, so another process takes them at once) and leaves Redis. */
+  async close(): Promise<void> {
+    this.closed = true
+    for (const timer of this.timers) clearInterval(timer)
+    await this.settled()
+    await Promise.allSettled([...this.owned.values()].map((owned) => this.leases.release(owned.lease)))
+    await this.redis.del(this.keys.gateway(this.processId)).catch(() => undefined)
+    this.owned.clear()
+    this.subscriber.disconnect()
+    this.redis.disconnect()
+  }
+
+  private bind(conn: ConnId, partition: string, identity: Binding['identity'] = null): Binding {
+    const binding: Binding = { partition, login: null, identity }
+    this.bound.set(conn, binding)
+    let conns = this.byPartition.get(partition)
+    if (!conns) this.byPartition.set(partition, (conns = new Set()))
+    conns.add(conn)
+    return binding
+  }
+
+  private unbind(conn: ConnId, binding: Binding): void {
+    this.bound.delete(conn)
+    const conns = this.byPartition.get(binding.partition)
+    conns?.delete(conn)
+    if (conns?.size === 0) this.byPartition.delete(binding.partition)
+    this.route({ k: 'd', p: binding.partition, g: this.processId, c: conn })
+  }
+
+  /** To the partition's owner: known → now; unknown → after finding (or becoming) it, in order. */
+  private route(message: Inbound): void {
+    const queue = this.resolving.get(message.p)
+    if (queue) return void queue.push(message)
+    const owner = this.owners.get(message.p)
+    if (owner !== undefined) return this.sendToOwner(ownerOfLease(owner), message)
+    if (message.k === 'd') return // nobody owns it: nobody holds the connection
+    this.resolving.set(message.p, [message])
+    void this.resolveOwner(message.p)
+  }
+
+  private async resolveOwner(partition: string): Promise<void> {
+    try {
+      const { mine, holder } = await this.leases.acquire(partition)
+      if (mine) await this.own(mine)
+      this.owners.set(partition, holder)
+      const queued = this.resolving.get(partition) ?? []
+      this.resolving.delete(partition)
+      for (const message of queued) this.sendToOwner(ownerOfLease(holder), message)
+    } catch (error) {
+      this.parts.logger.warn({ err: error, partition }, 'cannot find or take the owner of a partition (Redis away?); refusing its frames')
+      const queued = this.resolving.get(partition) ?? []
+      this.resolving.delete(partition)
+      for (const message of queued) this.refuse(message)
+    }
+  }
+
+  /** Redis is away: a request is answered STORAGE_OPERATION_FAILED (seed 000's -12001), a raw socket is closed to reconnect later. */
+  private refuse(message: Inbound): void {
+    if (message.k === 'd') return
+    const frame = message.f as { id?: unknown; op?: unknown } | null
+    if (message.k === 'f' && typeof frame?.id === 'number') {
+      const op = typeof frame.op === 'string' ? frame.op.slice(0, 64) : 'unknown'
+      const error = rtmError('STORAGE_OPERATION_FAILED', op, 'the cluster store (Redis) cannot be reached; try again shortly')
+      return this.parts.localSink.send([message.c], { t: 'res', id: frame.id, ok: false, error })
+    }
+    if (message.k !== 'f') this.parts.localSink.close(message.c, 'the cluster store (Redis) cannot be reached')
+  }
+
+  private sendToOwner(owner: string, message: Inbound): void {
+    if (owner === this.processId) return this.atOwner(message)
+    this.publish(owner, encodeClusterMessage(message))
+  }
+
+  private publish(processId: string, text: string): void {
+    this.redis.publish(this.keys.inbox(processId), text).catch((error: unknown) => {
+      this.parts.logger.warn({ err: error, to: processId }, 'a cluster message was lost (Redis away?)')
+    })
+  }
+
+  /** Frames for this process's sockets, from an owner (here or elsewhere). */
+  private deliverHere(to: ConnId[], frame: ServerFrame): void {
+    if (frame.t === 'res' && to.length === 1) frame = this.noteLoginOutcome(to[0], frame)
+    this.parts.localSink.send(to, frame)
+  }
+
+  /** A gateway learns a login's outcome from its reply; a successful one says which processes serve it. */
+  private noteLoginOutcome(conn: ConnId, frame: Extract<ServerFrame, { t: 'res' }>): ServerFrame {
+    const binding = this.bound.get(conn)
+    if (!binding?.login || binding.login.id !== frame.id) return frame
+    const { appId, userId } = binding.login
+    binding.login = null
+    if (!frame.ok) return frame
+    binding.identity = { appId, userId }
+    const owner = this.owners.get(binding.partition)
+    return { ...frame, result: { ...frame.result, servedBy: { gateway: this.processId, owner: owner ? ownerOfLease(owner) : this.processId } } }
+  }
+
+  /** Every WATCH_MS: say this gateway is alive, and close connections whose partition changed hands. */
+  private async watch(): Promise<void> {
+    const partitions = [...this.byPartition.keys()]
+    let holders: (string | null)[]
+    try {
+      await this.redis.set(this.keys.gateway(this.processId), '1', 'PX', this.leaseMs)
+      holders = await this.leases.holders(partitions)
+      this.redisAwaySince = null
+    } catch {
+      // Redis is away: owners cannot commit nor reach gateways. Past a lease, every client
+      // reconnects (and is refused cleanly until Redis is back) rather than wait unanswered.
+      this.redisAwaySince ??= Date.now()
+      if (Date.now() - this.redisAwaySince > this.leaseMs) for (const partition of partitions) this.moved(partition)
+      return
+    }
+    partitions.forEach((partition, index) => {
+      const known = this.owners.get(partition)
+      if (known !== undefined && holders[index] !== known) this.moved(partition)
+    })
+    await this.endConnectionsOfDeadGateways().catch(() => undefined)
+  }
+
+  /** The partition changed hands (or is gone): its connections here reconnect and resume at the new owner. */
+  private moved(partition: string): void {
+    this.owners.delete(partition)
+    for (const conn of this.byPartition.get(partition) ?? []) this.parts.localSink.close(conn, 'its app moved to another relay process; reconnect')
+  }
+
+  // ---- Owner: partitions this process holds ----
+
+  private async own(lease: Lease): Promise<void> {
+    const owned: Owned = { lease, host: null, queue: [], validUntil: Date.now() + this.leaseMs, gateways: new Map() }
+    this.owned.set(lease.partition, owned)
+    const sink: ConnectionSink = {
+      send: (to, frame) => this.fromOwner(to, frame),
+      close: (conn, reason) => this.closeFromOwner(conn, reason),
+    }
+    try {
+      const host = this.parts.hostFor(lease.partition, new RedisPartitionStore(this.redis, this.keys, lease), sink, (error) => {
+        this.parts.logger.warn({ err: error, partition: lease.partition }, 'a commit was refused or failed; stepping down from the partition')
+        this.stepDown(lease.partition, owned)
+      })
+      await host.start()
+      owned.host = host
+    } catch (error) {
+      this.owned.delete(lease.partition)
+      await this.leases.release(lease).catch(() => undefined)
+      throw error
+    }
+    this.parts.logger.info({ partition: lease.partition, token: lease.token }, 'owning partition')
+    for (const message of owned.queue.splice(0)) this.atOwner(message)
+  }
+
+  private atOwner(message: Inbound): void {
+    const owned = this.owned.get(message.p)
+    if (owned && Date.now() > owned.validUntil) this.stepDown(message.p, owned) // paused past the lease: not ours to serve
+    const current = this.owned.get(message.p)
+    if (!current) return message.g === this.processId ? this.moved(message.p) : this.publish(message.g, encodeClusterMessage({ k: 'm', p: message.p }))
+    if (!current.host) return void current.queue.push(message)
+    const conn = `${message.g}|${message.c}`
+    let conns = current.gateways.get(message.g)
+    if (message.k === 'd') {
+      conns?.delete(conn)
+      return current.host.disconnected(conn)
+    }
+    if (!conns) current.gateways.set(message.g, (conns = new Set()))
+    conns.add(conn)
+    if (message.k === 'f') current.host.receive(conn, message.f)
+    else if (message.k === 'c') current.host.receiveCall(conn, message.f, message.i)
+    else current.host.receiveRoom(conn, message.f, message.i)
+  }
+
+  /** An owner's frame: one message per gateway holding recipients, the frame encoded once. */
+  private fromOwner(to: ConnId[], frame: ServerFrame): void {
+    const byGateway = groupByGateway(to)
+    let encoded: string | undefined
+    for (const [gateway, conns] of byGateway) {
+      if (gateway === this.processId) {
+        this.deliverHere(conns, frame)
+        continue
+      }
+      encoded ??= encodeFrame(frame)
+      this.publish(gateway, `{"k":"o","to":${JSON.stringify(conns)},"f":${encoded}}`)
+    }
+  }
+
+  private closeFromOwner(conn: ConnId, reason: string): void {
+    const [gateway, local] = splitConn(conn)
+    if (gateway === this.processId) this.parts.localSink.close(local, reason)
+    else this.publish(gateway, encodeClusterMessage({ k: 'x', c: local, r: reason }))
+  }
+
+  private fromRedis(text: string): void {
+    try {
+      const message = decodeClusterMessage(text)
+      if (message.k === 'o') this.deliverHere(message.to, message.f)
+      else if (message.k === 'x') this.parts.localSink.close(message.c, message.r)
+      else if (message.k === 'm') this.moved(message.p)
+      else this.atOwner(message)
+    } catch (error) {
+      this.parts.logger.error({ err: error }, 'a cluster message could not be handled')
+    }
+  }
+
+  /** Every RENEW_MS: extend each lease; one lost (or unrenewable past its end) is given up. */
+  private async renewLeases(): Promise<void> {
+    await Promise.all([...this.owned].map(async ([partition, owned]) => {
+      const startedAt = Date.now()
+      try {
+        if (await this.leases.renew(owned.lease)) owned.validUntil = startedAt + this.leaseMs
+        else this.stepDown(partition, owned)
+      } catch {
+        if (Date.now() > owned.validUntil) this.stepDown(partition, owned)
+      }
+    }))
+  }
+
+  /**
+   * Not ours any more (lease lost, a commit fenced off, paused past the lease): forget the
+   * partition and tell the gateways, whose clients reconnect and resume at the next owner.
+   * Anything the old host still tries to commit is refused by the fencing check.
+   */
+  private stepDown(partition: string, owned: Owned): void {
+    if (this.owned.get(partition) !== owned) return
+    this.owned.delete(partition)
+    if (this.closed) return
+    this.parts.logger.warn({ partition, token: owned.lease.token }, 'stepped down from a partition')
+    for (const gateway of owned.gateways.keys()) {
+      if (gateway !== this.processId) this.publish(gateway, encodeClusterMessage({ k: 'm', p: partition }))
+    }
+    this.moved(partition)
+  }
+
+  /** A gateway that died took its sockets with it: its connections leave the partitions here. */
+  private async endConnectionsOfDeadGateways(): Promise<void> {
+    const gateways = new Set<string>()
+    for (const owned of this.owned.values()) for (const gateway of owned.gateways.keys()) if (gateway !== this.processId) gateways.add(gateway)
+    if (gateways.size === 0) return
+    const list = [...gateways]
+    const alive = await this.redis.mget(list.map((gateway) => this.keys.gateway(gateway)))
+    list.forEach((gateway, index) => {
+      if (alive[index] !== null) return
+      for (const owned of this.owned.values()) {
+        const conns = owned.gateways.get(gateway)
+        owned.gateways.delete(gateway)
+        for (const conn of conns ?? []) owned.host?.disconnected(conn)
+      }
+      this.parts.logger.info({ gateway }, 'a gateway process is gone; its connections left')
+    })
+  }
+}
+
+/** The app a login frame names, when it is a login with a valid appId (anything else is the lobby's to answer). */
+function loginNamed(raw: unknown): { id: number; appId: string; userId: string } | null {
+  const frame = raw as { op?: unknown; id?: unknown; args?: { appId?: unknown; userId?: unknown } } | null
+  if (frame?.op !== 'login' || typeof frame.id !== 'number') return null
+  const appId = frame.args?.appId
+  const userId = frame.args?.userId
+  if (typeof appId !== 'string' || !isValidName(appId)) return null
+  return { id: frame.id, appId, userId: typeof userId === 'string' ? userId : '' }
+}
+
+/** A raw socket's upgrade identity, when it names a user. */
+function signedIn({ appId, userId }: { appId: string; userId: string | null }): Binding['identity'] {
+  return userId === null ? null : { appId, userId }
+}
+
+function splitConn(conn: ConnId): [gateway: string, local: ConnId] {
+  const bar = conn.indexOf('|')
+  return [conn.slice(0, bar), conn.slice(bar + 1)]
+}
+
+function groupByGateway(conns: ConnId[]): Map<string, ConnId[]> {
+  const groups = new Map<string, ConnId[]>()
+  for (const conn of conns) {
+    const [gateway, local] = splitConn(conn)
+    const group = groups.get(gateway)
+    if (group) group.push(local)
+    else groups.set(gateway, [local])
+  }
+  return groups
+}

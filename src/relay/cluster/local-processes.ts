@@ -1,0 +1,183 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+
+/**
+ * Debian's redis-server and HAProxy run from a temp folder on loopback, never as system
+ * services: for `npm run cluster`, the scaled-mode tests and the cluster bench.
+ */
+export const REDIS_BINARY = '/usr/bin/redis-server'
+export const HAPROXY_BINARY = '/usr/sbin/haproxy'
+/** Both start in milliseconds; a loaded 2-core box may take longer. */
+const START_TIMEOUT_MS = 15_000
+const STOP_GRACE_MS = 5_000
+
+/** A free TCP port on 127.0.0.1 (the OS picks; released before the caller binds it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0))
+    })
+  })
+}
+
+export interface RedisProcess {
+  url: string
+  port: number
+  dir: string
+  child: ChildProcess
+  /** SIGTERM (Redis flushes its append-only file) and wait for the exit. */
+  stop(): Promise<void>
+  /** SIGKILL: a crash, nothing flushed beyond what `appendfsync always` already made durable. */
+  kill(): Promise<void>
+  /** Starts again on the same port and folder: the append-only file is read back. */
+  restart(): Promise<void>
+  /** Stops and removes the folder. */
+  destroy(): Promise<void>
+}
+
+/**
+ * Redis with `appendfsync always` (every write fsynced before Redis answers: what lets a
+ * relay acknowledge a commit) and no RDB snapshots.
+ */
+export async function startRedis(options: { port?: number; dir?: string } = {}): Promise<RedisProcess> {
+  const port = options.port ?? await freePort()
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'signal-kit-redis-'))
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'warning']
+  const launch = async () => {
+    const child = spawn(REDIS_BINARY, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+    await untilAnswers(child, port)
+    return child
+  }
+  const handle: RedisProcess = {
+    url: `redis://127.0.0.1:${port}`, port, dir, child: await launch(),
+    stop: () => stopChild(handle.child, 'SIGTERM'),
+    kill: () => stopChild(handle.child, 'SIGKILL'),
+    async restart() {
+      await stopChild(handle.child, 'SIGTERM')
+      handle.child = await launch()
+    },
+    async destroy() {
+      await stopChild(handle.child, 'SIGTERM')
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+  return handle
+}
+
+async function untilAnswers(child: ChildProcess, port: number): Promise<void> {
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const deadline = Date.now() + START_TIMEOUT_MS
+  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  probe.on('error', () => undefined)
+  try {
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${stderr.trim()}`)
+      try {
+        if (probe.status !== 'ready') await probe.connect()
+        // Loading a large append-only file answers LOADING until it is done.
+        if ((await probe.ping()) === 'PONG') return
+      } catch {
+        probe.disconnect()
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
+    throw new Error(`redis-server did not answer on port ${port} within ${START_TIMEOUT_MS} ms: ${stderr.trim()}`)
+  } finally {
+    probe.disconnect()
+  }
+}
+
+export interface Balancer {
+  url: string
+  port: number
+  child: ChildProcess
+  stop(): Promise<void>
+}
+
+/** A relay behind the balancer: where it listens, and (optionally) its name in HAProxy's logs. */
+export interface Backend { port: number; name?: string }
+
+/**
+ * HAProxy in front of the relays: round robin for every connection, health-checked on
+ * /readyz every 500 ms (a draining or dead relay gets no new clients; a connection that
+ * finds one dead is redispatched). /peerjs is hashed by app (the part of the peer id before
+ * its last '-'), so one mesh's browsers meet on one relay's PeerJS broker.
+ */
+export async function startBalancer(backends: Backend[], options: { port?: number; basePath?: string } = {}): Promise<Balancer> {
+  const port = options.port ?? await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'signal-kit-haproxy-'))
+  const config = join(dir, 'haproxy.cfg')
+  writeFileSync(config, balancerConfig(port, backends, options.basePath ?? ''))
+  const child = spawn(HAPROXY_BINARY, ['-db', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const deadline = Date.now() + START_TIMEOUT_MS
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`haproxy exited (${child.exitCode}): ${stderr.trim()}`)
+    const answered = await fetch(`http://127.0.0.1:${port}${options.basePath ?? ''}/readyz`).then((response) => response.ok, () => false)
+    if (answered) break
+    if (Date.now() > deadline) throw new Error(`haproxy did not serve /readyz on port ${port} within ${START_TIMEOUT_MS} ms: ${stderr.trim()}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return {
+    url: `http://127.0.0.1:${port}${options.basePath ?? ''}`, port, child,
+    async stop() {
+      await stopChild(child, 'SIGTERM')
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** The HAProxy configuration `npm run cluster` and the tests use (also a starting point for deployments). */
+export function balancerConfig(port: number, backends: Backend[], basePath = ''): string {
+  const servers = backends.map((backend, index) => `  server ${backend.name ?? `relay${index + 1}`} 127.0.0.1:${backend.port} check`).join('\n')
+  return `global
+  maxconn 8000
+
+defaults
+  mode http
+  option forwardfor
+  option redispatch
+  retries 3
+  timeout connect 2s
+  timeout client 60s
+  timeout server 60s
+  timeout tunnel 1h
+  default-server inter 500ms fall 2 rise 1
+
+frontend signal
+  bind 127.0.0.1:${port}
+  use_backend peerjs if { path_beg ${basePath}/peerjs }
+  default_backend relays
+
+backend relays
+  balance roundrobin
+  option httpchk GET ${basePath}/readyz
+${servers}
+
+backend peerjs
+  balance hash url_param(id),regsub(-[^-]*$,)
+  option httpchk GET ${basePath}/readyz
+${servers}
+`
+}
+
+function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS)
+    child.once('exit', () => {
+      clearTimeout(force)
+      resolve()
+    })
+    child.kill(signal)
+  })
+}

@@ -1,0 +1,33 @@
+import type { ServerFrame } from '../../protocol/events'
+import type { Inbound, Outbound } from './cluster-router'
+
+/** Bytes (socket.io binary payloads) cross Redis as `{"\u0000b": base64}`: plain JSON would turn them into number arrays. */
+const BYTES = '\u0000b'
+
+function keepBytes(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const raw = this[key]
+  if (raw instanceof Uint8Array) return { [BYTES]: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') }
+  return value
+}
+
+function restoreBytes(_key: string, value: unknown): unknown {
+  if (value !== null && typeof value === 'object' && typeof (value as Record<string, unknown>)[BYTES] === 'string') {
+    return Buffer.from((value as Record<string, string>)[BYTES], 'base64')
+  }
+  return value
+}
+
+export function encodeFrame(frame: ServerFrame): string {
+  return JSON.stringify(frame, keepBytes)
+}
+
+export function encodeClusterMessage(message: Inbound | Outbound): string {
+  return JSON.stringify(message, keepBytes)
+}
+
+/** Messages come from the cluster's own processes through our Redis: trusted, but a bad one is still only an error. */
+export function decodeClusterMessage(text: string): Inbound | Outbound {
+  const message = JSON.parse(text, restoreBytes) as Inbound | Outbound
+  if (typeof message !== 'object' || message === null || typeof message.k !== 'string') throw new Error('not a cluster message')
+  return message
+}
