@@ -3,7 +3,7 @@ import type { MessageEvent as WireMessage, PresenceEvent as WirePresence, Server
 import { createTransport, type TransportMode } from '../transport/create'
 import { pageRelayUrl } from '../transport/relay-url'
 import type { Transport } from '../transport/transport'
-import { Connection } from './connection'
+import { Connection, type ServedBy } from './connection'
 import { Emitter, toMessageEvent, toPresenceEvent, type LinkStateEvent, type RtmEventMap } from './events'
 import { PayloadCipher, type EncryptionMode } from './encryption'
 import { HistoryApi, MessageRecovery } from './history'
@@ -136,6 +136,21 @@ export class RTM {
 
   get linkState(): LinkStateEvent['currentState'] {
     return this.connection.state
+  }
+
+  /**
+   * In scaled mode, the relay processes serving this session: `gateway` holds the socket,
+   * `owner` holds the app's state. Set by every (re)login before its `linkState` CONNECTED
+   * event, so read it there; null while not connected, with a single relay process, and in
+   * tabs or mesh mode.
+   *
+   * @example
+   * rtm.addEventListener('linkState', () => {
+   *   if (rtm.servedBy) console.log(`served by ${rtm.servedBy.gateway}, app owned by ${rtm.servedBy.owner}`)
+   * })
+   */
+  get servedBy(): Readonly<ServedBy> | null {
+    return this.connection.servedBy
   }
 
   /** Who the transport reaches (the relay's URL, the coordinator tab…). */

@@ -22,6 +22,15 @@ export interface ConnectionOptions {
   transport: Transport
 }
 
+/**
+ * In scaled mode (several relay processes behind a balancer), who serves a session: the
+ * process holding its socket (`gateway`) and the one owning its app's partition (`owner`).
+ */
+export interface ServedBy {
+  gateway: string
+  owner: string
+}
+
 export interface ConnectionHooks {
   /** Link state changed (the RTM client turns it into a linkState event). */
   state(change: { current: LinkStateName; previous: LinkStateName; operation: LinkOperationName; reason: string; reasonCode: string; isResumed: boolean; unrestored: string[] }): void
@@ -48,6 +57,11 @@ function timeoutCode(op: string): ErrorName {
   if (/State$|^get(OnlineUsers|UserChannels)$/.test(op)) return 'PRESENCE_OPERATION_TIMEOUT'
   return 'CHANNEL_PUBLISH_MESSAGE_TIMEOUT'
 }
+/** The login reply's `servedBy` (scaled mode: the gateway and the owner), else null. */
+function servedByOf(value: unknown): ServedBy | null {
+  const { gateway, owner } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>
+  return typeof gateway === 'string' && typeof owner === 'string' ? { gateway, owner } : null
+}
 /** Login failures that retrying cannot fix. */
 const FATAL_LOGIN: ReadonlySet<number> = new Set([-10003, -10005, -10006, -10009, -10014, -10016])
 
@@ -60,6 +74,8 @@ const FATAL_LOGIN: ReadonlySet<number> = new Set([-10003, -10005, -10006, -10009
  */
 export class Connection {
   state: LinkStateName = 'IDLE'
+  /** From the current link's login reply; null while not connected and with one relay process, tabs or mesh. */
+  servedBy: ServedBy | null = null
   private link: Link | null = null
   private generation = 0
   private nextId = 1
@@ -168,6 +184,7 @@ export class Connection {
       return this.drop('AUTO_RECONNECT', reply.error.reason)
     }
     this.resumeKey = String(reply.result.resumeKey)
+    this.servedBy = servedByOf(reply.result.servedBy)
     const reconnecting = this.state === 'DISCONNECTED' || this.state === 'SUSPENDED'
     const isResumed = reconnecting && Date.now() - this.disconnectedAt <= RESUME_WINDOW_MS
     const unrestored = reconnecting ? await this.hooks.restore(reply.result.resumed === true) : []
@@ -219,6 +236,7 @@ export class Connection {
     this.link = null
     this.generation++
     this.stopHeartbeat()
+    this.servedBy = null
     if (this.state === 'CONNECTED') {
       this.disconnectedAt = Date.now()
       this.setState('DISCONNECTED', operation, reason, '')
@@ -247,6 +265,7 @@ export class Connection {
     this.link?.close()
     this.link = null
     this.stopHeartbeat()
+    this.servedBy = null
     this.clearTimer('reconnectTimer')
     this.clearTimer('suspendTimer')
     for (const entry of this.pending.values()) {

@@ -1,4 +1,5 @@
 export { RTM, type RTMConfig, type SubscribeOptions, type PublishOptions } from './client'
+export type { ServedBy } from './connection'
 export { type HistoryMessage, type HistoryPage, type RecoveryEvent } from './history'
 export type { MessageEvent, PresenceEvent, LinkStateEvent, TokenPrivilegeWillExpireEvent, FrameEvent, RtmEventMap } from './events'
 export { ERRORS, isRtmError, type RtmErrorInfo, type ErrorName } from '../protocol/errors'

@@ -1,4 +1,4 @@
-import { RTM, type LinkStateEvent, type RTMConfig } from '../../sdk'
+import { RTM, type LinkStateEvent, type RTMConfig, type ServedBy } from '../../sdk'
 import type { CallsState } from '../calls/calls.svelte'
 import { describeError } from '../shared/errors'
 import { ChannelMemory, type KeyValueStore } from './channel-memory'
@@ -39,6 +39,7 @@ export class Session {
   calls = $state.raw<CallsState | null>(null)
   #link = $state<LinkStateName>('IDLE')
   #linkChange = $state<Pick<LinkStateEvent, 'operation' | 'reason' | 'reasonCode' | 'isResumed' | 'timestamp'> | null>(null)
+  #servedBy = $state.raw<Readonly<ServedBy> | null>(null)
   /** Whether a direct conversation (rather than a channel) is on screen. */
   #focus = $state<'channel' | 'direct'>('channel')
   #chatShown = true
@@ -62,6 +63,8 @@ export class Session {
     const onLink = (event: LinkStateEvent) => {
       this.#link = event.currentState
       this.#linkChange = event
+      // Each (re)login may land on another relay process (scaled mode): the SDK sets it before CONNECTED.
+      this.#servedBy = rtm.servedBy
     }
     rtm.addEventListener('linkState', onLink)
     this.#offLink = () => rtm.removeEventListener('linkState', onLink)
@@ -92,6 +95,8 @@ export class Session {
   /** Read with the link state, so the header follows a failover (the coordinator changes across a reconnect). */
   get coordinator(): string { return this.#link && this.rtm.coordinator }
   get link(): LinkStateName { return this.#link }
+  /** Scaled mode: the relay process holding our socket and the one owning the app; null otherwise and while not connected. */
+  get servedBy(): Readonly<ServedBy> | null { return this.#servedBy }
   /** Why the link is in its current state, e.g. "SERVER_REJECT: same user logged in elsewhere". */
   get linkDetail(): string {
     const change = this.#linkChange
