@@ -8,6 +8,7 @@ import { ServerProcess, type ServerKind } from '../bench/lib/servers'
 import { percentile } from '../bench/lib/report'
 import { analyze } from '../bench/parts/page'
 import { measureHistory } from '../bench/history'
+import { measureCluster } from '../bench/cluster'
 import type { Marked } from '../bench/lib/wire'
 import { until } from './helpers'
 
@@ -66,6 +67,22 @@ describe('the history bench, in small', () => {
     expect(result.recovery.requestsPerRecovery).toBe(1)
     expect(result.recovery.resumed).toBe(true)
   }, 30_000)
+})
+
+describe('the cluster bench, in small', () => {
+  it('delivers every fan-out message through two relays behind HAProxy and times an owner failover', async () => {
+    // Real redis-server, relay processes and HAProxy (bench/lib/cluster-stack.ts); the figures are the bench's, not targets.
+    const result = await measureCluster({ relayCounts: [2], subscribers: 200, kills: 2, failoverRelays: 2, latencyMessages: 10, fanoutMs: 1000 })
+    const [scale] = result.scales
+    expect(scale.spread.reduce((a, b) => a + b, 0)).toBe(200)
+    expect(scale.latency.lost).toBe(0)
+    expect(scale.fanout.delivered).toBe(scale.fanout.expected)
+    expect(scale.fanout.published).toBeGreaterThan(0)
+    expect(scale.fanout.redisPublishesPerMessage).toBeGreaterThan(0) // the two relays did talk through Redis
+    expect(result.failover?.all.count).toBe(2 * 2) // two clients per kill, each served again
+    expect(result.failover?.all.p50).toBeGreaterThan(0)
+    expect(result.failover?.samples.every((sample) => sample.newOwner !== sample.killed)).toBe(true)
+  }, 120_000)
 })
 
 describe('percentile', () => {

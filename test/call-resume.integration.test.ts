@@ -7,7 +7,7 @@ import type { Relay } from '../src/relay/server'
 import { CallClient, type CallInfo } from '../src/sdk'
 import { SqliteStore } from '../src/store/sqlite-store'
 import { FakePeerConnection, useFakeWebRTC } from './fake-webrtc'
-import { client, relaysPerTest, until } from './helpers'
+import { client, relaysPerTest, spread, until } from './helpers'
 import { dropSocketOf } from './relay-control'
 
 /**
@@ -82,7 +82,8 @@ describe('a call survives a blip in the signaling', () => {
     expect(bob.last?.endReason).toBe('stopped')
   })
 
-  it('a relay closed and started again on the same port with the same store: both SDKs claim the call, the new relay recreates it', async () => {
+  // Spread: restarts one relay on its SQLite store; in scaled mode the call lives in Redis and a process that dies is replaced (the cluster fault tests).
+  it.skipIf(spread)('a relay closed and started again on the same port with the same store: both SDKs claim the call, the new relay recreates it', async () => {
     const dataDir = mkdtempSync(joinPath(tmpdir(), 'call-resume-'))
     cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }))
     const first = await start({ store: await SqliteStore.open(dataDir) })

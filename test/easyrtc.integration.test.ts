@@ -23,6 +23,7 @@ afterEach(() => {
 })
 afterAll(async () => { await relay.close() })
 
+
 const error = (code: keyof typeof EASYRTC_ERRORS) => ({ msgType: 'error', msgData: { errorCode: code, errorText: EASYRTC_ERRORS[code] } })
 
 describe('connecting', () => {

@@ -1,13 +1,101 @@
+import { randomBytes } from 'node:crypto'
 import pino from 'pino'
-import { afterEach, beforeEach } from 'vitest'
+import { afterAll, afterEach, beforeEach, inject } from 'vitest'
+import { startBalancer, type Balancer } from '../src/relay/cluster/local-processes'
 import { startRelay, type Relay, type RelayOptions } from '../src/relay/server'
 import { RTM, type RTMConfig } from '../src/sdk'
 import type { JoinTopicOptions } from '../src/sdk/stream-channel'
 import type { RtmEventMap } from '../src/sdk/events'
 
-/** A real relay on a free loopback port, quiet unless LOG_LEVEL says otherwise. */
+/** How many relay processes the spread run (vitest.spread.config.ts) puts behind the balancer; 0 in the normal run. */
+export const SPREAD_RELAYS = Number(process.env.SPREAD_RELAYS ?? 0)
+/**
+ * The spread run: every relay a test starts is SPREAD_RELAYS scaled-mode relays sharing one
+ * Redis, behind HAProxy, which round-robins each new connection. A test that cannot hold
+ * across processes is skipped there with `skipIf(spread)` and a line saying why.
+ */
+export const spread = SPREAD_RELAYS > 0
+
+/** The relays behind each spread relay, for the few helpers that act on every process (dropSocketOf). */
+const processesBehind = new WeakMap<Relay, Relay[]>()
+/**
+ * Spread relays not closed yet. A test that fails before closing its relay loses only
+ * memory in the normal run (the relay dies with the test worker), but HAProxy is a child
+ * process that outlives the worker: what a test file left open is closed after it.
+ */
+const openSpreadRelays = new Set<Relay>()
+if (spread) {
+  afterAll(async () => {
+    await Promise.allSettled([...openSpreadRelays].map((relay) => relay.close()))
+  })
+}
+
+/**
+ * A real relay on a free loopback port, quiet unless LOG_LEVEL says otherwise; in the
+ * spread run, several behind a balancer whose URL it answers with (see spreadRelay).
+ */
 export function relayForTest(options: RelayOptions = {}): Promise<Relay> {
-  return startRelay({ port: 0, logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }), ...options })
+  const withDefaults: RelayOptions = { port: 0, logger: pino({ level: process.env.LOG_LEVEL ?? 'silent' }), ...options }
+  return spread ? spreadRelay(withDefaults, SPREAD_RELAYS) : startRelay(withDefaults)
+}
+
+/** The processes serving `relay`: the relays behind the balancer in the spread run, else the relay itself. */
+export function processesOf(relay: Relay): Relay[] {
+  return processesBehind.get(relay) ?? [relay]
+}
+
+/**
+ * `count` scaled-mode relays in this test process (each with its own Redis connections and
+ * no state shared in memory: all they share goes through Redis and HAProxy; three child
+ * processes per test would make the suite far too slow) under a key prefix of their own in
+ * the run's Redis, and HAProxy in front. `url` and `port` are the balancer's (on
+ * `options.port` when given, so a test can start a cluster again where one was); the rest
+ * is the first relay's, which a test reading one process's internals cannot rely on.
+ */
+async function spreadRelay(options: RelayOptions, count: number): Promise<Relay> {
+  const redisUrl = inject('spreadRedisUrl')
+  if (!redisUrl) throw new Error('SPREAD_RELAYS needs the Redis of test/spread/redis-global-setup.ts: run vitest --config vitest.spread.config.ts')
+  // Both would be the test's own, not the cluster's: state lives in Redis, and HAProxy speaks plain HTTP here.
+  if (options.store) throw new Error('a spread relay keeps its state in Redis: a test of its own store cannot hold across processes')
+  if (options.tls) throw new Error('the spread run\'s balancer speaks plain HTTP: a TLS test cannot hold across processes')
+  const prefix = `spread-${randomBytes(5).toString('hex')}:`
+  const started = await Promise.allSettled(Array.from({ length: count }, (_, index) => startRelay({
+    ...options,
+    port: 0,
+    // Behind a balancer the client is who HAProxy forwarded for, as in a deployment.
+    trustProxy: options.trustProxy ?? ['loopback'],
+    cluster: { redisUrl, prefix, processId: `relay${index + 1}` },
+  })))
+  const relays = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+  let balancer: Balancer
+  try {
+    const failed = started.find((result) => result.status === 'rejected')
+    if (failed) throw failed.reason
+    balancer = await startBalancer(relays.map((relay, index) => ({ port: relay.port, name: `relay${index + 1}` })), { port: options.port || undefined, basePath: options.basePath })
+  } catch (error) {
+    await Promise.allSettled(relays.map((relay) => relay.close()))
+    throw error
+  }
+  const [first] = relays
+  const relay: Relay = {
+    url: balancer.url,
+    port: balancer.port,
+    http: first.http, io: first.io, host: first.host, coordinator: first.coordinator, cluster: first.cluster,
+    logger: first.logger, verifier: first.verifier, ice: first.ice, admission: first.admission,
+    addressOf: (request) => first.addressOf(request),
+    get draining() { return first.draining },
+    setTls: (tls) => first.setTls(tls),
+    addConnectionKind: (prefix, kind) => first.addConnectionKind(prefix, kind),
+    onUpgrade: (path, handler) => first.onUpgrade(path, handler),
+    async close() {
+      openSpreadRelays.delete(relay)
+      await balancer.stop()
+      await Promise.all(relays.map((each) => each.close()))
+    },
+  }
+  processesBehind.set(relay, relays)
+  openSpreadRelays.add(relay)
+  return relay
 }
 
 /** Records one event kind of a client; `next` waits for the first recorded or future match. */

@@ -11,7 +11,7 @@ import { RelayChild } from '../bench/lib/relay-child'
 import { freePort } from '../bench/lib/free-port'
 import { selfSignedCertificate } from '../src/relay/lan'
 import type { Relay, RelayOptions } from '../src/relay/server'
-import { Capture, client, relayForTest } from './helpers'
+import { Capture, client, relayForTest, spread } from './helpers'
 
 /**
  * Issue 18, hosting: a relay mounted under BASE_PATH, the client address behind a trusted
@@ -58,7 +58,8 @@ function upgradeStatus(url: string, options: WebSocket.ClientOptions = {}): Prom
   })
 }
 
-describe('TRUST_PROXY: the client address behind a proxy', () => {
+// Spread: per-address limits are per process (three relays admit three times as many), and HAProxy in front is itself the proxy these tests play.
+describe.skipIf(spread)('TRUST_PROXY: the client address behind a proxy', () => {
   const forwardedFor = (address: string) => ({ 'x-forwarded-for': address })
 
   it('a trusted proxy names the client, so the per-address limit counts clients, not the proxy', async () => {
@@ -102,7 +103,8 @@ describe('BASE_PATH: the relay mounted under a prefix', () => {
     expect(await socketIoAdmits(origin, {}, '/signal/socket.io')).toBe(true)
     expect(await socketIoAdmits(origin, {}, '/socket.io')).toBe(false)
     expect(await upgradeStatus(`${origin.replace('http', 'ws')}/signal/ws/calls?appId=demo`)).toBe(101)
-    expect(await upgradeStatus(`${origin.replace('http', 'ws')}/ws/calls?appId=demo`)).toBe(0)
+    // The relay drops the socket; behind HAProxy (the spread run) the client reads that as 502.
+    expect(await upgradeStatus(`${origin.replace('http', 'ws')}/ws/calls?appId=demo`)).toBe(spread ? 502 : 0)
 
     // The SDK given the mounted URL (as a page served from /signal/ derives it) talks through the prefix.
     const alice = await client(mounted, 'alice')
@@ -135,7 +137,8 @@ describe('HTTPS', () => {
     })
   }
 
-  it('serves https and wss, and a new certificate is used for new connections without a restart', async () => {
+  // Spread: the balancer in front speaks plain HTTP (TLS would end there), and setTls swaps one process's certificate.
+  it.skipIf(spread)('serves https and wss, and a new certificate is used for new connections without a restart', async () => {
     const first = await selfSignedCertificate(join(dir, 'a'), ['127.0.0.1', 'localhost'])
     const secure = await relay({ tls: first })
     expect(secure.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)

@@ -1,15 +1,20 @@
 import { expect } from 'vitest'
 import type { Relay } from '../src/relay/server'
 import type { LinkStateEvent, RTM } from '../src/sdk'
-import { Capture } from './helpers'
+import { Capture, processesOf } from './helpers'
 
-/** Drops the relay's socket(s) of `userId`, as a network failure would; the client reconnects by itself. */
+/**
+ * Drops the relay's socket(s) of `userId`, as a network failure would; the client reconnects
+ * by itself. In the spread run, on whichever process behind the balancer holds them.
+ */
 export function dropSocketOf(relay: Relay, userId: string): number {
   let dropped = 0
-  for (const [id, socket] of relay.io.sockets.sockets) {
-    if (relay.host.userOf(id)?.userId !== userId) continue
-    socket.disconnect(true)
-    dropped++
+  for (const server of processesOf(relay)) {
+    for (const [id, socket] of server.io.sockets.sockets) {
+      if (server.host.userOf(id)?.userId !== userId) continue
+      socket.disconnect(true)
+      dropped++
+    }
   }
   return dropped
 }

@@ -6,7 +6,7 @@ import type { Relay } from '../src/relay/server'
 import type { RTM } from '../src/sdk'
 import { SqliteStore } from '../src/store/sqlite-store'
 import { HeldCommitStore } from './held-commit-store'
-import { Capture, client, relayForTest, until } from './helpers'
+import { Capture, client, relayForTest, spread, until } from './helpers'
 import { expectCode, reconnected } from './relay-control'
 
 const dataDir = mkdtempSync(joinPath(tmpdir(), 'relay-fault-'))
@@ -18,7 +18,8 @@ afterEach(async () => {
   rmSync(dataDir, { recursive: true, force: true })
 })
 
-it('a failed commit: the write is refused, nothing decided after it leaves the relay, the relay stops, and a restart serves what is on disk', async () => {
+// Spread: fails a SQLite commit in one process and restarts it on that store; in scaled mode a failed commit steps the owner down (the cluster fault tests).
+it.skipIf(spread)('a failed commit: the write is refused, nothing decided after it leaves the relay, the relay stops, and a restart serves what is on disk', async () => {
   const disk = new HeldCommitStore(await SqliteStore.open(dataDir))
   const failures: unknown[] = []
   const first = await relayForTest({ store: disk, onStoreFailure: (error) => failures.push(error) })

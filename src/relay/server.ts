@@ -196,6 +196,10 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     },
     cors: (request, callback) => callback(null, { origin: originAllowed(request.headers.origin, request.headers.host) }),
   })
+  // Scaled mode: a session id names its process, so a balancer can send a long-polling
+  // client's every request to the process that holds its session (deploy/haproxy `use-server`).
+  const clusterOptions = options.cluster && { ...options.cluster, processId: options.cluster.processId || `relay-${randomBytes(3).toString('hex')}` }
+  if (clusterOptions) io.engine.generateId = () => `${clusterOptions.processId}.${randomBytes(15).toString('base64url')}`
   io.engine.on('connection', (connection: { request: IncomingMessage; once(event: 'close', listener: () => void): void }) => {
     connection.once('close', admission.opened(addressOf(connection.request)))
   })
@@ -285,8 +289,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     void relay.close().finally(() => options.onStoreFailure?.(error))
   })
   await host.start()
-  const cluster = options.cluster
-    ? await ClusterRouter.start(options.cluster, {
+  const cluster = clusterOptions
+    ? await ClusterRouter.start(clusterOptions, {
       // Remembers the reply of every write with the write, per partition (see ReplayingCoordinator).
       hostFor: (_partition, partitionStore, sink, onStoreFailure) => hostOver(new ReplayingCoordinator(engineConfig), partitionStore, sink, onStoreFailure),
       localSink,

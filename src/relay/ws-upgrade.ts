@@ -52,6 +52,9 @@ function subjectOf(token: string | undefined): string | undefined {
 export function refuseUpgrade(socket: Duplex, status: 400 | 401, reason: string): void {
   const text = status === 401 ? 'Unauthorized' : 'Bad Request'
   const body = `${reason}\n`
+  // The peer may reset as soon as it has the answer (a balancer does): that is not an error of ours.
+  socket.on('error', () => socket.destroy())
+  socket.once('finish', () => socket.destroy())
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
 }
 

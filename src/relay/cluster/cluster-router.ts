@@ -5,6 +5,7 @@ import type { ConnId } from '../../engine/effects'
 import { isValidName } from '../../engine/validate'
 import type { CoordinatorHost, FrameRouter, RoomIdentity } from '../../host/coordinator-host'
 import type { ConnectionSink, DurableStore } from '../../host/ports'
+import { MAX_FRAME_DEPTH, checkShape } from '../../protocol/bounds'
 import { rtmError } from '../../protocol/errors'
 import type { ServerFrame } from '../../protocol/events'
 import { LEASE_MS, PartitionLeases, RENEW_MS, ownerOfLease, type Lease } from './partition-lease'
@@ -14,6 +15,8 @@ import { decodeClusterMessage, encodeClusterMessage, encodeFrame } from './wire'
 
 /** How often a gateway checks that the owners of its connections' partitions are still the same. */
 export const WATCH_MS = 250
+/** An owned partition no connection has used this long is released. */
+export const IDLE_RELEASE_MS = 30_000
 
 export interface ClusterOptions {
   /** REDIS_URL, e.g. `redis://127.0.0.1:6379`. */
@@ -41,11 +44,13 @@ export type Inbound =
   | { k: 'f'; p: string; g: string; c: ConnId; f: unknown }
   | { k: 'c' | 'r'; p: string; g: string; c: ConnId; f: unknown; i: CallIdentity }
   | { k: 'd'; p: string; g: string; c: ConnId }
-/** What an owner hands a gateway: a frame for some of its sockets, a close, or "I no longer own p". */
+/** What an owner hands a gateway: a frame for some of its sockets, a close, or "I (process `g`) no longer own p". */
 export type Outbound =
   | { k: 'o'; to: ConnId[]; f: ServerFrame }
   | { k: 'x'; c: ConnId; r: string }
-  | { k: 'm'; p: string }
+  | { k: 'm'; p: string; g: string }
+  /** Several of the above, in order (one owner step's messages for one gateway). */
+  | { k: 'b'; m: Outbound[] }
 
 interface Binding {
   partition: string
@@ -63,6 +68,8 @@ interface Owned {
   validUntil: number
   /** Connections by gateway, so a dead gateway's connections can be ended. */
   gateways: Map<string, Set<ConnId>>
+  /** Since when no connection uses the partition (null: in use). */
+  idleSince: number | null
 }
 
 /**
@@ -88,6 +95,9 @@ export class ClusterRouter implements FrameRouter {
   private readonly resolving = new Map<string, Inbound[]>()
   // Owner side.
   private readonly owned = new Map<string, Owned>()
+  /** Messages for other gateways gathered during the current step (see toGateway). */
+  private readonly outboxes = new Map<string, string[]>()
+  private outboxFlushQueued = false
   private readonly timers: NodeJS.Timeout[] = []
   private redisAwaySince: number | null = null
   private closed = false
@@ -120,6 +130,8 @@ export class ClusterRouter implements FrameRouter {
   // ---- Gateway: frames from this process's sockets ----
 
   receive(conn: ConnId, raw: unknown): void {
+    // Too deep to encode for Redis (a recursive encoder would overflow): answered here, as one relay answers it.
+    if (!checkShape(raw, MAX_FRAME_DEPTH).ok) return this.parts.lobby.receive(conn, raw)
     const login = loginNamed(raw)
     let binding = this.bound.get(conn)
     // A connection that never logged in may try another app: it moves there.
@@ -137,11 +149,13 @@ export class ClusterRouter implements FrameRouter {
 
   receiveCall(conn: ConnId, raw: unknown, identity: CallIdentity): void {
     const binding = this.bound.get(conn) ?? this.bind(conn, partitionOfApp(identity.appId), signedIn(identity))
+    if (!checkShape(raw, MAX_FRAME_DEPTH).ok) return this.parts.lobby.receiveCall(conn, raw, identity) // answered here (see receive)
     this.route({ k: 'c', p: binding.partition, g: this.processId, c: conn, f: raw, i: identity })
   }
 
   receiveRoom(conn: ConnId, raw: unknown, identity: RoomIdentity): void {
     const binding = this.bound.get(conn) ?? this.bind(conn, partitionOfApp(identity.appId), signedIn(identity))
+    if (!checkShape(raw, MAX_FRAME_DEPTH).ok) return this.parts.lobby.receiveRoom(conn, raw, identity) // answered here (see receive)
     this.route({ k: 'r', p: binding.partition, g: this.processId, c: conn, f: raw, i: identity as CallIdentity })
   }
 
@@ -173,7 +187,24 @@ export class ClusterRouter implements FrameRouter {
   }
 
   tick(): void {
-    for (const owned of this.owned.values()) owned.host?.tick()
+    const now = Date.now()
+    for (const [partition, owned] of this.owned) {
+      if (!owned.host) continue
+      owned.host.tick()
+      if ([...owned.gateways.values()].some((conns) => conns.size > 0)) owned.idleSince = null
+      else if (owned.idleSince === null) owned.idleSince = now
+      else if (now - owned.idleSince > IDLE_RELEASE_MS) void this.release(partition, owned)
+    }
+  }
+
+  /**
+   * Hands an unused partition back: a process does not keep (and renew) every app it ever
+   * served. Frames that still come are answered "moved", and their gateway finds the next owner.
+   */
+  private async release(partition: string, owned: Owned): Promise<void> {
+    this.owned.delete(partition)
+    await owned.host?.settled()
+    await this.leases.release(owned.lease).catch(() => undefined) // unreleased, it runs out in LEASE_MS
   }
 
   async settled(): Promise<void> {
@@ -223,7 +254,11 @@ export class ClusterRouter implements FrameRouter {
   private async resolveOwner(partition: string): Promise<void> {
     try {
       const { mine, holder } = await this.leases.acquire(partition)
-      if (mine) await this.own(mine)
+      // A lease of ours that is no longer the one in Redis (it ran out while Redis was away): its host must not serve on.
+      const current = this.owned.get(partition)
+      if (current && current.lease.value !== holder) this.stepDown(partition, current, 'its lease was replaced')
+      // Still ours (this gateway forgot the owner, e.g. after Redis was away): keep the host, don't load a second one.
+      if (mine && this.owned.get(partition)?.lease.value !== mine.value) await this.own(mine)
       this.owners.set(partition, holder)
       const queued = this.resolving.get(partition) ?? []
       this.resolving.delete(partition)
@@ -250,12 +285,14 @@ export class ClusterRouter implements FrameRouter {
 
   private sendToOwner(owner: string, message: Inbound): void {
     if (owner === this.processId) return this.atOwner(message)
-    this.publish(owner, encodeClusterMessage(message))
+    // Not handed over (Redis away): refused now rather than left unanswered until the client's timeout.
+    this.publish(owner, encodeClusterMessage(message), () => this.refuse(message))
   }
 
-  private publish(processId: string, text: string): void {
+  private publish(processId: string, text: string, onLost?: () => void): void {
     this.redis.publish(this.keys.inbox(processId), text).catch((error: unknown) => {
       this.parts.logger.warn({ err: error, to: processId }, 'a cluster message was lost (Redis away?)')
+      onLost?.()
     })
   }
 
@@ -285,6 +322,8 @@ export class ClusterRouter implements FrameRouter {
       await this.redis.set(this.keys.gateway(this.processId), '1', 'PX', this.leaseMs)
       holders = await this.leases.holders(partitions)
       this.redisAwaySince = null
+      // Owners are remembered for the partitions of this gateway's connections only.
+      for (const partition of this.owners.keys()) if (!this.byPartition.has(partition) && !this.resolving.has(partition)) this.owners.delete(partition)
     } catch {
       // Redis is away: owners cannot commit nor reach gateways. Past a lease, every client
       // reconnects (and is refused cleanly until Redis is back) rather than wait unanswered.
@@ -305,10 +344,20 @@ export class ClusterRouter implements FrameRouter {
     for (const conn of this.byPartition.get(partition) ?? []) this.parts.localSink.close(conn, 'its app moved to another relay process; reconnect')
   }
 
+  /**
+   * An owner says it no longer owns the partition. Only news if it is the owner this gateway
+   * knows: a stale one (paused past its lease) says so after its successor took over, and the
+   * successor may be this very process.
+   */
+  private movedFrom(partition: string, former: string): void {
+    const known = this.owners.get(partition)
+    if (known !== undefined && ownerOfLease(known) === former) this.moved(partition)
+  }
+
   // ---- Owner: partitions this process holds ----
 
   private async own(lease: Lease): Promise<void> {
-    const owned: Owned = { lease, host: null, queue: [], validUntil: Date.now() + this.leaseMs, gateways: new Map() }
+    const owned: Owned = { lease, host: null, queue: [], validUntil: Date.now() + this.leaseMs, gateways: new Map(), idleSince: null }
     this.owned.set(lease.partition, owned)
     const sink: ConnectionSink = {
       send: (to, frame) => this.fromOwner(to, frame),
@@ -317,7 +366,7 @@ export class ClusterRouter implements FrameRouter {
     try {
       const host = this.parts.hostFor(lease.partition, new RedisPartitionStore(this.redis, this.keys, lease), sink, (error) => {
         this.parts.logger.warn({ err: error, partition: lease.partition }, 'a commit was refused or failed; stepping down from the partition')
-        this.stepDown(lease.partition, owned)
+        this.stepDown(lease.partition, owned, 'a commit failed')
       })
       await host.start()
       owned.host = host
@@ -332,9 +381,9 @@ export class ClusterRouter implements FrameRouter {
 
   private atOwner(message: Inbound): void {
     const owned = this.owned.get(message.p)
-    if (owned && Date.now() > owned.validUntil) this.stepDown(message.p, owned) // paused past the lease: not ours to serve
+    if (owned && Date.now() > owned.validUntil) this.stepDown(message.p, owned, 'paused past its lease') // not ours to serve
     const current = this.owned.get(message.p)
-    if (!current) return message.g === this.processId ? this.moved(message.p) : this.publish(message.g, encodeClusterMessage({ k: 'm', p: message.p }))
+    if (!current) return message.g === this.processId ? this.moved(message.p) : this.toGateway(message.g, encodeClusterMessage({ k: 'm', p: message.p, g: this.processId }))
     if (!current.host) return void current.queue.push(message)
     const conn = `${message.g}|${message.c}`
     let conns = current.gateways.get(message.g)
@@ -359,24 +408,51 @@ export class ClusterRouter implements FrameRouter {
         continue
       }
       encoded ??= encodeFrame(frame)
-      this.publish(gateway, `{"k":"o","to":${JSON.stringify(conns)},"f":${encoded}}`)
+      this.toGateway(gateway, `{"k":"o","to":${JSON.stringify(conns)},"f":${encoded}}`)
     }
+  }
+
+  /**
+   * What one owner step sends a gateway leaves as one Redis message, in order: a reply and
+   * the events behind it reach the socket together, as from one relay, and a fan-out of
+   * many events costs one publish per gateway.
+   */
+  private toGateway(gateway: string, message: string): void {
+    let outbox = this.outboxes.get(gateway)
+    if (!outbox) this.outboxes.set(gateway, (outbox = []))
+    outbox.push(message)
+    if (this.outboxFlushQueued) return
+    this.outboxFlushQueued = true
+    queueMicrotask(() => {
+      this.outboxFlushQueued = false
+      for (const [to, messages] of this.outboxes) this.publish(to, messages.length === 1 ? messages[0] : `{"k":"b","m":[${messages.join(',')}]}`)
+      this.outboxes.clear()
+    })
   }
 
   private closeFromOwner(conn: ConnId, reason: string): void {
     const [gateway, local] = splitConn(conn)
     if (gateway === this.processId) this.parts.localSink.close(local, reason)
-    else this.publish(gateway, encodeClusterMessage({ k: 'x', c: local, r: reason }))
+    else this.toGateway(gateway, encodeClusterMessage({ k: 'x', c: local, r: reason }))
   }
 
   private fromRedis(text: string): void {
     try {
-      const message = decodeClusterMessage(text)
+      const decoded = decodeClusterMessage(text)
+      for (const message of decoded.k === 'b' ? decoded.m : [decoded]) this.fromCluster(message)
+    } catch (error) {
+      this.parts.logger.error({ err: error }, 'a cluster message could not be handled')
+    }
+  }
+
+  private fromCluster(message: Inbound | Outbound): void {
+    try {
       if (message.k === 'o') this.deliverHere(message.to, message.f)
       else if (message.k === 'x') this.parts.localSink.close(message.c, message.r)
-      else if (message.k === 'm') this.moved(message.p)
-      else this.atOwner(message)
+      else if (message.k === 'm') this.movedFrom(message.p, message.g)
+      else if (message.k !== 'b') this.atOwner(message)
     } catch (error) {
+      // One message's failure (a bug) costs that message only, not the rest of its batch.
       this.parts.logger.error({ err: error }, 'a cluster message could not be handled')
     }
   }
@@ -387,9 +463,9 @@ export class ClusterRouter implements FrameRouter {
       const startedAt = Date.now()
       try {
         if (await this.leases.renew(owned.lease)) owned.validUntil = startedAt + this.leaseMs
-        else this.stepDown(partition, owned)
+        else this.stepDown(partition, owned, 'its lease is gone')
       } catch {
-        if (Date.now() > owned.validUntil) this.stepDown(partition, owned)
+        if (Date.now() > owned.validUntil) this.stepDown(partition, owned, 'its lease could not be renewed in time')
       }
     }))
   }
@@ -399,13 +475,16 @@ export class ClusterRouter implements FrameRouter {
    * partition and tell the gateways, whose clients reconnect and resume at the next owner.
    * Anything the old host still tries to commit is refused by the fencing check.
    */
-  private stepDown(partition: string, owned: Owned): void {
+  private stepDown(partition: string, owned: Owned, why: string): void {
     if (this.owned.get(partition) !== owned) return
     this.owned.delete(partition)
+    // Redis may still hold this lease (a renewal landed later than this process counts): give
+    // it up, so the old host's commits are fenced off and the next owner takes a new token.
+    void this.leases.release(owned.lease).catch(() => undefined)
     if (this.closed) return
-    this.parts.logger.warn({ partition, token: owned.lease.token }, 'stepped down from a partition')
+    this.parts.logger.warn({ partition, token: owned.lease.token, why }, 'stepped down from a partition')
     for (const gateway of owned.gateways.keys()) {
-      if (gateway !== this.processId) this.publish(gateway, encodeClusterMessage({ k: 'm', p: partition }))
+      if (gateway !== this.processId) this.toGateway(gateway, encodeClusterMessage({ k: 'm', p: partition, g: this.processId }))
     }
     this.moved(partition)
   }

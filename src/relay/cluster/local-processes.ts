@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 
 /**
@@ -136,38 +137,30 @@ export async function startBalancer(backends: Backend[], options: { port?: numbe
   }
 }
 
-/** The HAProxy configuration `npm run cluster` and the tests use (also a starting point for deployments). */
+/** The configuration users deploy; `npm run cluster` and the tests use it with their own ports. */
+export const BALANCER_CONFIG_FILE = fileURLToPath(new URL('../../../deploy/haproxy/signal-kit.cfg', import.meta.url))
+
+/**
+ * deploy/haproxy/signal-kit.cfg with only its `bind` address and its relays replaced: one
+ * `server` line per backend in each backend section, and one `use-server` line per relay
+ * (a long-polling session's requests go to the relay that holds it; server names must be
+ * the relays' RELAY_NAMEs, as the session ids start with them).
+ */
 export function balancerConfig(port: number, backends: Backend[], basePath = ''): string {
-  const servers = backends.map((backend, index) => `  server ${backend.name ?? `relay${index + 1}`} 127.0.0.1:${backend.port} check`).join('\n')
-  return `global
-  maxconn 8000
-
-defaults
-  mode http
-  option forwardfor
-  option redispatch
-  retries 3
-  timeout connect 2s
-  timeout client 60s
-  timeout server 60s
-  timeout tunnel 1h
-  default-server inter 500ms fall 2 rise 1
-
-frontend signal
-  bind 127.0.0.1:${port}
-  use_backend peerjs if { path_beg ${basePath}/peerjs }
-  default_backend relays
-
-backend relays
-  balance roundrobin
-  option httpchk GET ${basePath}/readyz
-${servers}
-
-backend peerjs
-  balance hash url_param(id),regsub(-[^-]*$,)
-  option httpchk GET ${basePath}/readyz
-${servers}
-`
+  const names = backends.map((backend, index) => backend.name ?? `relay${index + 1}`)
+  const servers = names.map((name, index) => `  server ${name} 127.0.0.1:${backends[index].port} check`).join('\n')
+  const stickiness = names.map((name) => `  use-server ${name} if { url_param(sid) -m beg ${name}. }`).join('\n')
+  const lines = readFileSync(BALANCER_CONFIG_FILE, 'utf8').split('\n')
+  const out: string[] = []
+  for (const line of lines) {
+    if (/^\s*bind /.test(line)) out.push(`  bind 127.0.0.1:${port}`)
+    else if (/^\s*use-server /.test(line)) {
+      if (!out.includes(stickiness)) out.push(stickiness)
+    } else if (/^\s*server /.test(line)) {
+      if (out[out.length - 1] !== servers) out.push(servers)
+    } else out.push(basePath ? line.replace(/(path_beg |GET )\//, `$1${basePath}/`) : line)
+  }
+  return out.join('\n')
 }
 
 function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
