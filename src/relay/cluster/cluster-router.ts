@@ -15,6 +15,12 @@ import { decodeClusterMessage, encodeClusterMessage, encodeFrame } from './wire'
 
 /** How often a gateway checks that the owners of its connections' partitions are still the same. */
 export const WATCH_MS = 250
+/**
+ * A gateway whose key (refreshed every WATCH_MS) is gone this long is taken for dead and
+ * its connections leave. Longer than a lease: a dead gateway's clients have reconnected
+ * elsewhere anyway, so there is no hurry, and a busy one is not cut off for a stall.
+ */
+export const GATEWAY_TTL_MS = 6_000
 /** An owned partition no connection has used this long is released. */
 export const IDLE_RELEASE_MS = 30_000
 
@@ -120,7 +126,7 @@ export class ClusterRouter implements FrameRouter {
     if (appendfsync !== 'always') parts.logger.warn({ appendfsync }, 'Redis does not fsync every write (appendfsync always): an acknowledged write may be lost if Redis crashes')
     router.subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => router.fromRedis(message.toString()))
     await router.subscriber.subscribe(router.keys.inbox(router.processId))
-    await router.redis.set(router.keys.gateway(router.processId), '1', 'PX', router.leaseMs)
+    await router.redis.set(router.keys.gateway(router.processId), '1', 'PX', GATEWAY_TTL_MS)
     router.timers.push(setInterval(() => void router.renewLeases(), RENEW_MS), setInterval(() => void router.watch(), WATCH_MS))
     for (const timer of router.timers) timer.unref()
     parts.logger.info({ process: router.processId, prefix: router.keys.prefix }, 'scaled mode: partitions leased in Redis')
@@ -319,7 +325,7 @@ export class ClusterRouter implements FrameRouter {
     const partitions = [...this.byPartition.keys()]
     let holders: (string | null)[]
     try {
-      await this.redis.set(this.keys.gateway(this.processId), '1', 'PX', this.leaseMs)
+      await this.redis.set(this.keys.gateway(this.processId), '1', 'PX', GATEWAY_TTL_MS)
       holders = await this.leases.holders(partitions)
       this.redisAwaySince = null
       // Owners are remembered for the partitions of this gateway's connections only.
@@ -501,7 +507,12 @@ export class ClusterRouter implements FrameRouter {
       for (const owned of this.owned.values()) {
         const conns = owned.gateways.get(gateway)
         owned.gateways.delete(gateway)
-        for (const conn of conns ?? []) owned.host?.disconnected(conn)
+        for (const conn of conns ?? []) {
+          owned.host?.disconnected(conn)
+          // A gateway only stalled (its event loop held up past the TTL) is alive: its socket
+          // must not stay open on a session that is gone. It closes it, and the client resumes.
+          this.toGateway(gateway, encodeClusterMessage({ k: 'x', c: splitConn(conn)[1], r: 'its relay process missed its heartbeat; reconnect' }))
+        }
       }
       this.parts.logger.info({ gateway }, 'a gateway process is gone; its connections left')
     })

@@ -27,7 +27,8 @@ export function encodeClusterMessage(message: Inbound | Outbound): string {
 
 /** Messages come from the cluster's own processes through our Redis: trusted, but a bad one is still only an error. */
 export function decodeClusterMessage(text: string): Inbound | Outbound {
-  const message = JSON.parse(text, restoreBytes) as Inbound | Outbound
+  // The reviver costs ~8× a plain parse: only text that carries bytes pays for it ("\u0000b" as JSON writes it).
+  const message = (text.includes('\\u0000b') ? JSON.parse(text, restoreBytes) : JSON.parse(text)) as Inbound | Outbound
   if (typeof message !== 'object' || message === null || typeof message.k !== 'string') throw new Error('not a cluster message')
   return message
 }
