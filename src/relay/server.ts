@@ -82,7 +82,7 @@ export interface RelayOptions {
    */
   ice?: IceConfig
   /** Scaled mode: state partitioned per app over Redis leases, any number of these processes behind a balancer (README "Scaled mode"). */
-  cluster?: ClusterOptions
+  cluster?: Omit<ClusterOptions, 'processId'> & { processId?: string }
 }
 
 /**

@@ -4,40 +4,31 @@ import type { CallIdentity } from '../../engine/calls'
 import type { ConnId } from '../../engine/effects'
 import { isValidName } from '../../engine/validate'
 import type { CoordinatorHost, FrameRouter, RoomIdentity } from '../../host/coordinator-host'
-import type { ConnectionSink, DurableStore } from '../../host/ports'
+import type { ConnectionSink } from '../../host/ports'
 import { MAX_FRAME_DEPTH, checkShape } from '../../protocol/bounds'
 import { rtmError } from '../../protocol/errors'
 import type { ServerFrame } from '../../protocol/events'
-import { LEASE_MS, PartitionLeases, RENEW_MS, ownerOfLease, type Lease } from './partition-lease'
+import { LEASE_MS, PartitionLeases, RENEW_MS, ownerOfLease } from './partition-lease'
+import { GATEWAY_TTL_MS, PartitionOwners, type HostFor } from './partition-owners'
 import { ClusterKeys, partitionOfApp, redisClient } from './redis-keys'
-import { RedisPartitionStore } from './redis-store'
-import { decodeClusterMessage, encodeClusterMessage, encodeFrame } from './wire'
+import { decodeClusterMessage, encodeClusterMessage, type Inbound, type Outbound } from './wire'
 
 /** How often a gateway checks that the owners of its connections' partitions are still the same. */
 export const WATCH_MS = 250
-/**
- * A gateway whose key (refreshed every WATCH_MS) is gone this long is taken for dead and
- * its connections leave. Longer than a lease: a dead gateway's clients have reconnected
- * elsewhere anyway, so there is no hurry, and a busy one is not cut off for a stall.
- */
-export const GATEWAY_TTL_MS = 6_000
-/** An owned partition no connection has used this long is released. */
-export const IDLE_RELEASE_MS = 30_000
 
 export interface ClusterOptions {
   /** REDIS_URL, e.g. `redis://127.0.0.1:6379`. */
   redisUrl: string
   /** REDIS_PREFIX: every key and channel starts with it (default `sk:`). */
   prefix?: string
-  /** RELAY_NAME: how this process is named to the others and on the page (default `relay-<random>`). */
-  processId?: string
+  /** RELAY_NAME: how this process is named to the others and on the page (the relay picks `relay-<random>` when unset). */
+  processId: string
   leaseMs?: number
 }
 
 /** What the relay gives the router: how to run a partition, and where its own sockets are. */
 export interface ClusterParts {
-  /** A coordinator host for a partition this process now owns, over `store`, delivering to `sink`. */
-  hostFor(partition: string, store: DurableStore, sink: ConnectionSink, onStoreFailure: (error: unknown) => void): CoordinatorHost
+  hostFor: HostFor
   /** This process's sockets (socket.io, /ws/calls, /ws/rooms, EasyRTC). */
   localSink: ConnectionSink
   /** Answers frames that belong to no partition (anything before a login naming a valid app) as one relay would. */
@@ -45,37 +36,11 @@ export interface ClusterParts {
   logger: Logger
 }
 
-/** What a gateway hands an owner: one connection's frame, call frame, room frame, or its end. */
-export type Inbound =
-  | { k: 'f'; p: string; g: string; c: ConnId; f: unknown }
-  | { k: 'c' | 'r'; p: string; g: string; c: ConnId; f: unknown; i: CallIdentity }
-  | { k: 'd'; p: string; g: string; c: ConnId }
-/** What an owner hands a gateway: a frame for some of its sockets, a close, or "I (process `g`) no longer own p". */
-export type Outbound =
-  | { k: 'o'; to: ConnId[]; f: ServerFrame }
-  | { k: 'x'; c: ConnId; r: string }
-  | { k: 'm'; p: string; g: string }
-  /** Several of the above, in order (one owner step's messages for one gateway). */
-  | { k: 'b'; m: Outbound[] }
-
 interface Binding {
   partition: string
   /** The login request in flight: its id and who it names (the gateway learns the outcome from the reply). */
   login: { id: number; appId: string; userId: string } | null
   identity: { appId: string; userId: string } | null
-}
-
-interface Owned {
-  lease: Lease
-  /** Null while the partition loads from Redis; frames wait in `queue`. */
-  host: CoordinatorHost | null
-  queue: Inbound[]
-  /** Past this the lease may have expired unseen (a paused process): stop before touching anything. */
-  validUntil: number
-  /** Connections by gateway, so a dead gateway's connections can be ended. */
-  gateways: Map<string, Set<ConnId>>
-  /** Since when no connection uses the partition (null: in use). */
-  idleSince: number | null
 }
 
 /**
@@ -97,19 +62,18 @@ export class ClusterRouter implements FrameRouter {
   private readonly bound = new Map<ConnId, Binding>()
   private readonly byPartition = new Map<string, Set<ConnId>>()
   /** The lease value (`<process> <token>`) of each partition's owner, as last seen. */
-  private readonly owners = new Map<string, string>()
+  private readonly ownerLeases = new Map<string, string>()
   private readonly resolving = new Map<string, Inbound[]>()
-  // Owner side.
-  private readonly owned = new Map<string, Owned>()
+  /** The partitions this process owns. */
+  private readonly owned: PartitionOwners
   /** Messages for other gateways gathered during the current step (see toGateway). */
   private readonly outboxes = new Map<string, string[]>()
   private outboxFlushQueued = false
   private readonly timers: NodeJS.Timeout[] = []
   private redisAwaySince: number | null = null
-  private closed = false
 
   private constructor(options: ClusterOptions, private readonly parts: ClusterParts) {
-    this.processId = options.processId || `relay-${Math.random().toString(16).slice(2, 8)}`
+    this.processId = options.processId
     if (this.processId.includes('|') || this.processId.includes(' ')) throw new Error(`RELAY_NAME must not contain '|' or spaces: ${this.processId}`)
     this.keys = new ClusterKeys(options.prefix ?? 'sk:')
     this.leaseMs = options.leaseMs ?? LEASE_MS
@@ -117,6 +81,16 @@ export class ClusterRouter implements FrameRouter {
     this.subscriber = redisClient(options.redisUrl, { enableOfflineQueue: true })
     this.leases = new PartitionLeases(this.redis, this.keys, this.processId, this.leaseMs)
     for (const client of [this.redis, this.subscriber]) client.on('error', (error: Error) => parts.logger.debug({ err: error }, 'redis'))
+    this.owned = new PartitionOwners({
+      processId: this.processId, redis: this.redis, keys: this.keys, leases: this.leases, leaseMs: this.leaseMs,
+      hostFor: parts.hostFor, logger: parts.logger,
+      links: {
+        toGateway: (gateway, message) => this.toGateway(gateway, message),
+        deliverHere: (to, frame) => this.deliverHere(to, frame),
+        closeHere: (conn, reason) => parts.localSink.close(conn, reason),
+        movedHere: (partition) => this.moved(partition),
+      },
+    })
   }
 
   static async start(options: ClusterOptions, parts: ClusterParts): Promise<ClusterRouter> {
@@ -127,7 +101,7 @@ export class ClusterRouter implements FrameRouter {
     router.subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => router.fromRedis(message.toString()))
     await router.subscriber.subscribe(router.keys.inbox(router.processId))
     await router.redis.set(router.keys.gateway(router.processId), '1', 'PX', GATEWAY_TTL_MS)
-    router.timers.push(setInterval(() => void router.renewLeases(), RENEW_MS), setInterval(() => void router.watch(), WATCH_MS))
+    router.timers.push(setInterval(() => void router.owned.renewLeases(), RENEW_MS), setInterval(() => void router.watch(), WATCH_MS))
     for (const timer of router.timers) timer.unref()
     parts.logger.info({ process: router.processId, prefix: router.keys.prefix }, 'scaled mode: partitions leased in Redis')
     return router
@@ -181,50 +155,23 @@ export class ClusterRouter implements FrameRouter {
     return count
   }
 
-  /** Which process owns the partition of this connection's app, as last seen (for the page and /healthz). */
-  ownerOf(conn: ConnId): string | null {
-    const binding = this.bound.get(conn)
-    const lease = binding ? this.owners.get(binding.partition) : undefined
-    return lease ? ownerOfLease(lease) : null
-  }
-
   get ownedPartitions(): string[] {
-    return [...this.owned.keys()]
+    return this.owned.partitions
   }
 
   tick(): void {
-    const now = Date.now()
-    for (const [partition, owned] of this.owned) {
-      if (!owned.host) continue
-      owned.host.tick()
-      if ([...owned.gateways.values()].some((conns) => conns.size > 0)) owned.idleSince = null
-      else if (owned.idleSince === null) owned.idleSince = now
-      else if (now - owned.idleSince > IDLE_RELEASE_MS) void this.release(partition, owned)
-    }
-  }
-
-  /**
-   * Hands an unused partition back: a process does not keep (and renew) every app it ever
-   * served. Frames that still come are answered "moved", and their gateway finds the next owner.
-   */
-  private async release(partition: string, owned: Owned): Promise<void> {
-    this.owned.delete(partition)
-    await owned.host?.settled()
-    await this.leases.release(owned.lease).catch(() => undefined) // unreleased, it runs out in LEASE_MS
+    this.owned.tick()
   }
 
   async settled(): Promise<void> {
-    await Promise.all([...this.owned.values()].map((owned) => owned.host?.settled()))
+    await this.owned.settled()
   }
 
   /** Hands owned partitions over (settled, then released, so another process takes them at once) and leaves Redis. */
   async close(): Promise<void> {
-    this.closed = true
     for (const timer of this.timers) clearInterval(timer)
-    await this.settled()
-    await Promise.allSettled([...this.owned.values()].map((owned) => this.leases.release(owned.lease)))
+    await this.owned.close()
     await this.redis.del(this.keys.gateway(this.processId)).catch(() => undefined)
-    this.owned.clear()
     this.subscriber.disconnect()
     this.redis.disconnect()
   }
@@ -250,7 +197,7 @@ export class ClusterRouter implements FrameRouter {
   private route(message: Inbound): void {
     const queue = this.resolving.get(message.p)
     if (queue) return void queue.push(message)
-    const owner = this.owners.get(message.p)
+    const owner = this.ownerLeases.get(message.p)
     if (owner !== undefined) return this.sendToOwner(ownerOfLease(owner), message)
     if (message.k === 'd') return // nobody owns it: nobody holds the connection
     this.resolving.set(message.p, [message])
@@ -261,11 +208,10 @@ export class ClusterRouter implements FrameRouter {
     try {
       const { mine, holder } = await this.leases.acquire(partition)
       // A lease of ours that is no longer the one in Redis (it ran out while Redis was away): its host must not serve on.
-      const current = this.owned.get(partition)
-      if (current && current.lease.value !== holder) this.stepDown(partition, current, 'its lease was replaced')
+      this.owned.stepDownUnless(partition, holder)
       // Still ours (this gateway forgot the owner, e.g. after Redis was away): keep the host, don't load a second one.
-      if (mine && this.owned.get(partition)?.lease.value !== mine.value) await this.own(mine)
-      this.owners.set(partition, holder)
+      if (mine && this.owned.leaseOf(partition)?.value !== mine.value) await this.owned.own(mine)
+      this.ownerLeases.set(partition, holder)
       const queued = this.resolving.get(partition) ?? []
       this.resolving.delete(partition)
       for (const message of queued) this.sendToOwner(ownerOfLease(holder), message)
@@ -290,7 +236,7 @@ export class ClusterRouter implements FrameRouter {
   }
 
   private sendToOwner(owner: string, message: Inbound): void {
-    if (owner === this.processId) return this.atOwner(message)
+    if (owner === this.processId) return this.owned.receive(message)
     // Not handed over (Redis away): refused now rather than left unanswered until the client's timeout.
     this.publish(owner, encodeClusterMessage(message), () => this.refuse(message))
   }
@@ -316,7 +262,7 @@ export class ClusterRouter implements FrameRouter {
     binding.login = null
     if (!frame.ok) return frame
     binding.identity = { appId, userId }
-    const owner = this.owners.get(binding.partition)
+    const owner = this.ownerLeases.get(binding.partition)
     return { ...frame, result: { ...frame.result, servedBy: { gateway: this.processId, owner: owner ? ownerOfLease(owner) : this.processId } } }
   }
 
@@ -329,7 +275,7 @@ export class ClusterRouter implements FrameRouter {
       holders = await this.leases.holders(partitions)
       this.redisAwaySince = null
       // Owners are remembered for the partitions of this gateway's connections only.
-      for (const partition of this.owners.keys()) if (!this.byPartition.has(partition) && !this.resolving.has(partition)) this.owners.delete(partition)
+      for (const partition of this.ownerLeases.keys()) if (!this.byPartition.has(partition) && !this.resolving.has(partition)) this.ownerLeases.delete(partition)
     } catch {
       // Redis is away: owners cannot commit nor reach gateways. Past a lease, every client
       // reconnects (and is refused cleanly until Redis is back) rather than wait unanswered.
@@ -338,15 +284,15 @@ export class ClusterRouter implements FrameRouter {
       return
     }
     partitions.forEach((partition, index) => {
-      const known = this.owners.get(partition)
+      const known = this.ownerLeases.get(partition)
       if (known !== undefined && holders[index] !== known) this.moved(partition)
     })
-    await this.endConnectionsOfDeadGateways().catch(() => undefined)
+    await this.owned.endConnectionsOfDeadGateways().catch(() => undefined)
   }
 
   /** The partition changed hands (or is gone): its connections here reconnect and resume at the new owner. */
   private moved(partition: string): void {
-    this.owners.delete(partition)
+    this.ownerLeases.delete(partition)
     for (const conn of this.byPartition.get(partition) ?? []) this.parts.localSink.close(conn, 'its app moved to another relay process; reconnect')
   }
 
@@ -356,66 +302,8 @@ export class ClusterRouter implements FrameRouter {
    * successor may be this very process.
    */
   private movedFrom(partition: string, former: string): void {
-    const known = this.owners.get(partition)
+    const known = this.ownerLeases.get(partition)
     if (known !== undefined && ownerOfLease(known) === former) this.moved(partition)
-  }
-
-  // ---- Owner: partitions this process holds ----
-
-  private async own(lease: Lease): Promise<void> {
-    const owned: Owned = { lease, host: null, queue: [], validUntil: Date.now() + this.leaseMs, gateways: new Map(), idleSince: null }
-    this.owned.set(lease.partition, owned)
-    const sink: ConnectionSink = {
-      send: (to, frame) => this.fromOwner(to, frame),
-      close: (conn, reason) => this.closeFromOwner(conn, reason),
-    }
-    try {
-      const host = this.parts.hostFor(lease.partition, new RedisPartitionStore(this.redis, this.keys, lease), sink, (error) => {
-        this.parts.logger.warn({ err: error, partition: lease.partition }, 'a commit was refused or failed; stepping down from the partition')
-        this.stepDown(lease.partition, owned, 'a commit failed')
-      })
-      await host.start()
-      owned.host = host
-    } catch (error) {
-      this.owned.delete(lease.partition)
-      await this.leases.release(lease).catch(() => undefined)
-      throw error
-    }
-    this.parts.logger.info({ partition: lease.partition, token: lease.token }, 'owning partition')
-    for (const message of owned.queue.splice(0)) this.atOwner(message)
-  }
-
-  private atOwner(message: Inbound): void {
-    const owned = this.owned.get(message.p)
-    if (owned && Date.now() > owned.validUntil) this.stepDown(message.p, owned, 'paused past its lease') // not ours to serve
-    const current = this.owned.get(message.p)
-    if (!current) return message.g === this.processId ? this.moved(message.p) : this.toGateway(message.g, encodeClusterMessage({ k: 'm', p: message.p, g: this.processId }))
-    if (!current.host) return void current.queue.push(message)
-    const conn = `${message.g}|${message.c}`
-    let conns = current.gateways.get(message.g)
-    if (message.k === 'd') {
-      conns?.delete(conn)
-      return current.host.disconnected(conn)
-    }
-    if (!conns) current.gateways.set(message.g, (conns = new Set()))
-    conns.add(conn)
-    if (message.k === 'f') current.host.receive(conn, message.f)
-    else if (message.k === 'c') current.host.receiveCall(conn, message.f, message.i)
-    else current.host.receiveRoom(conn, message.f, message.i)
-  }
-
-  /** An owner's frame: one message per gateway holding recipients, the frame encoded once. */
-  private fromOwner(to: ConnId[], frame: ServerFrame): void {
-    const byGateway = groupByGateway(to)
-    let encoded: string | undefined
-    for (const [gateway, conns] of byGateway) {
-      if (gateway === this.processId) {
-        this.deliverHere(conns, frame)
-        continue
-      }
-      encoded ??= encodeFrame(frame)
-      this.toGateway(gateway, `{"k":"o","to":${JSON.stringify(conns)},"f":${encoded}}`)
-    }
   }
 
   /**
@@ -436,12 +324,6 @@ export class ClusterRouter implements FrameRouter {
     })
   }
 
-  private closeFromOwner(conn: ConnId, reason: string): void {
-    const [gateway, local] = splitConn(conn)
-    if (gateway === this.processId) this.parts.localSink.close(local, reason)
-    else this.toGateway(gateway, encodeClusterMessage({ k: 'x', c: local, r: reason }))
-  }
-
   private fromRedis(text: string): void {
     try {
       const decoded = decodeClusterMessage(text)
@@ -456,66 +338,11 @@ export class ClusterRouter implements FrameRouter {
       if (message.k === 'o') this.deliverHere(message.to, message.f)
       else if (message.k === 'x') this.parts.localSink.close(message.c, message.r)
       else if (message.k === 'm') this.movedFrom(message.p, message.g)
-      else if (message.k !== 'b') this.atOwner(message)
+      else if (message.k !== 'b') this.owned.receive(message)
     } catch (error) {
       // One message's failure (a bug) costs that message only, not the rest of its batch.
       this.parts.logger.error({ err: error }, 'a cluster message could not be handled')
     }
-  }
-
-  /** Every RENEW_MS: extend each lease; one lost (or unrenewable past its end) is given up. */
-  private async renewLeases(): Promise<void> {
-    await Promise.all([...this.owned].map(async ([partition, owned]) => {
-      const startedAt = Date.now()
-      try {
-        if (await this.leases.renew(owned.lease)) owned.validUntil = startedAt + this.leaseMs
-        else this.stepDown(partition, owned, 'its lease is gone')
-      } catch {
-        if (Date.now() > owned.validUntil) this.stepDown(partition, owned, 'its lease could not be renewed in time')
-      }
-    }))
-  }
-
-  /**
-   * Not ours any more (lease lost, a commit fenced off, paused past the lease): forget the
-   * partition and tell the gateways, whose clients reconnect and resume at the next owner.
-   * Anything the old host still tries to commit is refused by the fencing check.
-   */
-  private stepDown(partition: string, owned: Owned, why: string): void {
-    if (this.owned.get(partition) !== owned) return
-    this.owned.delete(partition)
-    // Redis may still hold this lease (a renewal landed later than this process counts): give
-    // it up, so the old host's commits are fenced off and the next owner takes a new token.
-    void this.leases.release(owned.lease).catch(() => undefined)
-    if (this.closed) return
-    this.parts.logger.warn({ partition, token: owned.lease.token, why }, 'stepped down from a partition')
-    for (const gateway of owned.gateways.keys()) {
-      if (gateway !== this.processId) this.toGateway(gateway, encodeClusterMessage({ k: 'm', p: partition, g: this.processId }))
-    }
-    this.moved(partition)
-  }
-
-  /** A gateway that died took its sockets with it: its connections leave the partitions here. */
-  private async endConnectionsOfDeadGateways(): Promise<void> {
-    const gateways = new Set<string>()
-    for (const owned of this.owned.values()) for (const gateway of owned.gateways.keys()) if (gateway !== this.processId) gateways.add(gateway)
-    if (gateways.size === 0) return
-    const list = [...gateways]
-    const alive = await this.redis.mget(list.map((gateway) => this.keys.gateway(gateway)))
-    list.forEach((gateway, index) => {
-      if (alive[index] !== null) return
-      for (const owned of this.owned.values()) {
-        const conns = owned.gateways.get(gateway)
-        owned.gateways.delete(gateway)
-        for (const conn of conns ?? []) {
-          owned.host?.disconnected(conn)
-          // A gateway only stalled (its event loop held up past the TTL) is alive: its socket
-          // must not stay open on a session that is gone. It closes it, and the client resumes.
-          this.toGateway(gateway, encodeClusterMessage({ k: 'x', c: splitConn(conn)[1], r: 'its relay process missed its heartbeat; reconnect' }))
-        }
-      }
-      this.parts.logger.info({ gateway }, 'a gateway process is gone; its connections left')
-    })
   }
 }
 
@@ -532,20 +359,4 @@ function loginNamed(raw: unknown): { id: number; appId: string; userId: string }
 /** A raw socket's upgrade identity, when it names a user. */
 function signedIn({ appId, userId }: { appId: string; userId: string | null }): Binding['identity'] {
   return userId === null ? null : { appId, userId }
-}
-
-function splitConn(conn: ConnId): [gateway: string, local: ConnId] {
-  const bar = conn.indexOf('|')
-  return [conn.slice(0, bar), conn.slice(bar + 1)]
-}
-
-function groupByGateway(conns: ConnId[]): Map<string, ConnId[]> {
-  const groups = new Map<string, ConnId[]>()
-  for (const conn of conns) {
-    const [gateway, local] = splitConn(conn)
-    const group = groups.get(gateway)
-    if (group) group.push(local)
-    else groups.set(gateway, [local])
-  }
-  return groups
 }

@@ -1,5 +1,20 @@
+import type { CallIdentity } from '../../engine/calls'
+import type { ConnId } from '../../engine/effects'
 import type { ServerFrame } from '../../protocol/events'
-import type { Inbound, Outbound } from './cluster-router'
+
+/** What a gateway hands an owner: one connection's frame, call frame, room frame, or its end. */
+export type Inbound =
+  | { k: 'f'; p: string; g: string; c: ConnId; f: unknown }
+  | { k: 'c' | 'r'; p: string; g: string; c: ConnId; f: unknown; i: CallIdentity }
+  | { k: 'd'; p: string; g: string; c: ConnId }
+/** What an owner hands a gateway: a frame for some of its sockets, a close, or "I (process `g`) no longer own p". */
+export type Outbound =
+  | { k: 'o'; to: ConnId[]; f: ServerFrame }
+  | { k: 'x'; c: ConnId; r: string }
+  | { k: 'm'; p: string; g: string }
+  /** Several of the above, in order (one owner step's messages for one gateway). */
+  | { k: 'b'; m: Outbound[] }
+
 
 /** Bytes (socket.io binary payloads) cross Redis as `{"\u0000b": base64}`: plain JSON would turn them into number arrays. */
 const BYTES = '\u0000b'
