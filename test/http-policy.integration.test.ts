@@ -100,7 +100,7 @@ describe('the page is served with security headers', () => {
 })
 
 describe('only allowed browser origins may connect', () => {
-  // Spread: counts one process's connections (io.engine.clientsCount); its polling client also needs sticky sessions (TODO(scaled-mode bug), see peer-broker).
+  // Spread: counts one process's connections (io.engine.clientsCount).
   it.skipIf(spread)('socket.io refuses a foreign Origin on both transports, and admits no Origin, localhost and the page\'s own origin', async () => {
     const { url, port } = await relay()
     expect(await socketIoAdmits(url, { origin: FOREIGN }, 'websocket')).toBe(false)
