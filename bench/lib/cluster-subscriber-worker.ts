@@ -7,50 +7,25 @@
  * interval (5 s) and never heartbeat, so the engine closes them after 3 missed beats
  * (15 s, HEARTBEAT_TIMEOUT); a 3,000-session cluster round lasts longer than that.
  */
-import { LiteSocket, monoMs, type Marked } from './wire'
-import type { StatsReport } from './client-pool'
+import { LiteSocket } from './wire'
+import { DeliveryRecorder, openInLanes, serveClientCommands } from './client-process'
 import type { SubscriberCommand, SubscriberOpenReport } from './cluster-subscribers'
 
 /** Seed 000's longest heartbeatInterval, s: the session outlives the round without a heartbeat. */
 const HEARTBEAT_INTERVAL_S = 1800
-const LATENCY_CAP = 1 << 22
 const REQUEST_TIMEOUT_MS = 30_000
 
 interface Pending { resolve(): void; reject(error: Error): void; timer: NodeJS.Timeout }
 
 const sockets: LiteSocket[] = []
-let received = 0
-let firstRecv = 0
-let lastRecv = 0
-let latencies = new Float64Array(1 << 16)
-let latencyCount = 0
-const lastPerSeq = new Map<number, number>()
-
-function record(marked: Marked): void {
-  if (marked.kind !== 'b') return
-  const now = monoMs()
-  received++
-  if (firstRecv === 0) firstRecv = now
-  lastRecv = now
-  const latency = now - marked.sent
-  if (latencyCount < LATENCY_CAP) {
-    if (latencyCount === latencies.length) {
-      const grown = new Float64Array(latencies.length * 2)
-      grown.set(latencies)
-      latencies = grown
-    }
-    latencies[latencyCount++] = latency
-  }
-  const prior = lastPerSeq.get(marked.seq)
-  if (prior === undefined || latency > prior) lastPerSeq.set(marked.seq, latency)
-}
+const recorder = new DeliveryRecorder()
 
 /** Connects, logs in to `appId` and subscribes to `channels` (no presence): our relay's `'f'` request frames. */
 async function openSubscriber(url: string, appId: string, userId: string, channels: string[]): Promise<LiteSocket> {
   const socket = await LiteSocket.connect(url)
   const pending = new Map<number, Pending>()
   let nextId = 1
-  socket.onMarked = record
+  socket.onMarked = (marked) => { if (marked.kind === 'b') recorder.record(marked) }
   socket.onRaw = (text) => {
     if (!text.includes('"t":"res"')) return true // presence and other events are not measured
     const frame = (JSON.parse(text.slice(2)) as [string, { id: number; ok: boolean; error?: unknown }])[1]
@@ -78,53 +53,12 @@ async function openSubscriber(url: string, appId: string, userId: string, channe
   return socket
 }
 
-async function open(command: Extract<SubscriberCommand, { cmd: 'open' }>): Promise<SubscriberOpenReport> {
-  const started = monoMs()
-  let failed = 0
-  let firstError = ''
-  let next = 0
-  const lane = async () => {
-    while (next < command.userIds.length) {
-      const userId = command.userIds[next++]
-      try {
-        sockets.push(await openSubscriber(command.url, command.appId, userId, command.channels))
-      } catch (error) {
-        failed++
-        firstError ||= String(error)
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(command.concurrency, command.userIds.length) }, lane))
-  return { opened: command.userIds.length - failed, failed, firstError, ms: monoMs() - started }
+function open(command: Extract<SubscriberCommand, { cmd: 'open' }>): Promise<SubscriberOpenReport> {
+  return openInLanes(command.userIds, command.concurrency, async (userId) => {
+    sockets.push(await openSubscriber(command.url, command.appId, userId, command.channels))
+  })
 }
 
-function stats(withLatencies: boolean): StatsReport {
-  const cpu = process.cpuUsage()
-  return {
-    received, firstRecv, lastRecv, cpuMs: (cpu.user + cpu.system) / 1000,
-    latencies: withLatencies ? latencies.slice(0, latencyCount) : new Float64Array(0),
-    lastPerSeq: withLatencies ? [...lastPerSeq] : [],
-  }
-}
-
-process.on('message', async (message: SubscriberCommand & { reqId: number }) => {
-  let reply: unknown = {}
-  switch (message.cmd) {
-    case 'open':
-      reply = await open(message)
-      break
-    case 'reset':
-      received = firstRecv = lastRecv = latencyCount = 0
-      lastPerSeq.clear()
-      break
-    case 'stats':
-      reply = stats(message.latencies)
-      break
-    case 'close':
-      for (const socket of sockets.splice(0)) socket.close()
-      break
-  }
-  process.send!({ reqId: message.reqId, reply })
+serveClientCommands(recorder, open, () => {
+  for (const socket of sockets.splice(0)) socket.close()
 })
-// A client process never outlives the bench that started it.
-process.on('disconnect', () => process.exit(0))
