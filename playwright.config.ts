@@ -17,7 +17,8 @@ export default defineConfig({
   timeout: 90_000,
   // Screenshots (e2e/ui-quality.spec.ts): a small tolerance for antialiasing between Chromium
   // builds; a layout that moves still differs by far more.
-  expect: { timeout: 10_000, toHaveScreenshot: { maxDiffPixelRatio: 0.01, animations: 'disabled', caret: 'hide' } },
+  // 20 s per expectation: a page's first render and a tab election took over 10 s on a busy 2-core box.
+  expect: { timeout: 20_000, toHaveScreenshot: { maxDiffPixelRatio: 0.01, animations: 'disabled', caret: 'hide' } },
   use: {
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
