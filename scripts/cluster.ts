@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import {
-  freePort, HAPROXY_BINARY, REDIS_BINARY, startBalancer, startRedis, type Balancer, type RedisProcess,
+  freePort, HAPROXY_BINARY, REDIS_BINARY, startBalancer, startRedis, stopChild, type Balancer, type RedisProcess,
 } from '../src/relay/cluster/local-processes'
 
 const MAX_RELAYS = 9
@@ -79,7 +79,7 @@ async function run(): Promise<void> {
     stopping ??= (async () => {
       await starting.catch(() => undefined) // bounded: each step gives up within its timeout
       say('stopping: relays drain, then the balancer, then Redis')
-      await Promise.all(relays.map((relay) => stopChild(relay.child, RELAY_STOP_TIMEOUT_MS)))
+      await Promise.all(relays.map((relay) => stopChild(relay.child, 'SIGTERM', RELAY_STOP_TIMEOUT_MS)))
       await balancer?.stop()
       await redis?.destroy()
       say('stopped')
@@ -138,18 +138,6 @@ async function untilReady(relay: RelayProcess, basePath: string, cancelled: () =
     if (Date.now() > deadline) throw new Error(`${relay.name} did not answer /readyz within ${RELAY_START_TIMEOUT_MS} ms`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
-}
-
-function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), graceMs)
-    child.once('exit', () => {
-      clearTimeout(force)
-      resolve()
-    })
-    child.kill('SIGTERM')
-  })
 }
 
 function banner(balancer: Balancer, redis: RedisProcess, relays: RelayProcess[]): string {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -16,7 +16,7 @@ export const HAPROXY_BINARY = '/usr/sbin/haproxy'
 const START_TIMEOUT_MS = 15_000
 const STOP_GRACE_MS = 5_000
 
-/** A free TCP port on 127.0.0.1 (the OS picks; released before the caller binds it). */
+/** A free TCP port on 127.0.0.1 (the OS picks; released before the caller binds it). bench/lib/free-port.ts passes it on. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
@@ -163,10 +163,11 @@ export function balancerConfig(port: number, backends: Backend[], basePath = '')
   return out.join('\n')
 }
 
-function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+/** Sends `signal` and resolves at the exit; a child still running `graceMs` later gets SIGKILL. */
+export function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs = STOP_GRACE_MS): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
   return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS)
+    const force = setTimeout(() => child.kill('SIGKILL'), graceMs)
     child.once('exit', () => {
       clearTimeout(force)
       resolve()
