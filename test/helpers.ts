@@ -80,7 +80,7 @@ async function spreadRelay(options: RelayOptions, count: number): Promise<Relay>
   const relay: Relay = {
     url: balancer.url,
     port: balancer.port,
-    http: first.http, io: first.io, host: first.host, coordinator: first.coordinator, cluster: first.cluster,
+    http: first.http, io: first.io, host: first.host, coordinator: first.coordinator, cluster: first.cluster, sfu: null,
     logger: first.logger, verifier: first.verifier, ice: first.ice, admission: first.admission,
     addressOf: (request) => first.addressOf(request),
     get draining() { return first.draining },

@@ -8,6 +8,8 @@ import { ROOM_CODES, roomCodeName, type RoomAck } from '../protocol/room-codes'
 import type { ParsedRoomFrame } from '../protocol/rooms'
 import { PerApp } from './per-app'
 import { Rooms } from './rooms'
+import type { SfuSeat } from './room-model'
+import type { PeerSignalName } from '../protocol/room-codes'
 import { newSharedQuota } from './quota'
 import { isValidName } from './validate'
 
@@ -103,9 +105,9 @@ export class Coordinator {
    * writes). `identity` is who the host knows the connection to be (its login, or its
    * /ws/rooms upgrade); null — a native connection not logged in — is 2001.
    */
-  room(conn: ConnId, parsed: ParsedRoomFrame, context: { newId: string; identity: CallIdentity | null; iceUrls: string[] }, now: number): Handled & { ack: RoomAck } {
+  room(conn: ConnId, parsed: ParsedRoomFrame, context: { newId: string; identity: CallIdentity | null; iceUrls: string[]; sfu?: SfuSeat }, now: number): Handled & { ack: RoomAck } {
     const fx = new Effects()
-    const { identity, newId, iceUrls } = context
+    const { identity, newId, iceUrls, sfu } = context
     let ack: RoomAck
     if (!identity) {
       const s = parsed.ok ? parsed.signal.s : parsed.s
@@ -115,13 +117,20 @@ export class Coordinator {
       const app = this.apps.get(identity.appId)
       const profileOf = (userId: string) => app?.storage.profileOf(userId) ?? {}
       const isUser = (userId: string) => app?.sessions.has(userId) ?? false
-      ack = rooms.handle(conn, parsed, { userId: identity.userId, newId, iceUrls, profileOf, isUser }, fx, now)
+      ack = rooms.handle(conn, parsed, { userId: identity.userId, newId, iceUrls, profileOf, isUser, sfu }, fx, now)
     }
     // The room table (protocol/room-codes.ts) is seed 003's, apart from seed 000's error names.
     const reply: Reply = ack.c === ROOM_CODES.OK
       ? { ok: true, result: ack }
       : { ok: false, error: { error: true, errorCode: ack.c, name: roomCodeName(ack.c) as unknown as ErrorName, reason: String(ack.b.msg), operation: 'room' } }
     return { ...fx, reply, ack }
+  }
+
+  /** A signal from the app's SFU (`SfuSeat.conn`) to one member of one of its rooms. */
+  fromSfu(appId: string, rid: string, to: string, signal: { s: PeerSignalName } & Record<string, unknown>, now: number): Output {
+    const fx = new Effects()
+    this.rooms.of(appId)?.fromSfu(rid, to, signal, fx, now)
+    return fx
   }
 
   /** The host saw the connection go away (socket closed, tab gone). */

@@ -29,6 +29,16 @@ export interface RoomContext {
   isUser?: (userId: string) => boolean
   /** The user's profile from its metadata; read on each signal of the user's session. */
   profileOf?: (userId: string) => RoomProfile
+  /** The relay's forwarding unit, when it has one: rooms created with `eg: 'sfu'` use it. */
+  sfu?: SfuSeat
+}
+
+/** What the engine sees of an SFU: a connection to address, and offers it hands out at JOIN. */
+export interface SfuSeat {
+  /** Room events for the SFU (publisher lists, members' signals to SFU_SESSION) are sent to this connection. */
+  conn: ConnId
+  /** The SFU's offer of a receive connection for this member, now; or why it takes no more members (seed 001 "Server overload"). */
+  offer(rid: string, sessionId: string): { sdp: string } | { refused: string }
 }
 
 export interface RoomState {
@@ -36,6 +46,8 @@ export interface RoomState {
   type: RoomType
   /** By sessionId, in join order (the hand-over goes to the longest present). */
   members: Map<string, Member>
+  /** The SFU's connection when the room's engine is `sfu` (chosen at creation); null: a browser mesh. */
+  sfu: ConnId | null
 }
 
 /** One session in one room. */
@@ -50,6 +62,8 @@ export interface Member {
   /** When its last valid signal arrived (heartbeat timeout). */
   lastSeen: number
   profile: RoomProfile
+  /** SFU rooms: the receive connection the SFU offered this session (its JOIN ack's `es.sdps`). */
+  sdps?: { id: string; sdp: string }
 }
 
 export type ErrorCode = Exclude<RoomCode, 200>
@@ -102,10 +116,15 @@ export function send(fx: Effects, to: ConnId[], msg: RoomServerMessage, now: num
   fx.send(to, { kind: 'room', msg, timestamp: now })
 }
 
-/** PUBLISH_LIST_CHANGED to every member's connection; `adminChanged` when the admin left. */
+/**
+ * PUBLISH_LIST_CHANGED to every member's connection, and to the room's SFU (an emptied room's
+ * last list tells it the room is gone); `adminChanged` when the admin left.
+ */
 export function pushList(room: RoomState, cause: ListCause, fx: Effects, now: number, adminChanged?: { from: string; to: string }): void {
   const admin = adminOf(room)
   const b: Record<string, unknown> = { pps: ppsOf(room), rid: room.rid, admin: admin?.session.sessionId ?? null, cause }
   if (adminChanged) b.adminChanged = adminChanged
-  send(fx, connsOf(room.members.values()), { c: ROOM_CODES.OK, s: 'PUBLISH_LIST_CHANGED', b }, now)
+  const to = connsOf(room.members.values())
+  if (room.sfu !== null) to.push(room.sfu)
+  send(fx, to, { c: ROOM_CODES.OK, s: 'PUBLISH_LIST_CHANGED', b }, now)
 }

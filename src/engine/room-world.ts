@@ -30,7 +30,7 @@ export function signal(s: string, session: RoomSession, rid: string, ch: RoomTyp
  * `identify` names its user), every room message each connection received, users'
  * profiles, and a clock. Each frame arrives `step` ms after the previous one.
  */
-export function world({ step = 10, timings = DEFAULT_ROOM_TIMINGS }: { step?: number; timings?: RoomTimings } = {}) {
+export function world({ step = 10, timings = DEFAULT_ROOM_TIMINGS, sfu = false }: { step?: number; timings?: RoomTimings; sfu?: boolean } = {}) {
   const rooms = new Rooms(timings)
   const inbox = new Map<string, RoomServerMessage[]>()
   const identities = new Map<string, string | null>()
@@ -39,6 +39,10 @@ export function world({ step = 10, timings = DEFAULT_ROOM_TIMINGS }: { step?: nu
   let profileOf: ((userId: string) => RoomProfile) | undefined = (userId) => profiles.get(userId) ?? {}
   let nextId = 1
   let now = 1000
+  /** An SFU seat at connection 'sfu' (when `sfu`): it offers `sdp-<n>`, or refuses while `sfuRefusal` is set. */
+  let sfuRefusal: string | null = null
+  let offers = 0
+  const seat = sfu ? { conn: 'sfu', offer: () => (sfuRefusal ? { refused: sfuRefusal } : { sdp: `sdp-${++offers}` }) } : undefined
   const record = (fx: Effects) => {
     for (const { to, event } of fx.sends) {
       if (event.kind !== 'room') throw new Error(`unexpected event ${event.kind}`)
@@ -64,7 +68,7 @@ export function world({ step = 10, timings = DEFAULT_ROOM_TIMINGS }: { step?: nu
     raw(conn: string, frame: unknown) {
       now += step
       const fx = new Effects()
-      const context = { userId: identities.get(conn) ?? null, newId: `fake-${nextId++}`, iceUrls: ICE_URLS, profileOf, isUser: (userId: string) => users.has(userId) }
+      const context = { userId: identities.get(conn) ?? null, newId: `fake-${nextId++}`, iceUrls: ICE_URLS, profileOf, isUser: (userId: string) => users.has(userId), sfu: seat }
       const ack = rooms.handle(conn, parseRoomFrame(frame), context, fx, now)
       record(fx)
       return { ack, out: byConn(fx), sends: fx.sends }
@@ -73,8 +77,20 @@ export function world({ step = 10, timings = DEFAULT_ROOM_TIMINGS }: { step?: nu
       return api.raw(conn, { action, data })
     },
     /** JOIN `rid` as `session`; `creating` sets op.roomCreating. */
-    join(conn: string, session: RoomSession, rid: string, ch: RoomType, { creating = false, ve = true, ae = true, faking = false } = {}) {
-      return api.send(conn, 'join', { s: 'JOIN', ch, ss: session, rid, ve, ae, eg: 'native', op: { roomCreating: creating, userFaking: faking } })
+    join(conn: string, session: RoomSession, rid: string, ch: RoomType, { creating = false, ve = true, ae = true, faking = false, eg = 'native' } = {}) {
+      return api.send(conn, 'join', { s: 'JOIN', ch, ss: session, rid, ve, ae, eg, op: { roomCreating: creating, userFaking: faking } })
+    },
+    /** The SFU seat refuses offers with this reason (null: it offers again). */
+    refuseSfu(reason: string | null) {
+      sfuRefusal = reason
+    },
+    /** A signal from the SFU to one member, as the host hands it in. */
+    fromSfu(rid: string, to: string, signal: { s: 'ANSWER' | 'NOTIFY' } & Record<string, unknown>) {
+      now += step
+      const fx = new Effects()
+      rooms.fromSfu(rid, to, signal, fx, now)
+      record(fx)
+      return { out: byConn(fx), sends: fx.sends }
     },
     /** Sends signal `s` from `session` (the envelope's action is the table's for `s`). */
     signal(conn: string, s: RoomSignalName, session: RoomSession, rid: string, ch: RoomType, more: Record<string, unknown> = {}) {

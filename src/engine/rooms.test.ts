@@ -18,7 +18,7 @@ describe('JOIN', () => {
     const pps = [entry(alice, 'admin')]
     expect(ack).toEqual({ c: 200, s: 'JOIN', b: { pps, rid: 'r1', pt: 'admin', eg: 'native', es: { icfg: { is: ICE_URLS } }, ss: alice } })
     expect(out).toEqual({ a: [listPush('r1', pps, 'join', alice.sessionId)] })
-    expect(w.rooms.room('r1')).toEqual({ rid: 'r1', type: 'm2m', admin: alice.sessionId, members: pps })
+    expect(w.rooms.room('r1')).toEqual({ rid: 'r1', type: 'm2m', engine: 'native', admin: alice.sessionId, members: pps })
   })
 
   it('a member joining is added in join order and every member gets one list push', () => {

@@ -3,6 +3,7 @@ import {
   type ListCause, type PeerSignalName, type Role, type RoomAck, type RoomMember, type RoomSession, type RoomSignalName, type RoomType,
 } from '../protocol/room-codes'
 import type { ParsedRoomFrame, RoomSignal, RoomTarget } from '../protocol/rooms'
+import { SFU_PUBLISHER_CAP, SFU_SESSION } from '../protocol/sfu'
 import type { ConnId, Effects } from './effects'
 import {
   DEFAULT_ROOM_TIMINGS, adminOf, errorAck, failed, okAck, ppsOf, publishes, pushList, send,
@@ -25,7 +26,7 @@ const UNSUPPORTED: Partial<Record<RoomSignalName, readonly RoomType[]>> = {
 }
 
 /** What a room is, for tests and hosts that want to look (read only). */
-export interface RoomSnapshot { rid: string; type: RoomType; admin: string | null; members: RoomMember[] }
+export interface RoomSnapshot { rid: string; type: RoomType; engine: 'native' | 'sfu'; admin: string | null; members: RoomMember[] }
 
 /**
  * Seed 003's rooms as a pure state machine: rooms of one app, their members (one per
@@ -88,7 +89,7 @@ export class Rooms {
   room(rid: string): RoomSnapshot | undefined {
     const room = this.rooms.get(rid)
     if (!room) return undefined
-    return { rid, type: room.type, admin: adminOf(room)?.session.sessionId ?? null, members: ppsOf(room) }
+    return { rid, type: room.type, engine: room.sfu === null ? 'native' : 'sfu', admin: adminOf(room)?.session.sessionId ?? null, members: ppsOf(room) }
   }
 
   /** The sessions a connection holds, across rooms. */
@@ -173,10 +174,14 @@ export class Rooms {
     if (room && room.members.size >= MAX_ROOM_MEMBERS) return failed(UNSUPPORTED_CHANNEL, `room "${room.rid}" is full (${MAX_ROOM_MEMBERS} members)`)
     if (this.sessionCount(conn) >= MAX_SESSIONS_PER_CONNECTION) return failed(INVALID_SIGNAL, `a connection holds at most ${MAX_SESSIONS_PER_CONNECTION} room sessions`)
     const profile = profileOf(context, session.userId)
-    const joined: RoomState = room ?? { rid: signal.rid, type: signal.ch, members: new Map() }
+    // The creator chooses the engine; later JOINs' `eg` does not change it.
+    const sfu = room ? room.sfu : signal.eg === 'sfu' && context.sfu ? context.sfu.conn : null
+    const sdps = sfu === null ? undefined : offerOf(context, signal.rid, sessionId)
+    if (sdps && 'refused' in sdps) return failed(INTERNAL_SERVER_ERROR, sdps.refused)
+    const joined: RoomState = room ?? { rid: signal.rid, type: signal.ch, members: new Map(), sfu }
     const member: Member = {
       room: joined, session, conn, role: room ? this.roleOnJoin(room, session) : 'admin',
-      video: signal.ve, audio: signal.ae, lastSeen: now, profile,
+      video: signal.ve, audio: signal.ae, lastSeen: now, profile, sdps,
     }
     this.rooms.set(joined.rid, joined)
     joined.members.set(sessionId, member)
@@ -196,6 +201,10 @@ export class Rooms {
     existing.lastSeen = now
     existing.profile = profile
     if (same) return { b: joinAck(existing, context) }
+    // A takeover is a new client: the SFU offers it a new receive connection.
+    const sdps = existing.room.sfu === null ? undefined : offerOf(context, existing.room.rid, session.sessionId)
+    if (sdps && 'refused' in sdps) return failed(INTERNAL_SERVER_ERROR, sdps.refused)
+    existing.sdps = sdps
     this.unindex(existing)
     existing.conn = conn
     existing.session = { ...session, userId: existing.session.userId }
@@ -219,7 +228,8 @@ export class Rooms {
         return 'publisher'
       case 'm2m': {
         const publishing = [...room.members.values()].filter(publishes).length
-        return publishing < this.timings.publisherCap ? 'publisher' : 'viewer'
+        // An SFU receives each publisher once: the mesh's cap does not bind there.
+        return publishing < (room.sfu === null ? this.timings.publisherCap : SFU_PUBLISHER_CAP) ? 'publisher' : 'viewer'
       }
       case 'a2m': case 'p2m':
         return 'viewer'
@@ -236,9 +246,14 @@ export class Rooms {
     return { b: { rid: room.rid } }
   }
 
-  /** OFFER (publishers only), ANSWER, CANDIDATE, NOTIFY: to one other session of the room. */
+  /** OFFER (publishers only), ANSWER, CANDIDATE, NOTIFY: to one other session of the room, or to its SFU. */
   private peerSignal(room: RoomState, member: Member, signal: Signal<PeerSignalName>, fx: Effects, now: number): Outcome {
     if (signal.s === 'OFFER' && !publishes(member)) return failed(PERMISSION_NOT_FOUND, 'only a publisher offers media')
+    if (room.sfu !== null && signal.to.sessionId === SFU_SESSION.sessionId) {
+      const { ch: _ch, ss: _claimed, to: _to, ...rest } = signal
+      send(fx, [room.sfu], { ...rest, ch: room.type, ss: { ...member.session }, to: { ...SFU_SESSION } }, now)
+      return { b: { rid: room.rid } }
+    }
     const [target] = targetsOf(room, signal.to)
     if (!target) return failed(NOT_ROOM_MEMBER, `${describe(signal.to)} is not in room "${room.rid}"`)
     if (target === member) return failed(INVALID_SIGNAL, `${signal.s} goes to another session`)
@@ -256,6 +271,18 @@ export class Rooms {
   }
 
   /**
+   * A signal from the room's SFU to one member (an ANSWER to its send connection's offer, a
+   * NOTIFY of slots or layers), sent as SFU_SESSION. Dropped when the room or member is gone.
+   */
+  fromSfu(rid: string, to: string, signal: { s: PeerSignalName } & Record<string, unknown>, fx: Effects, now: number): void {
+    const room = this.rooms.get(rid)
+    const member = room?.members.get(to)
+    if (!room || room.sfu === null || !member) return
+    const { ss: _ss, to: _to, ch: _ch, rid: _rid, ...rest } = signal
+    send(fx, [member.conn], { ...rest, ch: room.type, rid, ss: { ...SFU_SESSION }, to: { userId: member.session.userId, sessionId: to } }, now)
+  }
+
+  /**
    * Members leave a room together: the room is deleted when empty; if the admin left, the
    * longest-present remaining member becomes admin; everyone left gets one list push.
    */
@@ -267,6 +294,7 @@ export class Rooms {
     }
     if (room.members.size === 0) {
       this.rooms.delete(room.rid)
+      if (room.sfu !== null) pushList(room, cause, fx, now)
       return
     }
     let adminChanged: { from: string; to: string } | undefined
@@ -296,10 +324,19 @@ export class Rooms {
 }
 
 function joinAck(member: Member, context: RoomContext): Record<string, unknown> {
+  const es: Record<string, unknown> = { icfg: { is: [...context.iceUrls] } }
+  if (member.sdps) es.sdps = { ...member.sdps }
   return {
-    pps: ppsOf(member.room), rid: member.room.rid, pt: member.role, eg: 'native',
-    es: { icfg: { is: [...context.iceUrls] } }, ss: { ...member.session },
+    pps: ppsOf(member.room), rid: member.room.rid, pt: member.role, eg: member.room.sfu === null ? 'native' : 'sfu',
+    es, ss: { ...member.session },
   }
+}
+
+/** The SFU's receive-connection offer for a joining session (seed 003 `es.sdps`), or why not. */
+function offerOf(context: RoomContext, rid: string, sessionId: string): { id: string; sdp: string } | { refused: string } {
+  if (!context.sfu) return { refused: 'Server overload: this relay has no forwarding unit now' }
+  const offered = context.sfu.offer(rid, sessionId)
+  return 'refused' in offered ? offered : { id: sessionId, sdp: offered.sdp }
 }
 
 /** `to` as a userId (every session of that user) or one session (its userId, if given, must match). */

@@ -5,7 +5,9 @@ import { bucketFor, rateExceeded, type Rate, type TokenBucket } from '../engine/
 import { MAX_FRAME_DEPTH, checkShape } from '../protocol/bounds'
 import { callRequestFrameSchema, parseCallMessage } from '../protocol/calls'
 import { rtmError } from '../protocol/errors'
-import type { ServerFrame } from '../protocol/events'
+import type { ServerEvent, ServerFrame } from '../protocol/events'
+import type { SfuSeat } from '../engine/room-model'
+import type { PeerSignalName } from '../protocol/room-codes'
 import { ROOM_CODES, isPeerSignal, parseRoomFrame, roomRequestFrameSchema, type ParsedRoomFrame, type RoomAck } from '../protocol/rooms'
 import { parseRequestFrame, type Request } from '../protocol/requests'
 import type { ConnectionSink, DurableStore, TokenVerifier } from './ports'
@@ -40,6 +42,19 @@ export interface HostOptions {
    * The host contains it (that input or that delivery is lost, nothing else) and reports it here.
    */
   onError?: (error: unknown, conn: ConnId | null) => void
+  /** The relay's forwarding unit (rooms with `eg: 'sfu'`); without it every room is a browser mesh. */
+  sfu?: SfuPort
+}
+
+/** What a host needs of a forwarding unit (src/relay/sfu/sfu-pool.ts). */
+export interface SfuPort {
+  /** The engine's view of it for one app's rooms. */
+  seat(appId: string): SfuSeat
+  /** Whether `conn` is a seat's: room events sent there go to `deliver`, not to a socket. */
+  owns(conn: ConnId): boolean
+  deliver(conn: ConnId, event: ServerEvent): void
+  /** null when a JOIN into the room can be offered a receive connection at once; else settles when it can, or gave up waiting. */
+  ready(appId: string, rid: string): Promise<void> | null
 }
 
 /**
@@ -177,14 +192,37 @@ export class CoordinatorHost implements FrameRouter {
     this.apply(handled, id === undefined ? undefined : conn, id)
   }
 
+  /** A signal from the forwarding unit to one member of an app's room (SfuPort's worker → engine). */
+  receiveSfu(appId: string, rid: string, to: string, signal: { s: PeerSignalName } & Record<string, unknown>): void {
+    this.guarded(null, () => this.apply(this.options.coordinator.fromSfu(appId, rid, to, signal, this.options.now())))
+  }
+
   /** A native `room` op (`id`; the connection's login is its identity) or a raw room socket's frame (`identity`). */
   private room(conn: ConnId, raw: unknown, id?: number, identity?: RoomIdentity): void {
     if (this.storeFailure) return id === undefined ? undefined : this.reply(conn, id, this.storeFailedReply('room'))
     const parsed = parseRoomFrame(raw)
+    const known = identity ?? this.options.coordinator.userOf(conn)
+    // A JOIN that will take one of the SFU's receive connections waits (in the connection's order) until one is offered.
+    const waiting = known && parsed.ok && parsed.signal.s === 'JOIN' ? this.sfuReady(known.appId, parsed.signal.rid, parsed.signal.eg) : null
+    if (waiting) return this.enqueue(conn, () => waiting.then(() => this.roomNow(conn, parsed, id, identity)))
+    this.roomNow(conn, parsed, id, identity)
+  }
+
+  private sfuReady(appId: string, rid: string, eg: string): Promise<void> | null {
+    const { sfu, coordinator } = this.options
+    if (!sfu) return null
+    const existing = coordinator.roomsOf(appId)?.room(rid)
+    return (existing ? existing.engine === 'sfu' : eg === 'sfu') ? sfu.ready(appId, rid) : null
+  }
+
+  private roomNow(conn: ConnId, parsed: ParsedRoomFrame, id?: number, identity?: RoomIdentity): void {
+    if (this.storeFailure) return id === undefined ? undefined : this.reply(conn, id, this.storeFailedReply('room'))
+    const known = identity ?? this.options.coordinator.userOf(conn)
     const context = {
       newId: (this.options.newId ?? randomId)(),
-      identity: identity ?? this.options.coordinator.userOf(conn),
+      identity: known,
       iceUrls: this.options.iceUrls?.() ?? [],
+      sfu: known ? this.options.sfu?.seat(known.appId) : undefined,
     }
     const handled = this.options.coordinator.room(conn, parsed, context, this.options.now())
     if (id !== undefined) return this.apply(handled, conn, id)
@@ -296,6 +334,12 @@ export class CoordinatorHost implements FrameRouter {
 
   /** One recipient's failure (a bug in a codec, a socket that throws) never costs the others their frame. */
   private emit(to: ConnId[], frame: ServerFrame): void {
+    const { sfu } = this.options
+    if (sfu && frame.t === 'evt' && frame.event.kind === 'room' && to.some((conn) => sfu.owns(conn))) {
+      for (const conn of to.filter((each) => sfu.owns(each))) this.guarded(conn, () => sfu.deliver(conn, frame.event))
+      to = to.filter((conn) => !sfu.owns(conn))
+      if (to.length === 0) return
+    }
     this.options.trace?.('out', to, frame)
     try {
       this.options.sink.send(to, frame)

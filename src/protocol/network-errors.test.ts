@@ -34,5 +34,8 @@ describe('seed 001 categories of call and room refusals', () => {
   it('a code the tables do not have is an unknown error', () => {
     expect(callErrorCategory(callErrorName(1999))).toBe('Unknown error')
     expect(roomCodeCategory(roomCodeName(4999))).toBe('Unknown error')
+    // A JOIN refused by a busy SFU: seed 001's "Server overload", told from other 500s by its reason.
+    expect(roomCodeCategory('INTERNAL_SERVER_ERROR', 'Server overload: the media server is busy')).toBe('Server overload')
+    expect(roomCodeCategory('INTERNAL_SERVER_ERROR', 'internal server error: leave the room')).toBe('Unknown error')
   })
 })

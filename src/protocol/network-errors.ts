@@ -39,6 +39,10 @@ export function callErrorCategory(name: CallErrorName | 'UNKNOWN'): NetworkError
   return name === 'UNKNOWN' ? 'Unknown error' : CALL_CATEGORIES[name] ?? null
 }
 
-export function roomCodeCategory(name: RoomCodeName | 'UNKNOWN'): NetworkErrorCode | null {
+const SERVER_OVERLOAD = 'Server overload'
+
+/** A room refusal's category; `reason` tells a JOIN refused by a busy SFU (500, "Server overload: …", seed 001) from other 500s. */
+export function roomCodeCategory(name: RoomCodeName | 'UNKNOWN', reason?: string): NetworkErrorCode | null {
+  if (name === 'INTERNAL_SERVER_ERROR' && reason?.startsWith(SERVER_OVERLOAD)) return SERVER_OVERLOAD
   return name === 'UNKNOWN' ? 'Unknown error' : ROOM_CATEGORIES[name] ?? null
 }

@@ -16,8 +16,11 @@ export type DeviceHost = (typeof HOSTS)[number]
 export const CATEGORIES = ['stream', 'screenshare'] as const
 export type SessionCategory = (typeof CATEGORIES)[number]
 
-/** Seed 003 stream engines; the relay hosts `native` (a browser mesh) only and answers it for any request. */
-export const ENGINES = ['native', 'agora', 'hundredms', 'livekit'] as const
+/**
+ * Seed 003 stream engines, and ours: `sfu` (the relay forwards media, issue 19). A relay with
+ * an SFU hosts `native` (a browser mesh) and `sfu`; every other request is answered `native`.
+ */
+export const ENGINES = ['native', 'agora', 'hundredms', 'livekit', 'sfu'] as const
 export type StreamEngine = (typeof ENGINES)[number]
 
 /**

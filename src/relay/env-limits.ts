@@ -108,3 +108,23 @@ function parseWhole(name: string, text: string | undefined, min: number, max: nu
   if (!/^\d+$/.test(text.trim()) || value < min || value > max) throw new Error(`${name} must be a whole number of ${unit} from ${min} to ${max}, not "${text}"`)
   return value
 }
+
+/** Defaults of the SFU room engine (README "Rooms: the SFU"). */
+export const DEFAULT_SFU_WORKERS = 1
+export const DEFAULT_SFU_LAG_BUDGET_MS = 100
+
+/**
+ * The SFU's settings: SFU_WORKERS (worker processes, 0 turns SFU rooms off; default 1),
+ * SFU_LAG_BUDGET_MS (a worker whose event loop lags more takes no new members), and what the
+ * workers read themselves: SFU_ANNOUNCED_ADDRESS, SFU_UDP_PORTS, SFU_INTERFACE_ADDRESS.
+ */
+export function sfuFromEnv(env: Record<string, string | undefined>): { workers: number; lagBudgetMs: number; env: Record<string, string> } | undefined {
+  const workers = parseWhole('SFU_WORKERS', env.SFU_WORKERS, 0, 16, 'worker processes') ?? DEFAULT_SFU_WORKERS
+  if (workers === 0) return undefined
+  const lagBudgetMs = parseWhole('SFU_LAG_BUDGET_MS', env.SFU_LAG_BUDGET_MS, 10, 5000, 'milliseconds') ?? DEFAULT_SFU_LAG_BUDGET_MS
+  const ports = env.SFU_UDP_PORTS?.trim()
+  if (ports && !/^\d+-\d+$/.test(ports)) throw new Error(`SFU_UDP_PORTS must be a range like 40000-40999, not "${ports}"`)
+  const passed: Record<string, string> = {}
+  for (const name of ['SFU_ANNOUNCED_ADDRESS', 'SFU_UDP_PORTS', 'SFU_INTERFACE_ADDRESS']) if (env[name]) passed[name] = env[name]!.trim()
+  return { workers, lagBudgetMs, env: passed }
+}

@@ -3,7 +3,7 @@ import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import { SqliteStore, StoreOpenError } from '../store/sqlite-store'
-import { limitsFromEnv } from './env-limits'
+import { limitsFromEnv, sfuFromEnv } from './env-limits'
 import { hostingFromEnv } from './hosting'
 import { parseAllowedOrigins } from './http-policy'
 import { iceConfigFromEnv } from './ice-config'
@@ -17,7 +17,8 @@ import { startRelay, type TlsPair } from './server'
  * TRUST_PROXY, DRAIN_TIMEOUT_MS, TOKEN_SECRET, LOG_LEVEL, DATA_DIR, STATIC_DIR, ALLOWED_ORIGINS,
  * REQUEST_RATE, PUBLISH_RATE, MAX_CONNECTIONS_PER_ADDRESS, ROOM_HEARTBEAT_TIMEOUT_MS,
  * ROOM_PUBLISHER_CAP, ICE_SERVERS, TURN_SECRET, TURN_URLS, TURN_TTL, ICE_TRANSPORT_POLICY,
- * REDIS_URL, REDIS_PREFIX, RELAY_NAME.
+ * REDIS_URL, REDIS_PREFIX, RELAY_NAME, SFU_WORKERS, SFU_LAG_BUDGET_MS, SFU_ANNOUNCED_ADDRESS,
+ * SFU_UDP_PORTS, SFU_INTERFACE_ADDRESS.
  */
 /** The built page (`vite build`), read once at start; default `dist/` in the project. */
 const staticDir = process.env.STATIC_DIR || fileURLToPath(new URL('../../dist', import.meta.url))
@@ -38,9 +39,9 @@ const cluster = process.env.REDIS_URL
 const store = cluster ? undefined : await SqliteStore.open(dataDir).catch((error: unknown) =>
   exitWith(error instanceof StoreOpenError ? error.message : `cannot open the store in DATA_DIR ${dataDir}: ${firstLine(error)}`))
 
-const [limits, hosting, ice] = (() => {
+const [limits, hosting, ice, sfu] = (() => {
   try {
-    return [limitsFromEnv(process.env), hostingFromEnv(process.env, process.argv.slice(2)), iceConfigFromEnv(process.env)] as const
+    return [limitsFromEnv(process.env), hostingFromEnv(process.env, process.argv.slice(2)), iceConfigFromEnv(process.env), sfuFromEnv(process.env)] as const
   } catch (error) {
     return exitWith(firstLine(error))
   }
@@ -69,6 +70,7 @@ const relay = await startRelay({
   staticDir,
   store,
   cluster,
+  sfu,
   logger,
   onStoreFailure: () => process.exit(1),
 }).catch((error: unknown) => exitWith(listenFailure(error)))

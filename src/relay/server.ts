@@ -25,6 +25,7 @@ import { NO_ICE, iceUrlsOf, type IceConfig } from './ice-config'
 import { ICE_SERVERS_PATH, serveIceServers } from './ice-endpoint'
 import { staticFiles } from './static-files'
 import { ClusterRouter, type ClusterOptions } from './cluster/cluster-router'
+import { SfuPool, type SfuPoolOptions } from './sfu/sfu-pool'
 
 export const VERSION = '0.1.0'
 /** How often the relay feeds the clock to the engine (presence timeouts, INTERVAL, TTLs). */
@@ -83,6 +84,11 @@ export interface RelayOptions {
   ice?: IceConfig
   /** Scaled mode: state partitioned per app over Redis leases, any number of these processes behind a balancer (README "Scaled mode"). */
   cluster?: Omit<ClusterOptions, 'processId'> & { processId?: string }
+  /**
+   * The SFU room engine (`eg: 'sfu'`, README "Rooms: the SFU"): worker processes started with
+   * the first SFU room. Absent: every room is a browser mesh. Not in scaled mode (yet).
+   */
+  sfu?: Omit<SfuPoolOptions, 'onSignal' | 'log'>
 }
 
 /**
@@ -110,6 +116,8 @@ export interface Relay {
   coordinator: Coordinator
   /** Scaled mode (REDIS_URL): this process's router; null for one process. */
   cluster: ClusterRouter | null
+  /** The SFU's worker pool, when SFU rooms are enabled in one process. */
+  sfu: SfuPool | null
   logger: Logger
   /** The login token check (JWT with a secret, open mode without), for endpoints that authenticate at the upgrade (/ws/calls, /ws/rooms). */
   verifier: TokenVerifier
@@ -156,6 +164,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
         status: 'ok', version: VERSION, uptime: (Date.now() - startedAt) / 1000,
         sessions: router.connectedSessions, connections: io.engine.clientsCount,
         ...(cluster && { process: cluster.processId, partitions: cluster.ownedPartitions }),
+        ...(sfu && { sfu: sfu.figures() }),
         memory: process.memoryUsage(),
       })
     }
@@ -267,7 +276,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     },
   }
   /** A coordinator host: the whole state in one process, or one partition's in scaled mode. */
-  const hostOver = (coordinator: Coordinator, store: DurableStore, sink: ConnectionSink, onStoreFailure: (error: unknown) => void) => new CoordinatorHost({
+  const hostOver = (coordinator: Coordinator, store: DurableStore, sink: ConnectionSink, onStoreFailure: (error: unknown) => void, sfu?: SfuPool) => new CoordinatorHost({
     coordinator,
     store,
     verifier,
@@ -280,14 +289,22 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       logger.error({ err: error, conn }, 'handling failed; the input or delivery was dropped')
     },
     sink,
+    sfu,
   })
   const engineConfig = { ...DEFAULT_ENGINE_CONFIG, ...options.engine }
   // One process: the coordinator holds every app. Scaled mode: it is the lobby (frames
   // before a login), and each app's partition runs in whichever process owns its lease.
+  const sfu = options.sfu && !clusterOptions
+    ? new SfuPool({
+      ...options.sfu,
+      onSignal: (appId, rid, to, signal) => host.receiveSfu(appId, rid, to, signal),
+      log: (message) => logger.warn(message),
+    })
+    : undefined
   const host = hostOver(coordinator, store, localSink, (error) => {
     logger.fatal({ err: error }, 'a store commit failed; the relay stops rather than serve state it could not keep')
     void relay.close().finally(() => options.onStoreFailure?.(error))
-  })
+  }, sfu)
   await host.start()
   const cluster = clusterOptions
     ? await ClusterRouter.start(clusterOptions, {
@@ -336,7 +353,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   logger.info({ url, mode: options.tokenSecret ? 'token' : 'open' }, 'relay listening')
 
   const relay: Relay = {
-    url, port, http, io, host: router, coordinator, cluster, logger, admission,
+    url, port, http, io, host: router, coordinator, cluster, sfu: sfu ?? null, logger, admission,
     verifier, addressOf, ice,
     get draining() { return draining },
     setTls(tls) {
@@ -366,6 +383,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       await stopped
       await router.settled()
       await cluster?.close()
+      await sfu?.close()
       await store.close()
     },
   }

@@ -1,0 +1,219 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { ConnId } from '../../engine/effects'
+import type { SfuSeat } from '../../engine/room-model'
+import type { SfuPort } from '../../host/coordinator-host'
+import type { ServerEvent } from '../../protocol/events'
+import type { PeerSignalName, RoomMember } from '../../protocol/room-codes'
+import type { FromWorker, SfuSignal, ToWorker, WorkerFigures } from './sfu-ipc'
+
+export interface SfuPoolOptions {
+  /** Worker processes (one room lives on one worker). */
+  workers: number
+  /** A worker whose event loop lagged more than this (p99 over its last report) takes no new members: "Server overload". */
+  lagBudgetMs: number
+  /** Receive connections each worker keeps offered in advance, so that a JOIN is answered at once. */
+  prepared?: number
+  /** How long a JOIN waits for a receive connection before it is refused. */
+  readyTimeoutMs?: number
+  /** Extra environment of the workers (SFU_ANNOUNCED_ADDRESS, SFU_UDP_PORTS, SFU_INTERFACE_ADDRESS). */
+  env?: Record<string, string>
+  /** A signal from the SFU to one member (the host hands it to the engine). */
+  onSignal(appId: string, rid: string, to: string, signal: { s: PeerSignalName } & Record<string, unknown>): void
+  log?: (message: string) => void
+}
+
+const SEAT_PREFIX = 'sfu:'
+const DEFAULT_PREPARED = 4
+const DEFAULT_READY_TIMEOUT_MS = 5_000
+const WORKER_ENTRY = fileURLToPath(new URL('./sfu-worker.ts', import.meta.url))
+
+/** One worker process and what the pool knows of it. */
+interface Worker {
+  child: ChildProcess
+  /** Receive connections offered in advance, oldest first. */
+  prepared: { pc: string; sdp: string }[]
+  /** Asked for and not yet `prepared`. */
+  preparing: number
+  figures: WorkerFigures | null
+  rooms: Set<string>
+  /** Waiting JOINs: called when an offer arrives. */
+  waiters: Set<() => void>
+  askedFigures: Map<number, (figures: WorkerFigures) => void>
+}
+
+/**
+ * The relay's forwarding units (issue 19): worker processes running werift (sfu-worker.ts),
+ * started when the first SFU room needs one, so a relay without SFU rooms pays nothing. A
+ * room is placed on the least loaded worker and stays there; each worker keeps a few receive
+ * connections offered in advance, which is what lets the engine answer a JOIN with
+ * `es.sdps` synchronously. Forwarding load lives in the workers, never on the coordinator's
+ * event loop; a worker whose loop lags past the budget refuses new members.
+ */
+export class SfuPool implements SfuPort {
+  private workers: Worker[] = []
+  private readonly roomWorker = new Map<string, Worker>()
+  private nextFigures = 1
+  private closed = false
+
+  constructor(private readonly options: SfuPoolOptions) {}
+
+  seat(appId: string): SfuSeat {
+    return { conn: SEAT_PREFIX + appId, offer: (rid, sessionId) => this.offer(appId, rid, sessionId) }
+  }
+
+  owns(conn: ConnId): boolean {
+    return conn.startsWith(SEAT_PREFIX)
+  }
+
+  ready(appId: string, rid: string): Promise<void> | null {
+    if (this.closed) return null // the JOIN is refused at once
+    const worker = this.workerFor(roomKey(appId, rid))
+    if (worker.prepared.length > 0) return null
+    this.topUp(worker)
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        worker.waiters.delete(done)
+        resolve()
+      }
+      const timer = setTimeout(done, this.options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS)
+      worker.waiters.add(done)
+    })
+  }
+
+  deliver(conn: ConnId, event: ServerEvent): void {
+    if (event.kind !== 'room') return
+    const appId = conn.slice(SEAT_PREFIX.length)
+    const msg = event.msg as { s: string; rid?: unknown; b?: { pps?: RoomMember[]; rid?: string }; ss?: { sessionId?: string } }
+    if (msg.s === 'PUBLISH_LIST_CHANGED' && msg.b?.pps && typeof msg.b.rid === 'string') {
+      const key = roomKey(appId, msg.b.rid)
+      const worker = this.roomWorker.get(key)
+      if (!worker) return
+      const members = msg.b.pps.map(({ sessionId, publish, video, audio }) => ({ sessionId, publish, video, audio }))
+      send(worker, { t: 'members', room: key, members })
+      if (members.length === 0) {
+        this.roomWorker.delete(key)
+        worker.rooms.delete(key)
+      }
+      return
+    }
+    if (typeof msg.rid !== 'string' || typeof msg.ss?.sessionId !== 'string') return
+    const key = roomKey(appId, msg.rid)
+    const worker = this.roomWorker.get(key)
+    if (worker) send(worker, { t: 'signal', room: key, from: msg.ss.sessionId, signal: msg as SfuSignal })
+  }
+
+  /** Each running worker's latest figures (for /healthz and the bench). */
+  figures(): (WorkerFigures & { pid: number | undefined })[] {
+    return this.workers.filter((worker) => worker.figures).map((worker) => ({ pid: worker.child.pid, ...worker.figures! }))
+  }
+
+  /** Fresh figures from every worker. */
+  async measure(): Promise<WorkerFigures[]> {
+    return Promise.all(this.workers.map((worker) => new Promise<WorkerFigures>((resolve) => {
+      const id = this.nextFigures++
+      worker.askedFigures.set(id, resolve)
+      send(worker, { t: 'figures', id })
+    })))
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await Promise.all(this.workers.map(async (worker) => {
+      for (const wake of worker.waiters) wake()
+      if (worker.child.exitCode !== null || worker.child.signalCode !== null) return
+      const exited = new Promise<void>((resolve) => worker.child.once('exit', () => resolve()))
+      worker.child.kill()
+      await exited
+    }))
+    this.workers = []
+  }
+
+  private offer(appId: string, rid: string, sessionId: string): { sdp: string } | { refused: string } {
+    const key = roomKey(appId, rid)
+    const worker = this.workerFor(key)
+    const lag = worker.figures?.lagP99Ms ?? 0
+    if (lag > this.options.lagBudgetMs) {
+      return { refused: `Server overload: the media server is busy (event loop ${Math.round(lag)} ms behind, budget ${this.options.lagBudgetMs} ms); try again later` }
+    }
+    const prepared = worker.prepared.shift()
+    this.topUp(worker)
+    if (!prepared) return { refused: 'Server overload: the media server has no connection ready; try again later' }
+    this.roomWorker.set(key, worker)
+    worker.rooms.add(key)
+    send(worker, { t: 'bind', pc: prepared.pc, room: key, sessionId })
+    return { sdp: prepared.sdp }
+  }
+
+  /** The room's worker, or the one it would be placed on: fewest rooms, workers started as needed. */
+  private workerFor(key: string): Worker {
+    const placed = this.roomWorker.get(key)
+    if (placed) return placed
+    while (this.workers.length < Math.max(1, this.options.workers)) this.workers.push(this.start())
+    return this.workers.reduce((best, each) => (each.rooms.size < best.rooms.size ? each : best))
+  }
+
+  private topUp(worker: Worker): void {
+    const want = (this.options.prepared ?? DEFAULT_PREPARED) - worker.prepared.length - worker.preparing
+    if (want <= 0) return
+    worker.preparing += want
+    send(worker, { t: 'prepare', count: want })
+  }
+
+  private start(): Worker {
+    const child = fork(WORKER_ENTRY, [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, ...this.options.env },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    const worker: Worker = { child, prepared: [], preparing: 0, figures: null, rooms: new Set(), waiters: new Set(), askedFigures: new Map() }
+    child.on('message', (message: FromWorker) => this.received(worker, message))
+    child.on('error', (error) => this.options.log?.(`sfu worker: ${error.message}`))
+    child.on('exit', (code, signal) => {
+      // Its rooms' media is gone; their members keep the signaling and may rejoin. The next SFU room starts a new worker.
+      this.workers = this.workers.filter((each) => each !== worker)
+      for (const key of worker.rooms) this.roomWorker.delete(key)
+      for (const wake of worker.waiters) wake()
+      if (!this.closed) this.options.log?.(`sfu worker ${child.pid} exited (${signal ?? code}); ${worker.rooms.size} rooms lost their media`)
+    })
+    this.topUp(worker)
+    return worker
+  }
+
+  private received(worker: Worker, message: FromWorker): void {
+    switch (message.t) {
+      case 'ready':
+        return
+      case 'prepared':
+        worker.preparing = Math.max(0, worker.preparing - 1)
+        worker.prepared.push({ pc: message.pc, sdp: message.sdp })
+        for (const wake of [...worker.waiters]) wake()
+        return
+      case 'signal': {
+        const [appId, rid] = splitKey(message.room)
+        this.options.onSignal(appId, rid, message.to, message.signal)
+        return
+      }
+      case 'figures':
+        worker.figures = message.figures
+        if (message.id !== undefined) {
+          worker.askedFigures.get(message.id)?.(message.figures)
+          worker.askedFigures.delete(message.id)
+        }
+    }
+  }
+}
+
+function send(worker: Worker, message: ToWorker): void {
+  if (worker.child.connected) worker.child.send(message)
+}
+
+function roomKey(appId: string, rid: string): string {
+  return `${appId}\u0000${rid}`
+}
+
+function splitKey(key: string): [string, string] {
+  const at = key.indexOf('\u0000')
+  return [key.slice(0, at), key.slice(at + 1)]
+}
