@@ -5,7 +5,7 @@ import type { SfuSeat } from '../../engine/room-model'
 import type { SfuPort } from '../../host/coordinator-host'
 import type { ServerEvent } from '../../protocol/events'
 import type { PeerSignalName, RoomMember } from '../../protocol/room-codes'
-import type { FromWorker, SfuSignal, ToWorker, WorkerFigures } from './sfu-ipc'
+import { LOAD_REPORT_INTERVAL_MS, type FromWorker, type SfuSignal, type ToWorker, type WorkerFigures } from './sfu-ipc'
 
 export interface SfuPoolOptions {
   /** Worker processes (one room lives on one worker). */
@@ -26,6 +26,8 @@ export interface SfuPoolOptions {
 const SEAT_PREFIX = 'sfu:'
 const DEFAULT_PREPARED = 4
 const DEFAULT_READY_TIMEOUT_MS = 5_000
+/** A worker silent for this many report intervals is stuck (or stopped): it takes no new members. */
+const SILENT_REPORTS = 4
 const WORKER_ENTRY = fileURLToPath(new URL('./sfu-worker.ts', import.meta.url))
 
 /** One worker process and what the pool knows of it. */
@@ -36,6 +38,8 @@ interface Worker {
   /** Asked for and not yet `prepared`. */
   preparing: number
   figures: WorkerFigures | null
+  /** When it last said anything (Date.now()); it reports figures every LOAD_REPORT_INTERVAL_MS, so silence means stuck or stopped. */
+  reportedAt: number
   rooms: Set<string>
   /** Waiting JOINs: called when an offer arrives. */
   waiters: Set<() => void>
@@ -133,6 +137,10 @@ export class SfuPool implements SfuPort {
   private offer(appId: string, rid: string, sessionId: string): { sdp: string } | { refused: string } {
     const key = roomKey(appId, rid)
     const worker = this.workerFor(key)
+    const silentMs = Date.now() - worker.reportedAt
+    if (silentMs > SILENT_REPORTS * LOAD_REPORT_INTERVAL_MS) {
+      return { refused: `Server overload: the media server has not answered for ${silentMs} ms; try again later` }
+    }
     const lag = worker.figures?.lagP99Ms ?? 0
     if (lag > this.options.lagBudgetMs) {
       return { refused: `Server overload: the media server is busy (event loop ${Math.round(lag)} ms behind, budget ${this.options.lagBudgetMs} ms); try again later` }
@@ -167,7 +175,7 @@ export class SfuPool implements SfuPort {
       env: { ...process.env, ...this.options.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
-    const worker: Worker = { child, prepared: [], preparing: 0, figures: null, rooms: new Set(), waiters: new Set(), askedFigures: new Map() }
+    const worker: Worker = { child, prepared: [], preparing: 0, figures: null, reportedAt: Date.now(), rooms: new Set(), waiters: new Set(), askedFigures: new Map() }
     child.on('message', (message: FromWorker) => this.received(worker, message))
     child.on('error', (error) => this.options.log?.(`sfu worker: ${error.message}`))
     child.on('exit', (code, signal) => {
@@ -182,6 +190,7 @@ export class SfuPool implements SfuPort {
   }
 
   private received(worker: Worker, message: FromWorker): void {
+    worker.reportedAt = Date.now()
     switch (message.t) {
       case 'ready':
         return
