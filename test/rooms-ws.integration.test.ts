@@ -6,7 +6,8 @@ import { LOGIN_DEADLINE_MS } from '../src/relay/admission'
 import { MAX_ROOM_FRAME_BYTES, ROOM_FRAME_RATE } from '../src/relay/rooms-ws'
 import type { Relay } from '../src/relay/server'
 import { relayForTest, relaysPerTest, until } from './helpers'
-import { RawInbox, openRawWs, rawWsUrl, tokenOf, upgradeStatusAt } from './raw-ws'
+import { tokenOf, upgradeStatusAt } from './raw-ws'
+import { Inbox, RawRoomClient, roomsUrl, session, sessionIds, type Frame, type Session } from './raw-room-client'
 
 /**
  * /ws/rooms on the real relay, driven by plain WebSocket clients that know only seed 003
@@ -14,81 +15,17 @@ import { RawInbox, openRawWs, rawWsUrl, tokenOf, upgradeStatusAt } from './raw-w
  * (and signals forwarded from other members) in.
  */
 
-type Frame = Record<string, unknown> & { c?: number; s?: string; b?: Record<string, unknown> }
-
-/** Records every frame of one socket; `next` takes the first frame not taken yet that matches (any order). */
-class Inbox extends RawInbox<Frame> {
-  private readonly taken = new Set<number>()
-
-  protected take(match: (frame: Frame) => boolean): number {
-    const index = this.seen.findIndex((frame, i) => !this.taken.has(i) && match(frame))
-    if (index >= 0) this.taken.add(index)
-    return index
-  }
-
-  protected missing(): string {
-    return `no matching room frame; saw ${JSON.stringify(this.seen.filter((_, i) => !this.taken.has(i))).slice(0, 2000)}`
-  }
-
-  /** The next ack or push named `s` (a frame with a code). */
-  ack(s: string, extra: (frame: Frame) => boolean = () => true): Promise<Frame> {
-    return this.next((frame) => frame.c !== undefined && frame.s === s && extra(frame))
-  }
-
-  /** The next PUBLISH_LIST_CHANGED push for `cause` (listing exactly the sessions `ids`, when given). */
-  list(cause: string, ids?: string[]): Promise<Frame> {
-    return this.ack('PUBLISH_LIST_CHANGED', (frame) => frame.b?.cause === cause && (ids === undefined || sessionIds(frame).join() === ids.join()))
-  }
-
-  /** The next signal forwarded from another member (no code). */
-  forwarded(s: string): Promise<Frame> {
-    return this.next((frame) => frame.c === undefined && frame.s === s)
-  }
-}
-
-/** A plain WebSocket client of /ws/rooms, as any non-SDK program would be. */
-class RawRoomClient {
-  readonly inbox = new Inbox()
-  closed: { code: number; reason: string } | null = null
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => this.inbox.push(JSON.parse(data.toString()) as Frame))
-    ws.on('close', (code, reason) => { this.closed = { code, reason: reason.toString() } })
-  }
-
-  static async open(relay: Relay, query: Record<string, string> = {}): Promise<RawRoomClient> {
-    return new RawRoomClient(await openRawWs(roomsUrl(relay, query)))
-  }
-
-  send(action: string, data: unknown): void {
-    this.ws.send(JSON.stringify({ action, data }))
-  }
-
-  /** Sends `{action, data}` and waits for the ack of that signal (any code). */
-  async request(action: string, data: Record<string, unknown>, s: string): Promise<Frame> {
-    this.send(action, data)
-    return this.inbox.ack(s)
-  }
-}
-
-const roomsUrl = (relay: Relay, query: Record<string, string>) => rawWsUrl(relay, '/ws/rooms', query)
 /** The HTTP status a refused upgrade answered with. */
 const upgradeStatus = (relay: Relay, query: Record<string, string>) => upgradeStatusAt(roomsUrl(relay, query))
 
 const secret = 'rooms-test-secret'
 const tokenFor = (userId: string) => tokenOf(secret, userId)
 
-/** Seed 003's session info (`ss`): one session of `userId`, from a web page. */
-function session(userId: string, sessionId = `${userId}-1`) {
-  return { userId, sessionId, category: 'stream', host: 'Web', deviceId: `device-${userId}` }
-}
-type Session = ReturnType<typeof session>
-
 /** A pps entry of `who` as the seed lists it. */
 function member(who: Session, role: string, publish = role !== 'viewer', video = true, audio = true) {
   return { id: who.sessionId, sessionId: who.sessionId, role, video, audio, publish, userId: who.userId, host: who.host, category: who.category, deviceId: who.deviceId }
 }
 
-const sessionIds = (frame: Frame) => (frame.b?.pps as { sessionId: string }[]).map((entry) => entry.sessionId)
 const offer = { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' }
 
 const { cleanup, start } = relaysPerTest()
