@@ -18,6 +18,9 @@ export default defineConfig({
       'test/soak.integration.test.ts',
       // Scaled mode's own tests start their Redis, relay processes and balancer already.
       'test/cluster-*.integration.test.ts',
+      // SFU rooms are one process's (README "Rooms: the SFU"): scaled mode answers eg native.
+      'test/rooms-sfu.integration.test.ts',
+      'test/sfu-*.integration.test.ts',
       // CI's 20-minute budget on 2 cores (the spread run took about as long as the normal run
       // of these files): left out are the files whose behaviour is one process's own answer to
       // one HTTP request or upgrade, with no state shared between clients: headers, origins,
