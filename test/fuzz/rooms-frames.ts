@@ -38,7 +38,8 @@ export function roomTemplates(ctx: RoomsContext): fc.Arbitrary<Record<string, un
   }, { requiredKeys: [] })).map(([own, rest]) => ({ ...own, ...rest }))
   const common = { ch: fc.constantFrom(...ROOM_TYPES), ss, rid: fc.oneof({ arbitrary: fc.constantFrom(...ctx.rids), weight: 9 }, { arbitrary: tooLong, weight: 1 }) }
   const to = fc.oneof(user, fc.constantFrom(...ctx.others), fc.record({ userId: user, sessionId: anySession }, { requiredKeys: ['sessionId'] }))
-  const peer = fc.record({ sessionId: fc.oneof({ arbitrary: anySession, weight: 6 }, { arbitrary: tooLong, weight: 1 }) })
+  // 'sfu': the forwarding unit of an SFU room (rooms created with eg 'sfu' on a relay that has one).
+  const peer = fc.record({ sessionId: fc.oneof({ arbitrary: anySession, weight: 6 }, { arbitrary: fc.constant('sfu'), weight: 3 }, { arbitrary: tooLong, weight: 1 }) })
   const sdp = fc.oneof(
     { arbitrary: fc.constant(SAMPLE_OFFER), weight: 4 },
     { arbitrary: fc.constant('v=0\r\n'), weight: 2 },

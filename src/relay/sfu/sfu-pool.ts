@@ -197,7 +197,8 @@ export class SfuPool implements SfuPort {
       case 'prepared':
         worker.preparing = Math.max(0, worker.preparing - 1)
         worker.prepared.push({ pc: message.pc, sdp: message.sdp })
-        for (const wake of [...worker.waiters]) wake()
+        // One waiting JOIN per offer: waking them all would leave the later ones none.
+        worker.waiters.values().next().value?.()
         return
       case 'signal': {
         const [appId, rid] = splitKey(message.room)
