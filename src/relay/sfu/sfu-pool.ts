@@ -10,7 +10,7 @@ import { LOAD_REPORT_INTERVAL_MS, type FromWorker, type SfuSignal, type ToWorker
 export interface SfuPoolOptions {
   /** Worker processes (one room lives on one worker). */
   workers: number
-  /** A worker whose event loop lagged more than this (p99 over its last report) takes no new members: "Server overload". */
+  /** A worker whose event loop lagged more than this (p99, in each of its last two reports) takes no new members: "Server overload". */
   lagBudgetMs: number
   /** Receive connections each worker keeps offered in advance, so that a JOIN is answered at once. */
   prepared?: number
@@ -38,6 +38,8 @@ interface Worker {
   /** Asked for and not yet `prepared`. */
   preparing: number
   figures: WorkerFigures | null
+  /** The report before: overload is a lag over budget in both (a second), not one spike (a burst of new connections). */
+  previousFigures: WorkerFigures | null
   /** When it last said anything (Date.now()); it reports figures every LOAD_REPORT_INTERVAL_MS, so silence means stuck or stopped. */
   reportedAt: number
   rooms: Set<string>
@@ -141,7 +143,7 @@ export class SfuPool implements SfuPort {
     if (silentMs > SILENT_REPORTS * LOAD_REPORT_INTERVAL_MS) {
       return { refused: `Server overload: the media server has not answered for ${silentMs} ms; try again later` }
     }
-    const lag = worker.figures?.lagP99Ms ?? 0
+    const lag = Math.min(worker.figures?.lagP99Ms ?? 0, worker.previousFigures?.lagP99Ms ?? 0)
     if (lag > this.options.lagBudgetMs) {
       return { refused: `Server overload: the media server is busy (event loop ${Math.round(lag)} ms behind, budget ${this.options.lagBudgetMs} ms); try again later` }
     }
@@ -175,7 +177,7 @@ export class SfuPool implements SfuPort {
       env: { ...process.env, ...this.options.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
-    const worker: Worker = { child, prepared: [], preparing: 0, figures: null, reportedAt: Date.now(), rooms: new Set(), waiters: new Set(), askedFigures: new Map() }
+    const worker: Worker = { child, prepared: [], preparing: 0, figures: null, previousFigures: null, reportedAt: Date.now(), rooms: new Set(), waiters: new Set(), askedFigures: new Map() }
     child.on('message', (message: FromWorker) => this.received(worker, message))
     child.on('error', (error) => this.options.log?.(`sfu worker: ${error.message}`))
     child.on('exit', (code, signal) => {
@@ -206,6 +208,7 @@ export class SfuPool implements SfuPort {
         return
       }
       case 'figures':
+        if (message.id === undefined) worker.previousFigures = worker.figures
         worker.figures = message.figures
         if (message.id !== undefined) {
           worker.askedFigures.get(message.id)?.(message.figures)
