@@ -21,8 +21,8 @@ export class Inbox extends RawInbox<Frame> {
   }
 
   /** The next ack or push named `s` (a frame with a code). */
-  ack(s: string, extra: (frame: Frame) => boolean = () => true): Promise<Frame> {
-    return this.next((frame) => frame.c !== undefined && frame.s === s && extra(frame))
+  ack(s: string, extra: (frame: Frame) => boolean = () => true, timeoutMs?: number): Promise<Frame> {
+    return this.next((frame) => frame.c !== undefined && frame.s === s && extra(frame), timeoutMs)
   }
 
   /** The next PUBLISH_LIST_CHANGED push for `cause` (listing exactly the sessions `ids`, when given). */

@@ -11,6 +11,7 @@ import { RawRoomClient, session, type Frame, type Session } from './raw-room-cli
  * SFU costs neither the relay nor the worker.
  */
 
+const STARTING_WORKER_MS = 20_000
 const { cleanup, start } = relaysPerTest()
 let relay: Relay
 beforeEach(async () => { relay = await start({ sfu: { workers: 1, lagBudgetMs: 100 } }) })
@@ -21,8 +22,10 @@ async function raw(on: Relay = relay): Promise<RawRoomClient> {
   return c
 }
 
+/** JOIN and its ack; the first SFU JOIN of a relay waits for its worker to start (a few seconds on a busy box). */
 function join(client: RawRoomClient, who: Session, rid: string, { creating = false, eg = 'sfu', ch = 'a2m' } = {}): Promise<Frame> {
-  return client.request('join', { s: 'JOIN', ch, ss: who, rid, ve: true, ae: true, eg, op: { roomCreating: creating } }, 'JOIN')
+  client.send('join', { s: 'JOIN', ch, ss: who, rid, ve: true, ae: true, eg, op: { roomCreating: creating } })
+  return client.inbox.ack('JOIN', undefined, STARTING_WORKER_MS)
 }
 
 function sections(sdp: string, kind: 'video' | 'audio'): number {

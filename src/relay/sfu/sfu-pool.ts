@@ -14,7 +14,7 @@ export interface SfuPoolOptions {
   lagBudgetMs: number
   /** Receive connections each worker keeps offered in advance, so that a JOIN is answered at once. */
   prepared?: number
-  /** How long a JOIN waits for a receive connection before it is refused. */
+  /** How long a JOIN waits for a receive connection before it is refused (a starting worker gets STARTING_WORKER_MS). */
   readyTimeoutMs?: number
   /** Extra environment of the workers (SFU_ANNOUNCED_ADDRESS, SFU_UDP_PORTS, SFU_INTERFACE_ADDRESS). */
   env?: Record<string, string>
@@ -26,6 +26,8 @@ export interface SfuPoolOptions {
 const SEAT_PREFIX = 'sfu:'
 const DEFAULT_PREPARED = 4
 const DEFAULT_READY_TIMEOUT_MS = 5_000
+/** A worker's start (tsx, werift, its first offers) took 2 s on an idle 2-core box and over 5 s on a busy one. */
+const STARTING_WORKER_MS = 15_000
 /** A worker silent for this many report intervals is stuck (or stopped): it takes no new members. */
 const SILENT_REPORTS = 4
 const WORKER_ENTRY = fileURLToPath(new URL('./sfu-worker.ts', import.meta.url))
@@ -41,7 +43,7 @@ interface Worker {
   /** The report before: overload is a lag over budget in both (a second), not one spike (a burst of new connections). */
   previousFigures: WorkerFigures | null
   /** When it last said anything (Date.now()); it reports figures every LOAD_REPORT_INTERVAL_MS, so silence means stuck or stopped. */
-  reportedAt: number
+  reportedAt: number | null
   rooms: Set<string>
   /** Waiting JOINs: called when an offer arrives. */
   waiters: Set<() => void>
@@ -75,15 +77,18 @@ export class SfuPool implements SfuPort {
   ready(appId: string, rid: string): Promise<void> | null {
     if (this.closed) return null // the JOIN is refused at once
     const worker = this.workerFor(roomKey(appId, rid))
-    if (worker.prepared.length > 0) return null
+    // A stuck worker's refusal goes out at once, rather than after the wait.
+    if (worker.prepared.length > 0 || this.silence(worker) !== null) return null
     this.topUp(worker)
+    const deadline = Date.now() + (worker.reportedAt === null ? STARTING_WORKER_MS : this.options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS)
     return new Promise<void>((resolve) => {
       const done = () => {
-        clearTimeout(timer)
+        clearInterval(timer)
         worker.waiters.delete(done)
         resolve()
       }
-      const timer = setTimeout(done, this.options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS)
+      // Until an offer comes (`done` is a waiter), the wait runs out, or the worker falls silent (its refusal then goes out).
+      const timer = setInterval(() => { if (Date.now() > deadline || this.silence(worker) !== null) done() }, LOAD_REPORT_INTERVAL_MS / 2)
       worker.waiters.add(done)
     })
   }
@@ -139,10 +144,8 @@ export class SfuPool implements SfuPort {
   private offer(appId: string, rid: string, sessionId: string): { sdp: string } | { refused: string } {
     const key = roomKey(appId, rid)
     const worker = this.workerFor(key)
-    const silentMs = Date.now() - worker.reportedAt
-    if (silentMs > SILENT_REPORTS * LOAD_REPORT_INTERVAL_MS) {
-      return { refused: `Server overload: the media server has not answered for ${silentMs} ms; try again later` }
-    }
+    const silentMs = this.silence(worker)
+    if (silentMs !== null) return { refused: `Server overload: the media server has not answered for ${silentMs} ms; try again later` }
     const lag = Math.min(worker.figures?.lagP99Ms ?? 0, worker.previousFigures?.lagP99Ms ?? 0)
     if (lag > this.options.lagBudgetMs) {
       return { refused: `Server overload: the media server is busy (event loop ${Math.round(lag)} ms behind, budget ${this.options.lagBudgetMs} ms); try again later` }
@@ -154,6 +157,13 @@ export class SfuPool implements SfuPort {
     worker.rooms.add(key)
     send(worker, { t: 'bind', pc: prepared.pc, room: key, sessionId })
     return { sdp: prepared.sdp }
+  }
+
+  /** How long a worker has been silent, when that is longer than it may be (stuck or stopped); else null (a starting worker is not silent). */
+  private silence(worker: Worker): number | null {
+    if (worker.reportedAt === null) return null
+    const silentMs = Date.now() - worker.reportedAt
+    return silentMs > SILENT_REPORTS * LOAD_REPORT_INTERVAL_MS ? silentMs : null
   }
 
   /** The room's worker, or the one it would be placed on: fewest rooms, workers started as needed. */
@@ -177,7 +187,7 @@ export class SfuPool implements SfuPort {
       env: { ...process.env, ...this.options.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
-    const worker: Worker = { child, prepared: [], preparing: 0, figures: null, previousFigures: null, reportedAt: Date.now(), rooms: new Set(), waiters: new Set(), askedFigures: new Map() }
+    const worker: Worker = { child, prepared: [], preparing: 0, figures: null, previousFigures: null, reportedAt: null, rooms: new Set(), waiters: new Set(), askedFigures: new Map() }
     child.on('message', (message: FromWorker) => this.received(worker, message))
     child.on('error', (error) => this.options.log?.(`sfu worker: ${error.message}`))
     child.on('exit', (code, signal) => {
