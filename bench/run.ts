@@ -1,7 +1,7 @@
 /**
  * `npm run bench` — relay benchmarks side by side with the floor and a peer (issue 6).
  *
- *   npm run bench                    every part: relay (with the floor), peer, page, calls, tabs, rooms, history, cluster
+ *   npm run bench                    every part: relay (with the floor), peer, page, calls, tabs, rooms, history, cluster, sfu
  *                                    (3–5 min on an idle 2-core box; longer when the box is busy)
  *   npm run bench -- relay           one part (relay runs the floor too, alternating rounds: ratios need both)
  *   npm run bench -- floor peer      several parts
@@ -24,6 +24,9 @@
  *   history getMessages of 100 p50/p99 on 1,000 stored messages; recovery of 300 missed messages after a link drop (bench/history.ts)
  *   cluster scaled mode (REDIS_URL) behind HAProxy: fan-out 1→3,000 and latency with 1, 2, 3 relays, Redis CPU and
  *          bytes per delivery; owner failover (SIGKILL → first write answered) over 10 kills (bench/cluster.ts)
+ *   sfu    SFU rooms: 1 synthetic publisher → 1, 5, 10, 20 … 49 synthetic viewers (BENCH_SFU_COUNTS) through the relay's
+ *          werift worker: forwarded packets/s per core, worker CPU, RSS and lag, join → first frame, the largest room
+ *          where every viewer got ≥ 15 fps; the mesh beside it (bench/sfu.ts)
  *
  * Read the "server CPU µs per delivery / per session" rows first: on a shared box the
  * throughput and latency figures move with whatever else runs; CPU per unit of work much less.
@@ -49,8 +52,9 @@ import { tabsPart } from './tabs'
 import { roomsPart } from './rooms'
 import { historyPart } from './history'
 import { clusterPart } from './cluster'
+import { sfuPart } from './sfu'
 
-const PARTS: BenchPart[] = [floorPart, relayPart, peerPart, pagePart, callsPart, tabsPart, roomsPart, historyPart, clusterPart]
+const PARTS: BenchPart[] = [floorPart, relayPart, peerPart, pagePart, callsPart, tabsPart, roomsPart, historyPart, clusterPart, sfuPart]
 const RESULTS_DIR = fileURLToPath(new URL('./results', import.meta.url))
 const LATEST = `${RESULTS_DIR}/latest.json`
 const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 900)

@@ -9,6 +9,7 @@ import { percentile } from '../bench/lib/report'
 import { analyze } from '../bench/parts/page'
 import { measureHistory } from '../bench/history'
 import { measureCluster } from '../bench/cluster'
+import { measureSfu } from '../bench/sfu'
 import type { Marked } from '../bench/lib/wire'
 import { until } from './helpers'
 
@@ -83,6 +84,26 @@ describe('the cluster bench, in small', () => {
     expect(result.failover?.all.p50).toBeGreaterThan(0)
     expect(result.failover?.samples.every((sample) => sample.newOwner !== sample.killed)).toBe(true)
   }, 120_000)
+})
+
+describe('the SFU bench, in small', () => {
+  it('forwards a synthetic publisher to 1 and then 3 synthetic viewers through the relay\'s worker and measures it', async () => {
+    // The real relay and its werift worker; members in child processes (bench/lib/sfu-members.ts). Figures are the bench's, not targets.
+    const result = await measureSfu({ counts: [1, 3], windowMs: 1500, viewerProcesses: 1 })
+    expect(result.baseline?.forwardedPerSecond).toBe(0) // the publisher alone: nobody to forward to
+    expect(result.steps.map((step) => step.viewers)).toEqual([1, 3])
+    for (const step of result.steps) {
+      expect(step.withoutFrame).toBe(0)
+      expect(step.firstFrameP50Ms).toBeGreaterThan(0)
+      expect(step.fpsMin).toBeGreaterThan(0)
+      expect(step.forwardedPerSecond).toBeGreaterThan(0)
+      expect(step.workerCpuUsPerPacket).toBeGreaterThan(0)
+      expect(step.workerRssMiB).toBeGreaterThan(0)
+      expect(step.publisherPacketsPerSecond).toBeGreaterThan(0)
+    }
+    // Three viewers get three copies of what one gets.
+    expect(result.steps[1].forwardedPerSecond).toBeGreaterThan(result.steps[0].forwardedPerSecond * 2)
+  }, 60_000)
 })
 
 describe('percentile', () => {
