@@ -6,6 +6,8 @@ import type { NetworkErrorCode } from '../protocol/network-errors'
 import type { ConnectionState } from './media/peer-link'
 import type { AutoplayEvent } from './media/playback'
 import type { StatsSample } from './media/stats/types'
+import type { LayerRid } from '../protocol/sfu'
+import type { RoomEngine } from './room-engine'
 
 /** RoomClient's options, arguments, results and events (rooms.ts). */
 
@@ -39,6 +41,11 @@ export interface JoinOptions {
   category?: SessionCategory
   /** Default a new one. */
   sessionId?: string
+  /**
+   * How a room we create carries media: `native` (default) a mesh of browser connections,
+   * `sfu` through the relay's forwarding unit. The JOIN ack says which the room uses.
+   */
+  eg?: RoomEngine
 }
 
 export interface JoinResult {
@@ -48,6 +55,8 @@ export interface JoinResult {
   sessionId: string
   /** The STUN URLs the JOIN ack names (`es.icfg.is`); peer connections use `rtm.ice`, which carries the relay's servers. */
   iceUrls: string[]
+  /** How the room's media travels, as the JOIN ack's `eg` said. */
+  engine: RoomEngine
 }
 
 /** A KICK / PUBLISH_ACCEPT / PUBLISH_REJECT target: a userId (all its sessions) or one session. */
@@ -80,7 +89,9 @@ export type RoomEventMap = {
   /** Every room frame out and every ack, push and signal in, for signal viewers. */
   message: { direction: 'in' | 'out'; msg: RoomServerMessage | RoomRequest }
   /** Seed 001's WebRTCStats of a publisher's media we receive (`sessionId`: the publisher's session), every `statsIntervalMs`. */
-  stats: StatsSample
+  stats: StatsSample & { layer?: LayerRid }
+  /** (SFU room) The layer of a publisher's video the SFU now forwards us: `h` full, `l` reduced. */
+  layer: { sessionId: string; layer: LayerRid }
   /** The browser blocked a publisher's media (code -1) until `resumePlayback()` from a click plays it (code 0). */
   autoplay: AutoplayEvent
 }

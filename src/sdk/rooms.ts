@@ -7,17 +7,24 @@ import { roomCodeCategory } from '../protocol/network-errors'
 import { Emitter } from './events'
 import { openLocalMedia, stopTracks } from './media/local-media'
 import { RoomDispatcher, type AddressedRoomMessage } from './room-dispatcher'
-import { RoomMedia, type PeerSignal } from './room-media'
-import { planLinks } from './room-plan'
+import type { PeerSignal } from './room-media'
+import { MeshRoomMedia, type MediaLink, type RoomEngine, type RoomMediaEngine, type RoomMediaEngineIo } from './room-engine'
+import { SfuRoomMedia } from './room-sfu-media'
+import type { LayerRid } from '../protocol/sfu'
 import { Playback } from './media/playback'
 import { DEFAULT_STATS_INTERVAL_MS } from './media/stats/monitor'
 import { coordinatorLinkWords, DIAGNOSE_REPLY, DIAGNOSE_REQUEST, diagnosisReport, FieldRequests, type MediaEnd } from './media/stats/link-diagnosis'
 import type { DiagnosisReport } from './media/stats/types'
-import type { PeerLink } from './media/peer-link'
 import type { JoinOptions, JoinResult, RoomClientOptions, RoomEventMap, RoomRequest, RoomState, RoomTarget } from './room-types'
 import { adminOf, codeOf, isCandidate, isSdp, newSessionId } from './room-wire'
 
 export type { JoinOptions, JoinResult, RoomClientOptions, RoomEventMap, RoomRequest, RoomState, RoomTarget } from './room-types'
+
+/** The SFU's offer of our receive connection in a JOIN ack (`es.sdps`), if it is ours. */
+function sfuOffer(es: unknown, sessionId: string): string | undefined {
+  const sdps = (es as { sdps?: { id?: unknown; sdp?: unknown } } | undefined)?.sdps
+  return sdps?.id === sessionId && typeof sdps.sdp === 'string' ? sdps.sdp : undefined
+}
 
 /** Our session in a room, from join until we are out. */
 interface Session {
@@ -25,6 +32,8 @@ interface Session {
   ch: RoomType
   /** As the coordinator recorded it (the JOIN ack's `ss`) once joined. */
   ss: RoomSession
+  /** The room's media engine: asked for when creating, then as the JOIN ack answered. */
+  eg: RoomEngine
   ve: boolean
   ae: boolean
 }
@@ -68,7 +77,8 @@ export class RoomClient {
   private heartbeat: ReturnType<typeof setInterval> | null = null
   private nextBid = 1
   private readonly events = new Emitter<RoomEventMap>()
-  private readonly media: RoomMedia
+  /** Mesh or SFU, as the JOIN ack's `eg` says (a mesh until then). */
+  private media: RoomMediaEngine
   private readonly fieldRequests = new FieldRequests()
   private readonly playback = new Playback(
     (stream) => {
@@ -90,16 +100,7 @@ export class RoomClient {
   private readonly onPageHide = () => { void this.leave().catch(() => undefined) }
 
   constructor(private readonly rtm: RTM, private readonly options: RoomClientOptions = {}) {
-    this.media = new RoomMedia({
-      configuration: () => this.rtm.ice.configuration(this.options),
-      signal: (to, signal) => this.peerSignal(to, signal),
-      member: (sessionId) => this.list.find((member) => member.sessionId === sessionId),
-      remoteStream: (event) => this.events.emit('remoteStream', event),
-      connectionState: (event) => this.events.emit('connectionState', event),
-      failed: (error) => this.report(error),
-      statsIntervalMs: options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS,
-      stats: (sample) => this.events.emit('stats', sample),
-    })
+    this.media = new MeshRoomMedia(this.mediaIo)
     this.dispatcher = RoomDispatcher.of(rtm)
     this.offs.push(this.dispatcher.add({ receive: (addressed) => this.receive(addressed), session: () => this.sessionId }))
     rtm.addEventListener('linkState', this.onLink)
@@ -121,6 +122,8 @@ export class RoomClient {
   /** The admin's sessionId. */
   get admin(): string | null { return this.adminSession }
   get localStream(): MediaStream | null { return this.media.local }
+  /** How the room's media travels (the JOIN ack's `eg`): `native` mesh or `sfu`; null outside a room. */
+  get engine(): RoomEngine | null { return this.session ? this.media.engine : null }
   /** Each publisher's stream, by its sessionId. */
   get remoteStreams(): Map<string, MediaStream> { return this.media.remoteStreams }
 
@@ -140,7 +143,7 @@ export class RoomClient {
       userId: this.rtm.userId, sessionId: options.sessionId ?? newSessionId(), category: options.category ?? 'stream',
       host: this.options.host ?? 'Web', deviceId: this.options.deviceId ?? '',
     }
-    const session: Session = { rid: options.rid, ch: options.ch, ss, ve: options.ve ?? true, ae: options.ae ?? true }
+    const session: Session = { rid: options.rid, ch: options.ch, ss, eg: options.eg ?? 'native', ve: options.ve ?? true, ae: options.ae ?? true }
     const generation = ++this.generation
     this.session = session
     this.mediaFailed = false
@@ -205,6 +208,21 @@ export class RoomClient {
     await this.send('publishReject', { to }, this.joinedSession())
   }
 
+  /**
+   * (SFU room) Asks the SFU to forward this layer of a publisher's video (`auto`: the SFU
+   * chooses by our bandwidth). The `layer` event says when it does.
+   */
+  async setLayer(sessionId: string, layer: LayerRid | 'auto'): Promise<void> {
+    this.joinedSession()
+    if (!(this.media instanceof SfuRoomMedia)) throw new Error('layers exist in SFU rooms only')
+    await this.media.setLayer(sessionId, layer)
+  }
+
+  /** (SFU room) The layer of a publisher's video the SFU forwards us now, as it last said. */
+  layerOf(sessionId: string): LayerRid | null {
+    return this.media instanceof SfuRoomMedia ? this.media.layers.get(sessionId) ?? null : null
+  }
+
   /** Leaves (if in a room) and stops listening; the RTM client stays usable. */
   destroy(): void {
     void this.leave().catch(() => undefined)
@@ -213,7 +231,7 @@ export class RoomClient {
   }
 
   private joinRequest(session: Session, roomCreating: boolean, request: Requester): Promise<RoomAck> {
-    return this.send('join', { ve: session.ve, ae: session.ae, eg: 'native', op: { roomCreating } }, session, request)
+    return this.send('join', { ve: session.ve, ae: session.ae, eg: session.eg, op: { roomCreating } }, session, request)
   }
 
   /** The JOIN ack: we are in, with this list and role; our media follows. */
@@ -225,12 +243,16 @@ export class RoomClient {
     const role = (b.pt as Role | undefined) ?? members.find((member) => member.sessionId === session.ss.sessionId)?.role ?? 'viewer'
     const icfg = (b.es as { icfg?: { is?: unknown } } | undefined)?.icfg
     const iceUrls = Array.isArray(icfg?.is) ? icfg.is.filter((url): url is string => typeof url === 'string') : []
+    const offer = sfuOffer(b.es, session.ss.sessionId)
+    // The ack's engine, whatever we asked for: a relay without an SFU answers 'native'.
+    session.eg = b.eg === 'sfu' ? 'sfu' : 'native'
+    this.useEngine(session.eg)
     this.setState('joined')
     this.setList(members, 'join', adminOf(members))
     this.setRole(role)
     this.startHeartbeat()
-    this.syncMedia(again)
-    return { rid: session.rid, role, members, sessionId: session.ss.sessionId, iceUrls }
+    this.syncMedia(again, offer)
+    return { rid: session.rid, role, members, sessionId: session.ss.sessionId, iceUrls, engine: session.eg }
   }
 
   /**
@@ -300,6 +322,7 @@ export class RoomClient {
         if ((signal.side === 'publisher' || signal.side === 'subscriber') && isCandidate(signal.candidate)) this.media.candidate(from, signal.side, signal.candidate)
         return
       case 'NOTIFY': {
+        if (typeof signal.type === 'string' && this.media.notify(from, signal.type, signal.data)) return
         // A member asks for our send side to it, or answers our request.
         const ourEnd = () => this.mediaEnd(this.media.sendingTo(from.sessionId), this.media.local?.getVideoTracks()[0] ?? null)
         const reply = (data: unknown) => this.peerSignal({ sessionId: from.sessionId, userId: from.userId }, { action: 'notify', type: DIAGNOSE_REPLY, data })
@@ -322,16 +345,39 @@ export class RoomClient {
   }
 
   /** Opens or releases our media as our role says, then opens and closes peer connections as the list says. */
-  private syncMedia(rejoined: boolean): void {
+  private syncMedia(rejoined: boolean, offer?: string): void {
     const session = this.session
     if (!session || this.state !== 'joined') return
     const me = this.list.find((member) => member.sessionId === session.ss.sessionId)
     const publishes = me?.publish ?? (this.myRole === 'admin' || this.myRole === 'publisher')
     if (publishes && !this.media.local && !this.mediaFailed) this.openMedia()
     if (!publishes && this.media.local) this.releaseMedia()
-    const plan = planLinks(this.list, { sessionId: session.ss.sessionId, category: session.ss.category, sending: publishes }, this.dispatcher.ownSessions())
-    if (rejoined) this.media.restartSending(plan)
-    else this.media.apply(plan)
+    const self = { sessionId: session.ss.sessionId, category: session.ss.category, sending: publishes }
+    this.media.sync({ members: this.list, self, own: this.dispatcher.ownSessions(), ...(offer === undefined ? {} : { offer }) }, rejoined)
+  }
+
+  /** The engine the JOIN ack named; our camera, if open, moves to a new one. */
+  private useEngine(engine: RoomEngine): void {
+    if (this.media.engine === engine) return
+    const local = this.media.local
+    this.media.closeAll()
+    this.media = engine === 'sfu' ? new SfuRoomMedia(this.mediaIo) : new MeshRoomMedia(this.mediaIo)
+    this.media.local = local
+  }
+
+  private get mediaIo(): RoomMediaEngineIo {
+    return {
+      configuration: () => this.rtm.ice.configuration(this.options),
+      signal: (to, signal) => this.peerSignal(to, signal),
+      member: (sessionId) => this.list.find((member) => member.sessionId === sessionId),
+      remoteStream: (event) => this.events.emit('remoteStream', event),
+      connectionState: (event) => this.events.emit('connectionState', event),
+      failed: (error) => this.report(error),
+      statsIntervalMs: this.options.statsIntervalMs ?? DEFAULT_STATS_INTERVAL_MS,
+      stats: (sample) => this.events.emit('stats', sample),
+      layer: (event) => this.events.emit('layer', event),
+      rejoin: () => { if (this.state === 'joined') void this.rejoin((args) => this.rtm.request('room', args)) },
+    }
   }
 
   private openMedia(): void {
@@ -421,7 +467,7 @@ export class RoomClient {
     })
   }
 
-  private mediaEnd(link: PeerLink | null, camera: MediaStreamTrack | null): MediaEnd {
+  private mediaEnd(link: MediaLink | null, camera: MediaStreamTrack | null): MediaEnd {
     return { stats: link?.stats ?? null, pc: link?.pc ?? null, signalConnected: this.state === 'joined' && this.rtm.linkState === 'CONNECTED', camera }
   }
 

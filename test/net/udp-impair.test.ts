@@ -30,7 +30,7 @@ afterEach(async () => {
   await Promise.all(links.splice(0).map((link) => link.close()))
 })
 
-async function setup(options: { loss?: number; delayMs?: number; jitterMs?: number } = {}, echo = true) {
+async function setup(options: { loss?: number; delayMs?: number; jitterMs?: number; rateKbps?: number } = {}, echo = true) {
   const server = await endpoint(echo)
   const link = await startUdpImpairment({ target: server, seed: 7, ...options })
   const client = await endpoint()
@@ -103,6 +103,38 @@ describe('the UDP impairment', () => {
     send('through')
     await until(() => server.received.length === 1)
     expect(server.received[0].data).toBe('through')
+  })
+
+  it('caps the bandwidth: a burst past the bucket and its queue is dropped, the rest spread out at the rate', async () => {
+    // 400 kbit/s = 50 bytes per ms: a 1,000-byte datagram every 20 ms.
+    const { server, link, send } = await setup({ rateKbps: 400 }, false)
+    const datagram = 'x'.repeat(1_000)
+    const sentAt = performance.now()
+    for (let i = 0; i < 40; i++) send(datagram)
+    await until(() => link.stats().dropped + server.received.length === 40)
+    // The bucket (20 ms = 1,000 bytes, so one datagram) and the queue (100 ms = 5,000 bytes) hold 6,
+    // give or take one refilled while the burst was arriving.
+    expect(server.received.length).toBeGreaterThanOrEqual(6)
+    expect(server.received.length).toBeLessThanOrEqual(7)
+    const last = server.received.at(-1)!.at - sentAt
+    expect(last).toBeGreaterThanOrEqual(4 * 20) // the queued ones leave one per 20 ms
+    expect(last).toBeLessThan(100 + 150) // generous upper bound for a loaded machine
+  })
+
+  it('caps each direction on its own: replies have a bucket of their own', async () => {
+    const { server, client, link, send } = await setup({ rateKbps: 400 })
+    for (let i = 0; i < 3; i++) send('x'.repeat(1_000))
+    await until(() => client.received.length === 3)
+    expect(server.received.length).toBe(3)
+    expect(link.stats().dropped).toBe(0)
+  })
+
+  it('lifts the cap: rate 0 lets a burst through at once', async () => {
+    const { server, link, send } = await setup({ rateKbps: 400 }, false)
+    link.setImpairment({ rateKbps: 0 })
+    for (let i = 0; i < 40; i++) send('x'.repeat(1_000))
+    await until(() => server.received.length === 40)
+    expect(link.stats().dropped).toBe(0)
   })
 
   it('stops cleanly: close resolves and its port is free again', async () => {

@@ -14,7 +14,19 @@ export interface Impairment {
   delayMs?: number
   /** Each datagram's delay varies uniformly by ± this many ms (so datagrams may reorder). */
   jitterMs?: number
+  /**
+   * A bandwidth cap, kbit/s of UDP payload, each direction on its own (0: none): a token
+   * bucket RATE_BURST_MS deep, with a queue of RATE_QUEUE_MS behind it; what does not fit is
+   * dropped, as a congested bottleneck's queue would.
+   */
+  rateKbps?: number
 }
+
+/** The bucket of a capped direction holds this many ms of its rate (at least one full datagram). */
+export const RATE_BURST_MS = 20
+/** Datagrams that find the bucket empty wait in a queue of this many ms of the rate; past it they are dropped. */
+export const RATE_QUEUE_MS = 100
+const MTU_BYTES = 1_500
 
 export interface UdpImpairmentOptions extends Impairment {
   target: { address: string; port: number }
@@ -47,9 +59,15 @@ export interface UdpImpairment {
  */
 export async function startUdpImpairment(options: UdpImpairmentOptions): Promise<UdpImpairment> {
   const host = options.host ?? '127.0.0.1'
-  let impairment = { loss: 0, delayMs: 0, jitterMs: 0 }
+  let impairment = { loss: 0, delayMs: 0, jitterMs: 0, rateKbps: 0 }
+  // One bucket per direction: a capped downlink leaves the uplink alone.
+  const shapers = { up: new RateShaper(), down: new RateShaper() }
   const setImpairment = (next: Impairment) => {
-    impairment = { loss: next.loss ?? impairment.loss, delayMs: next.delayMs ?? impairment.delayMs, jitterMs: next.jitterMs ?? impairment.jitterMs }
+    impairment = {
+      loss: next.loss ?? impairment.loss, delayMs: next.delayMs ?? impairment.delayMs,
+      jitterMs: next.jitterMs ?? impairment.jitterMs, rateKbps: next.rateKbps ?? impairment.rateKbps,
+    }
+    for (const shaper of Object.values(shapers)) shaper.setRate(impairment.rateKbps)
   }
   setImpairment(options)
   const random = options.seed === undefined ? Math.random : mulberry32(options.seed)
@@ -57,12 +75,15 @@ export async function startUdpImpairment(options: UdpImpairmentOptions): Promise
   const timers = new Set<ReturnType<typeof setTimeout>>()
   let closed = false
 
-  /** `send` hands the datagram to a socket and calls back when it has gone (or failed to). */
-  const pass = (send: (sent: (error: Error | null) => void) => void) => {
+  /** `send` hands the datagram to a socket and calls back when it has gone (or failed to): lost, shaped, then delayed. */
+  const pass = (direction: keyof typeof shapers, bytes: number, send: (sent: (error: Error | null) => void) => void) => {
     if (random() < impairment.loss) {
       counts.dropped++
       return
     }
+    if (!shapers[direction].offer(bytes, () => { if (!closed) delayed(send) })) counts.dropped++
+  }
+  const delayed = (send: (sent: (error: Error | null) => void) => void) => {
     const delay = Math.max(0, impairment.delayMs + (random() * 2 - 1) * impairment.jitterMs)
     const sent = (error: Error | null) => { if (error) counts.dropped++; else counts.forwarded++ }
     const deliver = () => {
@@ -89,7 +110,7 @@ export async function startUdpImpairment(options: UdpImpairmentOptions): Promise
     let upstream = upstreams.get(key)
     if (!upstream) {
       upstream = bound(host).then((socket) => {
-        socket.on('message', (data) => pass((sent) => front.send(data, client.port, client.address, sent)))
+        socket.on('message', (data) => pass('down', data.length, (sent) => front.send(data, client.port, client.address, sent)))
         // An upstream that fails ends only that client's path; its next datagram opens a new one.
         socket.on('error', () => {
           upstreams.delete(key)
@@ -104,7 +125,7 @@ export async function startUdpImpairment(options: UdpImpairmentOptions): Promise
   }
   front.on('message', (data, client) => {
     upstreamFor(client).then(
-      (upstream) => pass((sent) => upstream.send(data, options.target.port, options.target.address, sent)),
+      (upstream) => pass('up', data.length, (sent) => upstream.send(data, options.target.port, options.target.address, sent)),
       () => { counts.dropped++ }, // no socket could be bound for this client
     )
   })
@@ -117,6 +138,7 @@ export async function startUdpImpairment(options: UdpImpairmentOptions): Promise
     setImpairment,
     async close() {
       closed = true
+      for (const shaper of Object.values(shapers)) shaper.close()
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
       const opened = await Promise.allSettled(upstreams.values())
@@ -130,6 +152,82 @@ export async function startUdpImpairment(options: UdpImpairmentOptions): Promise
         }
       })))
     },
+  }
+}
+
+/**
+ * One direction's bandwidth cap: a token bucket (bytes, refilled at the rate, RATE_BURST_MS
+ * deep) and a FIFO queue of RATE_QUEUE_MS behind it. Uncapped (rate 0), everything goes at once.
+ */
+class RateShaper {
+  private bytesPerMs = 0
+  private tokens = 0
+  private refilledAt = performance.now()
+  private readonly queue: { bytes: number; go: () => void }[] = []
+  private queuedBytes = 0
+  private timer: ReturnType<typeof setTimeout> | null = null
+
+  setRate(kbps: number): void {
+    this.refill()
+    const wasCapped = this.bytesPerMs > 0
+    this.bytesPerMs = kbps > 0 ? kbps / 8 : 0
+    // A new cap starts with a full bucket; a changed one keeps what it has.
+    this.tokens = wasCapped ? Math.min(this.tokens, this.depth) : this.depth
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    if (this.bytesPerMs === 0) this.drain() // lifted: what waits goes now
+    else this.schedule()
+  }
+
+  /** Sends now, or queues, or (false) drops. */
+  offer(bytes: number, go: () => void): boolean {
+    if (this.bytesPerMs === 0) return go(), true
+    this.refill()
+    if (this.queue.length === 0 && this.tokens >= bytes) {
+      this.tokens -= bytes
+      go()
+      return true
+    }
+    if (this.queuedBytes + bytes > Math.max(MTU_BYTES * 2, this.bytesPerMs * RATE_QUEUE_MS)) return false
+    this.queue.push({ bytes, go })
+    this.queuedBytes += bytes
+    this.schedule()
+    return true
+  }
+
+  close(): void {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    this.queue.length = 0
+  }
+
+  private get depth(): number {
+    return Math.max(MTU_BYTES, this.bytesPerMs * RATE_BURST_MS)
+  }
+
+  private refill(): void {
+    const now = performance.now()
+    this.tokens = Math.min(this.depth, this.tokens + (now - this.refilledAt) * this.bytesPerMs)
+    this.refilledAt = now
+  }
+
+  /** Sends the queue's head while the bucket allows (all of it when uncapped), then waits for the next. */
+  private drain(): void {
+    this.timer = null
+    this.refill()
+    while (this.queue.length > 0 && (this.bytesPerMs === 0 || this.tokens >= this.queue[0]!.bytes)) {
+      const head = this.queue.shift()!
+      this.queuedBytes -= head.bytes
+      if (this.bytesPerMs > 0) this.tokens -= head.bytes
+      head.go()
+    }
+    this.schedule()
+  }
+
+  private schedule(): void {
+    if (this.timer !== null || this.queue.length === 0 || this.bytesPerMs === 0) return
+    const wait = Math.max(1, (this.queue[0]!.bytes - this.tokens) / this.bytesPerMs)
+    this.timer = setTimeout(() => this.drain(), wait)
   }
 }
 

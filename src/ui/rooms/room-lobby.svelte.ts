@@ -1,4 +1,5 @@
 import type { RoomType } from '../../protocol/room-codes'
+import type { RoomEngine } from '../../sdk'
 import { parseRoomLink } from './room-words'
 
 /** The type the lobby offers first: everyone on camera. */
@@ -11,6 +12,8 @@ export const DEFAULT_ROOM_TYPE: RoomType = 'm2m'
  */
 export class RoomLobbyForm {
   createType = $state<RoomType>(DEFAULT_ROOM_TYPE)
+  /** How the new room's video travels: directly (a mesh, the default) or through the server (SFU). */
+  createEngine = $state<RoomEngine>('native')
   joinText = $state('')
   joinType = $state<RoomType>(DEFAULT_ROOM_TYPE)
   /** The join form was filled in from the page's link. */

@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest'
-import { describeRoomProblem, memberLabel, parseRoomLink, roomCodeText, roomLink, ROOM_TYPE_CHOICES } from './room-words'
+import { describeRoomProblem, engineLabel, layerLabel, memberLabel, parseRoomLink, roomCodeText, roomLink, ROOM_ENGINE_CHOICES, ROOM_TYPE_CHOICES } from './room-words'
 
 describe('room words', () => {
+  it('offers the two ways video travels in plain words, the seed 003 engine beside each', () => {
+    expect(ROOM_ENGINE_CHOICES.map((choice) => [choice.engine, choice.label])).toEqual([
+      ['native', 'Small meeting (browsers connect directly)'], ['sfu', 'Large room (the server forwards video)'],
+    ])
+    expect(engineLabel('sfu')).toBe('Video forwarded by the server')
+  })
+
+  it('says which layer of someone’s video arrives in plain words', () => {
+    expect(layerLabel('h')).toBe('High quality')
+    expect(layerLabel('l')).toBe('Reduced quality')
+  })
+
   it('offers the four seed 003 types in plain words, the code beside each', () => {
     expect(ROOM_TYPE_CHOICES.map((choice) => [choice.type, choice.label])).toEqual([
       ['p2p', 'Private call (2)'], ['m2m', 'Meeting'], ['a2m', 'Moderated meeting'], ['p2m', 'Webinar'],

@@ -1,5 +1,5 @@
 import { ROOM_CODES, roomCodeName, type Role, type RoomCodeName, type RoomMember, type RoomType } from '../../protocol/room-codes'
-import { isRtmError } from '../../sdk'
+import { isRtmError, type LayerRid, type RoomEngine } from '../../sdk'
 import { explainError, type UserError } from '../shared/errors'
 
 /** A room type as the lobby offers it: plain words first, the seed's code beside them. */
@@ -12,6 +12,24 @@ export const ROOM_TYPE_CHOICES: readonly RoomTypeChoice[] = [
   { type: 'a2m', label: 'Moderated meeting', hint: 'You are on camera; others watch and raise a hand to speak.' },
   { type: 'p2m', label: 'Webinar', hint: 'You present; everyone else watches.' },
 ]
+
+/** How a room's video travels (JOIN `eg`), as the lobby offers it when creating one. */
+export interface RoomEngineChoice { engine: RoomEngine; label: string; hint: string }
+
+export const ROOM_ENGINE_CHOICES: readonly RoomEngineChoice[] = [
+  { engine: 'native', label: 'Small meeting (browsers connect directly)', hint: 'Each browser sends its video to every other one: best for a few people.' },
+  { engine: 'sfu', label: 'Large room (the server forwards video)', hint: 'Each browser sends its video once and the server passes it on: for many viewers.' },
+]
+
+/** The room view's line about how video travels. */
+export function engineLabel(engine: RoomEngine): string {
+  return engine === 'sfu' ? 'Video forwarded by the server' : 'Video sent directly between browsers'
+}
+
+/** The layer of someone's video the server forwards us, in plain words. */
+export function layerLabel(layer: LayerRid): string {
+  return layer === 'h' ? 'High quality' : 'Reduced quality'
+}
 
 export function roomTypeLabel(type: RoomType): string {
   return ROOM_TYPE_CHOICES.find((choice) => choice.type === type)?.label ?? type

@@ -1,4 +1,4 @@
-import { RoomClient, type DiagnosisReport, type RTM } from '../../sdk'
+import { RoomClient, type DiagnosisReport, type LayerRid, type RoomEngine, type RTM } from '../../sdk'
 import type { Role, RoomMember, RoomSession, RoomType } from '../../protocol/room-codes'
 import type { MediaPlayer } from '../shared/play-stream'
 import { PlaybackBlocks } from '../shared/quality/playback-blocks.svelte'
@@ -25,6 +25,8 @@ export interface Tile {
   stats: ConnectionHistory | null
   /** The browser blocked its playback until a click. */
   blocked: boolean
+  /** SFU room: the layer of their video the server forwards us (null: not said, or a mesh room). */
+  layer: LayerRid | null
 }
 
 export interface RoomsStateOptions {
@@ -63,6 +65,8 @@ export class RoomsState {
   #roomState = $state<RoomStateName>('unjoined')
   #rid = $state<string | null>(null)
   #type = $state<RoomType | null>(null)
+  #engine = $state<RoomEngine | null>(null)
+  #layers = $state.raw<ReadonlyMap<string, LayerRid>>(new Map())
   #role = $state<Role | null>(null)
   #sessionId = $state<string | null>(null)
   #admin = $state<string | null>(null)
@@ -93,6 +97,8 @@ export class RoomsState {
   get inRoom(): boolean { return this.#rid !== null }
   get rid(): string | null { return this.#rid }
   get type(): RoomType | null { return this.#type }
+  /** How the room's video travels, as the server answered our join. */
+  get engine(): RoomEngine | null { return this.#engine }
   get role(): Role | null { return this.#role }
   get sessionId(): string | null { return this.#sessionId }
   get members(): RoomMember[] { return this.#members }
@@ -133,13 +139,14 @@ export class RoomsState {
       const own = member.sessionId === this.#sessionId ? 'camera' : member.sessionId === this.#screenSessionId ? 'screen' : null
       const stream = own === 'camera' ? this.#localStream : own === 'screen' ? this.#screenStream : this.#remoteStreams.get(member.sessionId) ?? null
       const stats = own ? null : this.stats.get(member.sessionId)
-      return { member, stream, own, speaking: speaker === member.sessionId, stats, blocked: own === null && this.playback.blocks(stream) }
+      const layer = own ? null : this.#layers.get(member.sessionId) ?? null
+      return { member, stream, own, speaking: speaker === member.sessionId, stats, blocked: own === null && this.playback.blocks(stream), layer }
     })
   }
 
   /** Creates a room of the form's type with a fresh id, as its host. */
   create(): Promise<void> {
-    return this.#enter(crypto.randomUUID(), this.form.createType, true)
+    return this.#enter(crypto.randomUUID(), this.form.createType, true, this.form.createEngine)
   }
 
   /** Joins the room the form names (an id or a link). */
@@ -248,7 +255,7 @@ export class RoomsState {
     this.speakers.destroy()
   }
 
-  async #enter(rid: string, type: RoomType, roomCreating: boolean): Promise<void> {
+  async #enter(rid: string, type: RoomType, roomCreating: boolean, eg?: RoomEngine): Promise<void> {
     if (this.#client) return
     await this.#run(roomCreating ? 'create' : 'join', async () => {
       this.#notice = null
@@ -258,10 +265,11 @@ export class RoomsState {
       this.#rid = rid
       this.#type = type
       try {
-        const joined = await client.join({ rid, ch: type, roomCreating })
+        const joined = await client.join({ rid, ch: type, roomCreating, ...(eg ? { eg } : {}) })
         if (this.#client !== client) return // left or destroyed while joining
         this.#sessionId = joined.sessionId
         this.#role = joined.role
+        this.#engine = joined.engine
         this.#members = joined.members
         this.#admin = client.admin
         this.#roomState = client.roomState
@@ -328,6 +336,7 @@ export class RoomsState {
       }),
       client.on('stats', (sample) => { if (this.#members.some((member) => member.sessionId === sample.sessionId)) this.stats.add(sample) }),
       client.on('autoplay', (event) => this.playback.apply(event)),
+      client.on('layer', ({ sessionId, layer }) => { this.#layers = new Map(this.#layers).set(sessionId, layer) }),
       client.on('error', (error) => { this.#problem = describeRoomProblem(error, 'signal') }),
     ]
   }
@@ -368,7 +377,8 @@ export class RoomsState {
     client?.destroy()
     this.#screen = null
     this.#roomState = 'unjoined'
-    this.#rid = this.#type = this.#role = this.#sessionId = this.#admin = null
+    this.#rid = this.#type = this.#role = this.#sessionId = this.#admin = this.#engine = null
+    this.#layers = new Map()
     this.#members = []
     this.#localStream = null
     this.#remoteStreams = new Map()

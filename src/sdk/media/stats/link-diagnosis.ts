@@ -14,8 +14,8 @@ const MAX_CHECK_LENGTH = 200
 
 /** One end of a media connection, as a diagnosis needs it. */
 export interface MediaEnd {
-  /** The connection's stats (null: no connection yet). */
-  stats: StatsMonitor | null
+  /** The connection's stats (null: no connection yet): a StatsMonitor, or one SFU publisher's share of its receive connection's. */
+  stats: Pick<StatsMonitor, 'samples' | 'sendPeriods'> | null
   pc: RTCPeerConnection | null
   /** Our signaling (coordinator link and the call or room session) is up. */
   signalConnected: boolean
