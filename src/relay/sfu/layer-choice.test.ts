@@ -1,55 +1,82 @@
 import { describe, expect, it } from 'vitest'
-import { chooseLayer, initialLayerChoice, LOSS_HOLD_MS, UPGRADE_HOLD_MS, type LayerChoiceInput, type LayerView } from './layer-choice'
+import {
+  chooseLayer, ESTIMATE_DOWN_HOLD_MS, ESTIMATE_SETTLE_MS, initialLayerChoice, LOSS_REACT_MS, PROBE_BACKOFF_MS, PROBE_MAX_BACKOFF_MS, PROBE_WINDOW_MS,
+  UPGRADE_HOLD_MS, type LayerChoiceInput, type LayerChoiceState, type LayerView,
+} from './layer-choice'
 
 const both = (h = 1_000_000, l = 200_000): LayerView[] => [{ rid: 'h', bitrate: h, live: true }, { rid: 'l', bitrate: l, live: true }]
 const input = (over: Partial<LayerChoiceInput>): LayerChoiceInput => ({ layers: both(), budget: undefined, loss: 0, preference: 'auto', nowMs: 0, ...over })
+/** A slot on the high layer since t=0. */
+const onHigh = (): LayerChoiceState => chooseLayer(initialLayerChoice, input({}))
 
 describe('simulcast layer choice', () => {
-  it('with no bandwidth estimate yet, the highest live layer', () => {
+  it('a new slot takes the highest live layer, whatever a first (still climbing) estimate says', () => {
     expect(chooseLayer(initialLayerChoice, input({})).target).toBe('h')
+    expect(chooseLayer(initialLayerChoice, input({ budget: 300_000 })).target).toBe('h')
   })
 
-  it('the highest layer that fits the budget with room to spare', () => {
-    expect(chooseLayer(initialLayerChoice, input({ budget: 1_100_000 })).target).toBe('l')
-    expect(chooseLayer(initialLayerChoice, input({ budget: 1_300_000 })).target).toBe('h')
+  it('steps down on sustained loss, once the loss describes the current layer', () => {
+    expect(chooseLayer(onHigh(), input({ loss: 0.3, nowMs: LOSS_REACT_MS - 1 })).target).toBe('h')
+    const down = chooseLayer(onHigh(), input({ loss: 0.3, nowMs: LOSS_REACT_MS }))
+    expect(down).toMatchObject({ target: 'l', holdUntil: LOSS_REACT_MS + PROBE_BACKOFF_MS })
   })
 
-  it('downgrades at once when the current layer no longer fits', () => {
-    const onHigh = chooseLayer(initialLayerChoice, input({}))
-    expect(chooseLayer(onHigh, input({ budget: 900_000, nowMs: 10 })).target).toBe('l')
+  it('probes up after a clean spell, and a probe that brings loss doubles the wait (up to the maximum)', () => {
+    let s = chooseLayer(onHigh(), input({ loss: 0.3, nowMs: 1000 }))
+    let now = 1000
+    expect(chooseLayer(s, input({ nowMs: s.holdUntil - 1 })).target).toBe('l')
+    const waits: number[] = []
+    for (let round = 0; round < 5; round++) {
+      now = s.holdUntil
+      s = chooseLayer(s, input({ nowMs: now }))
+      expect(s).toMatchObject({ target: 'h', probedAt: now })
+      s = chooseLayer(s, input({ loss: 0.3, nowMs: now + LOSS_REACT_MS }))
+      expect(s.target).toBe('l')
+      waits.push(s.holdUntil - (now + LOSS_REACT_MS))
+    }
+    expect(waits).toEqual([16_000, 32_000, 64_000, PROBE_MAX_BACKOFF_MS, PROBE_MAX_BACKOFF_MS])
   })
 
-  it('upgrades only after the higher layer has fitted for the hold time', () => {
-    let s = chooseLayer(initialLayerChoice, input({ budget: 500_000 }))
+  it('a probe that holds through its window stays, and the wait starts over', () => {
+    let s = chooseLayer(onHigh(), input({ loss: 0.3, nowMs: 1000 }))
+    s = chooseLayer(s, input({ nowMs: s.holdUntil }))
+    const probed = s.probedAt!
+    s = chooseLayer(s, input({ nowMs: probed + PROBE_WINDOW_MS }))
+    expect(s).toMatchObject({ target: 'h', probedAt: null, backoffMs: PROBE_BACKOFF_MS })
+  })
+
+  it('no probe while loss is not clean; an estimate with room moves up after holding', () => {
+    let s = chooseLayer(onHigh(), input({ loss: 0.3, nowMs: 1000 }))
+    const from = s.holdUntil
+    s = chooseLayer(s, input({ loss: 0.05, budget: 2_000_000, nowMs: from }))
     expect(s.target).toBe('l')
-    s = chooseLayer(s, input({ budget: 5_000_000, nowMs: 1000 }))
+    s = chooseLayer(s, input({ loss: 0.05, budget: 2_000_000, nowMs: from + UPGRADE_HOLD_MS - 1 }))
     expect(s.target).toBe('l')
-    s = chooseLayer(s, input({ budget: 500_000, nowMs: 2000 }))
-    s = chooseLayer(s, input({ budget: 5_000_000, nowMs: 2500 }))
-    s = chooseLayer(s, input({ budget: 5_000_000, nowMs: 2500 + UPGRADE_HOLD_MS - 1 }))
-    expect(s.target).toBe('l')
-    s = chooseLayer(s, input({ budget: 5_000_000, nowMs: 2500 + UPGRADE_HOLD_MS }))
+    s = chooseLayer(s, input({ loss: 0.05, budget: 2_000_000, nowMs: from + UPGRADE_HOLD_MS }))
+    expect(s).toMatchObject({ target: 'h', probedAt: null })
+  })
+
+  it('an estimate collapsed under half the layer moves down only once settled and held', () => {
+    const settled = ESTIMATE_SETTLE_MS
+    expect(chooseLayer(onHigh(), input({ budget: 100_000, nowMs: settled - 1 })).target).toBe('h')
+    let s = chooseLayer(onHigh(), input({ budget: 400_000, nowMs: settled }))
+    expect(s.collapseSince).toBe(settled)
+    s = chooseLayer(s, input({ budget: 400_000, nowMs: settled + ESTIMATE_DOWN_HOLD_MS - 1 }))
     expect(s.target).toBe('h')
-  })
-
-  it('sustained loss steps down one layer and holds upgrades off', () => {
-    let s = chooseLayer(initialLayerChoice, input({}))
-    s = chooseLayer(s, input({ loss: 0.2, nowMs: 100 }))
+    s = chooseLayer(s, input({ budget: 400_000, nowMs: settled + ESTIMATE_DOWN_HOLD_MS }))
     expect(s.target).toBe('l')
-    s = chooseLayer(s, input({ loss: 0, nowMs: 100 + LOSS_HOLD_MS - 1 }))
-    expect(s.target).toBe('l')
-    s = chooseLayer(s, input({ loss: 0, nowMs: 100 + LOSS_HOLD_MS }))
-    s = chooseLayer(s, input({ loss: 0, nowMs: 100 + LOSS_HOLD_MS + UPGRADE_HOLD_MS }))
-    expect(s.target).toBe('h')
+    // A dip that recovers resets the count.
+    let t = chooseLayer(onHigh(), input({ budget: 400_000, nowMs: settled }))
+    t = chooseLayer(t, input({ budget: 900_000, nowMs: settled + 1000 }))
+    expect(chooseLayer(t, input({ budget: 400_000, nowMs: settled + ESTIMATE_DOWN_HOLD_MS })).target).toBe('h')
   })
 
   it('falls back to a live layer when the chosen one stops', () => {
-    const s = chooseLayer(initialLayerChoice, input({}))
-    expect(chooseLayer(s, input({ layers: [{ rid: 'h', bitrate: 0, live: false }, { rid: 'l', bitrate: 200_000, live: true }] })).target).toBe('l')
+    expect(chooseLayer(onHigh(), input({ layers: [{ rid: 'h', bitrate: 0, live: false }, { rid: 'l', bitrate: 200_000, live: true }] })).target).toBe('l')
   })
 
   it('keeps its target while nothing is live', () => {
-    const s = chooseLayer(initialLayerChoice, input({}))
+    const s = onHigh()
     expect(chooseLayer(s, input({ layers: [{ rid: 'h', bitrate: 0, live: false }, { rid: 'l', bitrate: 0, live: false }] }))).toBe(s)
   })
 

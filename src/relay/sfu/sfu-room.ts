@@ -3,7 +3,7 @@ import { SFU_AUDIO_SLOTS, SFU_NOTIFY, SFU_VIDEO_SLOTS, SIMULCAST_LAYERS, type La
 import type { SfuMember, SfuSignal } from './sfu-ipc'
 import { AudioLevels } from './audio-levels'
 import type { SfuContext } from './counters'
-import { chooseLayer, initialLayerChoice, UPGRADE_HEADROOM } from './layer-choice'
+import { chooseLayer, initialLayerChoice } from './layer-choice'
 import type { PeerOptions } from './peer-config'
 import { Publisher } from './publisher'
 import type { AudioSlot, ReceiveConnection, VideoSlot } from './receive-connection'
@@ -323,18 +323,19 @@ export class SfuRoom {
   }
 
   /**
-   * REMB to each publisher: all its layers when some viewer takes (or could take) the top one,
-   * else only what the low layer needs; the publisher's encoder then drops what nobody sees.
+   * REMB to each publisher: all its layers while some viewer may take the top one (now, or
+   * on its next probe up), else only what the low layer needs — nobody watches, or every
+   * watcher asked for less — and the publisher's encoder drops what nobody sees.
    */
   #capPublishers(): void {
     for (const member of this.#members.values()) {
       const publisher = member.publisher
       if (!publisher) continue
-      let needTop = false
-      for (const slot of member.videoWatchers) {
-        const estimate = this.#viewerOf(slot)?.receive?.estimate
-        if (slot.choice.target === TOP_LAYER.rid || estimate === undefined || estimate >= TOP_LAYER.maxBitrate * UPGRADE_HEADROOM) needTop = true
-      }
+      const sessionId = member.info.sessionId
+      const needTop = [...member.videoWatchers].some((slot) => {
+        const wish = this.#viewerOf(slot)?.preferences.get(sessionId) ?? 'auto'
+        return wish === 'auto' || wish === TOP_LAYER.rid
+      })
       publisher.sendRemb(needTop ? FULL_BITRATE : LOW_LAYER.maxBitrate)
     }
   }
