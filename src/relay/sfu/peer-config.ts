@@ -31,8 +31,12 @@ export function peerOptionsFromEnv(env: NodeJS.ProcessEnv): PeerOptions {
 
 // No transport-cc anywhere: with werift's transport-cc feedback Chrome's estimate stays at
 // ~300 kbit/s (FACTS "werift as an SFU"); with goog-remb Chrome uses REMB both ways.
+const START_BITRATE_KBPS = 1500
 const videoFeedback = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'goog-remb' }]
-const vp8 = () => new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90_000, rtcpFeedback: videoFeedback })
+// Without transport-cc Chrome's sender starts at 300 kbit/s and grows by loss alone (some 8 %
+// a second): ~20 s before it can afford the top simulcast layer. Its start bitrate comes from
+// the remote description's fmtp, so the SFU's answer names one the top layer fits in.
+const vp8 = () => new RTCRtpCodecParameters({ mimeType: 'video/VP8', clockRate: 90_000, rtcpFeedback: videoFeedback, parameters: `x-google-start-bitrate=${START_BITRATE_KBPS}` })
 const opus = () => new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48_000, channels: 2, parameters: 'minptime=10;useinbandfec=1' })
 
 function baseConfig(options: PeerOptions): RTCPeerConnectionConfig {
