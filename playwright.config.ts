@@ -6,6 +6,8 @@ import { CHROMIUM_ARGS } from './e2e/chromium-args'
  * CHROMIUM_PATH for another one. Run them with `npm run test:e2e`, which builds the page
  * and runs Playwright inside scripts/netns-run so WebRTC has a non-loopback interface.
  */
+const SFU_SPECS = /rooms-sfu.*\.spec\.ts$/
+
 export default defineConfig({
   testDir: 'e2e',
   fullyParallel: false,
@@ -27,4 +29,10 @@ export default defineConfig({
     permissions: ['camera', 'microphone'],
     trace: 'retain-on-failure',
   },
+  projects: [
+    { name: 'main', testIgnore: SFU_SPECS },
+    // SFU rooms put seven Chromiums and a forwarding worker on the box: they run last, one at a
+    // time, with nothing beside them (beside another spec on two cores, joins timed out).
+    { name: 'sfu', testMatch: SFU_SPECS, workers: 1, dependencies: ['main'] },
+  ],
 })
