@@ -20,6 +20,8 @@ export default defineConfig({
   // Screenshots (e2e/ui-quality.spec.ts): a small tolerance for antialiasing between Chromium
   // builds; a layout that moves still differs by far more.
   // 20 s per expectation: a page's first render and a tab election took over 10 s on a busy 2-core box.
+  // Screenshots keep their names whatever the project (main, sfu).
+  snapshotPathTemplate: '{snapshotDir}/{testFileDir}/{testFileName}-snapshots/{arg}{-snapshotSuffix}{ext}',
   expect: { timeout: 20_000, toHaveScreenshot: { maxDiffPixelRatio: 0.01, animations: 'disabled', caret: 'hide' } },
   use: {
     launchOptions: {
