@@ -544,6 +544,6 @@ export class RoomClient {
     if (code === ROOM_CODES.NOT_ROOM_MEMBER) return
     const reason = (error as { reason?: unknown } | null)?.reason
     const name = roomCodeName(code)
-    this.events.emit('error', { code, name, category: roomCodeCategory(name), message: typeof reason === 'string' ? reason : error instanceof Error ? error.message : String(error) })
+    this.events.emit('error', { code, name, category: roomCodeCategory(name, typeof reason === 'string' ? reason : undefined), message: typeof reason === 'string' ? reason : error instanceof Error ? error.message : String(error) })
   }
 }

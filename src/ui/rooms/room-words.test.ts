@@ -38,6 +38,11 @@ describe('room words', () => {
       .toMatchObject({ message: 'You can already speak in this room', detail: '4023 ALREADY_IS_PUBLISHER' })
     expect(describeRoomProblem(new DOMException('denied', 'NotAllowedError'), 'share-screen').message).toBe('Screen sharing was not allowed.')
     expect(describeRoomProblem(new Error('boom'), 'join')).toEqual({ message: 'boom', code: null, name: null })
+    // A busy SFU's refusal (500 "Server overload: …") reads as busy, not as a failure.
+    expect(describeRoomProblem({ errorCode: 500, name: 'INTERNAL_SERVER_ERROR', reason: 'Server overload: the media server is busy', operation: 'room' }, 'join').message)
+      .toBe('The video server is busy right now — try again in a moment')
+    expect(describeRoomProblem({ errorCode: 500, name: 'INTERNAL_SERVER_ERROR', reason: 'internal server error', operation: 'room' }, 'join').message)
+      .toBe('The server had a problem — leave the room and try again')
   })
 
   it('says a blocked camera as the rest of the app does, with what to do, and never as a connection failure', () => {

@@ -1,5 +1,6 @@
 import { ROOM_CODES, roomCodeName, type Role, type RoomCodeName, type RoomMember, type RoomType } from '../../protocol/room-codes'
 import { isRtmError, type LayerRid, type RoomEngine } from '../../sdk'
+import { roomCodeCategory } from '../../protocol/network-errors'
 import { explainError, type UserError } from '../shared/errors'
 
 /** A room type as the lobby offers it: plain words first, the seed's code beside them. */
@@ -143,7 +144,9 @@ export function describeRoomProblem(error: unknown, action: RoomAction): RoomPro
       const name = roomCodeName(code)
       const reason = typeof coded.reason === 'string' ? coded.reason : typeof coded.message === 'string' ? coded.message : ''
       const category = typeof coded.category === 'string' ? ` (${coded.category})` : ''
-      return { message: roomCodeText(code, action), detail: `${code} ${name}${category}${reason ? `: ${reason}` : ''}`, code, name }
+      // A JOIN refused by a busy SFU is a 500 too (seed 001's "Server overload"), but nothing failed: it is worth another try.
+      const message = roomCodeCategory(name, reason) === 'Server overload' ? 'The video server is busy right now — try again in a moment' : roomCodeText(code, action)
+      return { message, detail: `${code} ${name}${category}${reason ? `: ${reason}` : ''}`, code, name }
     }
     if (typeof coded.message === 'string' && coded.message) return { message: coded.message, code: null, name: null }
   }
