@@ -30,6 +30,9 @@ const DEFAULT_READY_TIMEOUT_MS = 5_000
 const STARTING_WORKER_MS = 15_000
 /** A worker silent for this many report intervals is stuck (or stopped): it takes no new members. */
 const SILENT_REPORTS = 4
+const NO_FIGURES: WorkerFigures = {
+  lagP99Ms: 0, lagMaxMs: 0, rooms: 0, members: 0, connections: 0, forwardedPackets: 0, keyframeRequests: 0, rssBytes: 0, heapUsedBytes: 0, cpuUserUs: 0, cpuSystemUs: 0,
+}
 const WORKER_ENTRY = fileURLToPath(new URL('./sfu-worker.ts', import.meta.url))
 
 /** One worker process and what the pool knows of it. */
@@ -195,6 +198,9 @@ export class SfuPool implements SfuPort {
       this.workers = this.workers.filter((each) => each !== worker)
       for (const key of worker.rooms) this.roomWorker.delete(key)
       for (const wake of worker.waiters) wake()
+      // Figures asked of it will not come: its last ones answer (a measure() never hangs on a dead worker).
+      for (const answer of worker.askedFigures.values()) answer(worker.figures ?? NO_FIGURES)
+      worker.askedFigures.clear()
       if (!this.closed) this.options.log?.(`sfu worker ${child.pid} exited (${signal ?? code}); ${worker.rooms.size} rooms lost their media`)
     })
     this.topUp(worker)
