@@ -65,6 +65,20 @@ describe('SFU rooms on the relay (eg: sfu)', () => {
     expect(relay.coordinator.roomsOf('demo')?.room('webinar')?.engine).toBe('sfu')
   })
 
+  it('a JOIN again on the same socket brings a new receive offer, and the worker drops the old connection', async () => {
+    const alice = session('alice')
+    const a = await raw()
+    const first = await join(a, alice, 'again', { creating: true })
+    const connections = async () => (await relay.sfu!.measure())[0].connections
+    // The worker keeps 4 offers prepared beside the member's connection: 5 in all.
+    const settled = await probe(async () => ((await connections()) === 5 ? 5 : null))
+    const second = await join(a, alice, 'again', { creating: true })
+    const sdpOf = (ack: Frame) => (ack.b!.es as { sdps: { sdp: string } }).sdps.sdp
+    expect(second).toMatchObject({ c: 200, b: { eg: 'sfu', es: { sdps: { id: alice.sessionId } } } })
+    expect(sdpOf(second)).not.toBe(sdpOf(first))
+    expect(await probe(async () => ((await connections()) === settled ? settled : null))).toBe(5)
+  })
+
   it('a relay without an SFU answers eg native and no sdps', async () => {
     const plain = await start()
     const client = await raw(plain)

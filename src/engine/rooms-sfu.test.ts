@@ -67,13 +67,19 @@ describe('SFU rooms (eg: sfu)', () => {
     expect(w.fromSfu('r2', bob.sessionId, { s: 'NOTIFY', type: 'x', data: null }).sends).toEqual([])
   })
 
-  it('a resent JOIN gets the same offer; a takeover by another connection of the user gets a new one', () => {
+  it('every JOIN again gets a new receive offer: from the same connection (its connection failed) and in a takeover', () => {
     const w = world({ sfu: true })
     w.identify('a', 'alice')
     w.identify('a2', 'alice')
     w.join('a', alice, 'r1', 'm2m', { creating: true, eg: 'sfu' })
-    expect(w.join('a', alice, 'r1', 'm2m', { creating: true, eg: 'sfu' }).ack.b).toMatchObject({ es: { sdps: { sdp: 'sdp-1' } } })
-    expect(w.join('a2', alice, 'r1', 'm2m').ack.b).toMatchObject({ es: { sdps: { sdp: 'sdp-2' } } })
+    const again = w.join('a', alice, 'r1', 'm2m', { creating: true, eg: 'sfu' })
+    expect(again.ack.b).toMatchObject({ es: { sdps: { sdp: 'sdp-2' } } })
+    expect(again.sends).toEqual([]) // nothing else changes
+    expect(w.join('a2', alice, 'r1', 'm2m').ack.b).toMatchObject({ es: { sdps: { sdp: 'sdp-3' } } })
+    // A refused offer refuses the JOIN again, and the member keeps its place.
+    w.refuseSfu('Server overload: busy')
+    expect(w.join('a2', alice, 'r1', 'm2m').ack).toMatchObject({ c: 500 })
+    expect(w.rooms.room('r1')?.members.map((member) => member.sessionId)).toEqual([alice.sessionId])
   })
 
   it('m2m SFU rooms are not bound by the mesh publisher cap', () => {

@@ -197,14 +197,14 @@ export class Rooms {
     // Only a connection that is that user may take a session over; an anonymous one would be anyone.
     if (!same && context.userId === null) return failed(INVALID_SIGNAL, `session "${session.sessionId}" belongs to another connection`)
     if (!same && this.sessionCount(conn) >= MAX_SESSIONS_PER_CONNECTION) return failed(INVALID_SIGNAL, `a connection holds at most ${MAX_SESSIONS_PER_CONNECTION} room sessions`)
-    const profile = profileOf(context, existing.session.userId)
-    existing.lastSeen = now
-    existing.profile = profile
-    if (same) return { b: joinAck(existing, context) }
-    // A takeover is a new client: the SFU offers it a new receive connection.
+    // In an SFU room every JOIN again gets a new receive connection: a takeover is a new client,
+    // and a member whose connection failed JOINs again for one (only the SFU can offer it anew).
     const sdps = existing.room.sfu === null ? undefined : offerOf(context, existing.room.rid, session.sessionId)
     if (sdps && 'refused' in sdps) return failed(INTERNAL_SERVER_ERROR, sdps.refused)
     existing.sdps = sdps
+    existing.lastSeen = now
+    existing.profile = profileOf(context, existing.session.userId)
+    if (same) return { b: joinAck(existing, context) }
     this.unindex(existing)
     existing.conn = conn
     existing.session = { ...session, userId: existing.session.userId }

@@ -10,6 +10,11 @@ import { memberOfMid, parseLayer, parseSlots, slotChanges, slotsByMember, stalle
 
 /** How often the receive connection's video slots are checked for a stuck picture (a keyframe is then asked for). */
 export const SFU_FRAME_CHECK_MS = 1_000
+/**
+ * Our receive connection down this long JOINs again for a new one. Shorter than a mesh link's
+ * grace: the SFU never restarts its ICE, so waiting longer only keeps the room dark.
+ */
+export const SFU_RECEIVE_GRACE_MS = 8_000
 
 /**
  * Where our signals to the SFU go. A function, not a module-level object: reading an imported
@@ -147,7 +152,7 @@ export class SfuRoomMedia implements RoomMediaEngine {
         candidate: (candidate) => this.io.signal(sfuTarget(), { action: 'candidate', side: 'subscriber', candidate }),
       },
       offerer: false,
-      graceMs: ROOM_MEDIA_GRACE_MS,
+      graceMs: SFU_RECEIVE_GRACE_MS,
       stats: { intervalMs: this.io.statsIntervalMs, source: SFU_SESSION.userId, sessionId: SFU_SESSION.sessionId, sample: (sample) => this.splitStats(sample) },
       hooks: {
         connectionState: (rtc) => {
