@@ -1,4 +1,5 @@
-import { expect, type BrowserContext, type Page, type Request } from '@playwright/test'
+import { expect, type BrowserContext, type Page } from '@playwright/test'
+import { openApp } from './open-app'
 
 /**
  * The chat page as a user drives it: sign in, see who is online, send and read messages,
@@ -20,24 +21,6 @@ export async function signInAs<P extends Page>(page: P, baseUrl: string, userId:
   }
   await expect(page.getByTestId('link-state')).toHaveAttribute('data-state', 'CONNECTED')
   return page
-}
-
-/**
- * `page.goto(url)`, and once more if the network changed while the page loaded: specs running
- * beside this one create network namespaces (veth links in the test's namespace), and Chromium
- * then fails the requests in flight with ERR_NETWORK_CHANGED — the app's scripts among them,
- * so the app never starts (seen once in CI, the mesh-through-nginx test).
- */
-async function openApp(page: Page, url: string): Promise<void> {
-  let changed = false
-  const onFailed = (request: Request) => { if (request.failure()?.errorText === 'net::ERR_NETWORK_CHANGED') changed = true }
-  page.on('requestfailed', onFailed)
-  try {
-    await page.goto(url, { waitUntil: 'load' })
-  } finally {
-    page.off('requestfailed', onFailed)
-  }
-  if (changed) await page.goto(url)
 }
 
 /** `userId`'s entry in the page's online list. */

@@ -9,6 +9,7 @@ import { startRelay, type Relay } from '../../src/relay/server'
 import { BrowserNamespace } from '../browser-namespace'
 import { Coturn } from './coturn'
 import { CHROMIUM_ARGS } from '../chromium-args'
+import { openApp } from '../open-app'
 
 /** The test's namespace address the relay and coturn listen on. */
 export const TURN_WORLD_ADDRESS = '10.99.0.1'
@@ -61,7 +62,7 @@ export class TurnWorld {
     // Like a user who clicked through the self-signed certificate warning.
     const context = await browser.newContext({ ignoreHTTPSErrors: true, permissions: ['camera', 'microphone', 'clipboard-read', 'clipboard-write'] })
     const page = await context.newPage()
-    await page.goto(`${this.relay.url}/`)
+    await openApp(page, `${this.relay.url}/`)
     await page.getByTestId('signin-user').fill(userId)
     await page.getByTestId('signin-app').fill(appId)
     await page.getByTestId('signin-mode').selectOption(mode)
