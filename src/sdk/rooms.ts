@@ -72,6 +72,8 @@ export class RoomClient {
   /** Stamps each join; a reply for an older one (we left meanwhile) is dropped. */
   private generation = 0
   private rejoining: Promise<void> | null = null
+  /** The latest list push that came while we were joining: applied after the JOIN ack. */
+  private listAfterJoin: Record<string, unknown> | null = null
   private opening: Promise<void> | null = null
   private mediaFailed = false
   private heartbeat: ReturnType<typeof setInterval> | null = null
@@ -252,7 +254,11 @@ export class RoomClient {
     this.setRole(role)
     this.startHeartbeat()
     this.syncMedia(again, offer)
-    return { rid: session.rid, role, members, sessionId: session.ss.sessionId, iceUrls, engine: session.eg }
+    // On this connection, pushes come only once we are a member: one that came meanwhile is newer than the ack.
+    const later = this.listAfterJoin
+    this.listAfterJoin = null
+    if (later) this.listChanged(later)
+    return { rid: session.rid, role, members: this.list, sessionId: session.ss.sessionId, iceUrls, engine: session.eg }
   }
 
   /**
@@ -294,8 +300,13 @@ export class RoomClient {
     this.events.emit('message', { direction: 'in', msg })
     if ('c' in msg) {
       const { s, b } = msg as RoomAck
-      // While joining, the JOIN ack is the list to go by.
-      if (s === 'PUBLISH_LIST_CHANGED' && this.state === 'joined') return this.listChanged(b)
+      if (s === 'PUBLISH_LIST_CHANGED') {
+        if (this.state === 'joined') return this.listChanged(b)
+        // Not yet: a push can overtake our handling of the JOIN ack it follows (both came in one
+        // read), and dropping it left the list without whoever joined next. It goes after the ack.
+        this.listAfterJoin = b
+        return
+      }
       if (s === 'KICK' && b.id === session.ss.sessionId) {
         this.teardown()
         this.events.emit('kicked', { rid })
@@ -418,6 +429,7 @@ export class RoomClient {
   /** Out of the room, whatever the reason: no heartbeats, connections closed, our camera off. */
   private teardown(): void {
     this.generation++
+    this.listAfterJoin = null
     this.fieldRequests.clear()
     this.stopHeartbeat()
     this.media.closeAll()
