@@ -141,11 +141,14 @@ export async function aliceToBobOnStage(alice: RTM, bob: RTM, topic: string, opt
   return { atAlice, atBob }
 }
 
-/** Waits until `condition` holds, polling on the event loop (for state that has no event). */
-export async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+/**
+ * Waits until `condition` holds, polling on the event loop (for state that has no event).
+ * `explain` says, when it never does, what the test saw instead.
+ */
+export async function until(condition: () => boolean, timeoutMs = 10_000, explain?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
+    if (Date.now() > deadline) throw new Error(`condition not met in time${explain ? `: ${explain()}` : ''}`)
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
 }

@@ -8,7 +8,7 @@ import type { ConnectionSink } from '../../host/ports'
 import { MAX_FRAME_DEPTH, checkShape } from '../../protocol/bounds'
 import { rtmError } from '../../protocol/errors'
 import type { ServerFrame } from '../../protocol/events'
-import { LEASE_MS, PartitionLeases, RENEW_MS, ownerOfLease } from './partition-lease'
+import { LEASE_MS, PartitionLeases, RENEW_MS, leaseOf, ownerOfLease } from './partition-lease'
 import { GATEWAY_TTL_MS, PartitionOwners, type HostFor } from './partition-owners'
 import { ClusterKeys, partitionOfApp, redisClient } from './redis-keys'
 import { decodeClusterMessage, encodeClusterMessage, type Inbound, type Outbound } from './wire'
@@ -78,7 +78,8 @@ export class ClusterRouter implements FrameRouter {
     this.keys = new ClusterKeys(options.prefix ?? 'sk:')
     this.leaseMs = options.leaseMs ?? LEASE_MS
     this.redis = redisClient(options.redisUrl)
-    this.subscriber = redisClient(options.redisUrl, { enableOfflineQueue: true })
+    // Resubscribed by hand (listenAgain): ioredis's own resubscription is not retried when it fails.
+    this.subscriber = redisClient(options.redisUrl, { enableOfflineQueue: true, autoResubscribe: false })
     this.leases = new PartitionLeases(this.redis, this.keys, this.processId, this.leaseMs)
     for (const client of [this.redis, this.subscriber]) client.on('error', (error: Error) => parts.logger.debug({ err: error }, 'redis'))
     this.owned = new PartitionOwners({
@@ -100,6 +101,7 @@ export class ClusterRouter implements FrameRouter {
     if (appendfsync !== 'always') parts.logger.warn({ appendfsync }, 'Redis does not fsync every write (appendfsync always): an acknowledged write may be lost if Redis crashes')
     router.subscriber.on('messageBuffer', (_channel: Buffer, message: Buffer) => router.fromRedis(message.toString()))
     await router.subscriber.subscribe(router.keys.inbox(router.processId))
+    router.subscriber.on('ready', () => void router.listenAgain())
     await router.redis.set(router.keys.gateway(router.processId), '1', 'PX', GATEWAY_TTL_MS)
     router.timers.push(setInterval(() => void router.owned.renewLeases(), RENEW_MS), setInterval(() => void router.watch(), WATCH_MS))
     for (const timer of router.timers) timer.unref()
@@ -206,11 +208,19 @@ export class ClusterRouter implements FrameRouter {
 
   private async resolveOwner(partition: string): Promise<void> {
     try {
-      const { mine, holder } = await this.leases.acquire(partition)
+      let { taken, holder } = await this.leases.acquire(partition)
+      if (!taken && ownerOfLease(holder) === this.processId && this.owned.leaseOf(partition)?.value !== holder) {
+        // Ours in Redis, yet no host here serves it: a host stepped down while Redis was away and
+        // could not release it. A new host must not serve under it: it would share the old one's
+        // fencing token, and gateways, seeing the same lease, would keep sessions the new host
+        // does not know. Released, and a new lease taken (the gateways see it change).
+        await this.leases.release(leaseOf(partition, holder))
+        ;({ taken, holder } = await this.leases.acquire(partition))
+      }
       // A lease of ours that is no longer the one in Redis (it ran out while Redis was away): its host must not serve on.
       this.owned.stepDownUnless(partition, holder)
-      // Still ours (this gateway forgot the owner, e.g. after Redis was away): keep the host, don't load a second one.
-      if (mine && this.owned.leaseOf(partition)?.value !== mine.value) await this.owned.own(mine)
+      // Otherwise still ours (this gateway forgot the owner, e.g. after Redis was away): the host serves on.
+      if (taken) await this.owned.own(taken)
       this.ownerLeases.set(partition, holder)
       const queued = this.resolving.get(partition) ?? []
       this.resolving.delete(partition)
@@ -237,15 +247,39 @@ export class ClusterRouter implements FrameRouter {
 
   private sendToOwner(owner: string, message: Inbound): void {
     if (owner === this.processId) return this.owned.receive(message)
-    // Not handed over (Redis away): refused now rather than left unanswered until the client's timeout.
+    // Not handed over (Redis away, or the owner not listening): refused now rather than left unanswered until the client's timeout.
     this.publish(owner, encodeClusterMessage(message), () => this.refuse(message))
   }
 
   private publish(processId: string, text: string, onLost?: () => void): void {
-    this.redis.publish(this.keys.inbox(processId), text).catch((error: unknown) => {
+    this.redis.publish(this.keys.inbox(processId), text).then((receivers) => {
+      if (receivers > 0) return
+      // Its process is dead or between two subscriptions (a gateway then reopens its connections: see listenAgain).
+      this.parts.logger.debug({ to: processId }, 'a cluster message had no listener')
+      onLost?.()
+    }, (error: unknown) => {
       this.parts.logger.warn({ err: error, to: processId }, 'a cluster message was lost (Redis away?)')
       onLost?.()
     })
+  }
+
+  /**
+   * The subscriber connection is back after a break (Redis restarted, the link dropped):
+   * subscribe again, then close this gateway's connections, since replies and events sent to
+   * it meanwhile were lost. Its clients reconnect, resume and resend what is unanswered.
+   */
+  private async listenAgain(): Promise<void> {
+    try {
+      await this.subscriber.subscribe(this.keys.inbox(this.processId))
+    } catch (error) {
+      // Not subscribed: reconnect, and the next 'ready' tries again.
+      this.parts.logger.warn({ err: error }, 'cannot subscribe to this process\'s inbox again; reconnecting to Redis')
+      if (this.subscriber.status === 'ready') this.subscriber.disconnect(true)
+      return
+    }
+    this.parts.logger.warn('subscribed again after a break in the link to Redis; connections to other processes\' partitions reconnect, in case messages for them were lost')
+    // A partition owned here reaches its sockets in memory: nothing of theirs went through the inbox.
+    for (const partition of [...this.byPartition.keys()]) if (!this.owned.leaseOf(partition)) this.moved(partition)
   }
 
   /** Frames for this process's sockets, from an owner (here or elsewhere). */
