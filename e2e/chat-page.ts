@@ -16,11 +16,15 @@ export async function signInAs<P extends Page>(page: P, baseUrl: string, userId:
     await openApp(page, `${baseUrl}/`)
     await page.getByTestId('signin-user').fill(userId)
     await page.getByTestId('signin-submit').click()
+    await expectConnected(page)
   } else {
-    await openApp(page, `${baseUrl}/?user=${encodeURIComponent(userId)}${how.query ?? ''}`)
+    await openApp(page, `${baseUrl}/?user=${encodeURIComponent(userId)}${how.query ?? ''}`, () => expectConnected(page))
   }
-  await expect(page.getByTestId('link-state')).toHaveAttribute('data-state', 'CONNECTED')
   return page
+}
+
+function expectConnected(page: Page): Promise<void> {
+  return expect(page.getByTestId('link-state')).toHaveAttribute('data-state', 'CONNECTED')
 }
 
 /** `userId`'s entry in the page's online list. */
