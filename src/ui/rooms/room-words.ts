@@ -1,6 +1,7 @@
-import { ROOM_CODES, roomCodeName, type Role, type RoomCodeName, type RoomMember, type RoomType } from '../../protocol/room-codes'
+import { DEFAULT_PUBLISHER_CAP, ROOM_CODES, roomCodeName, type Role, type RoomCodeName, type RoomMember, type RoomType } from '../../protocol/room-codes'
 import { isRtmError, type LayerRid, type RoomEngine } from '../../sdk'
 import { roomCodeCategory } from '../../protocol/network-errors'
+import { SFU_PUBLISHER_CAP } from '../../protocol/sfu'
 import { explainError, type UserError } from '../shared/errors'
 
 /** A room type as the lobby offers it: plain words first, the seed's code beside them. */
@@ -9,7 +10,7 @@ export interface RoomTypeChoice { type: RoomType; label: string; hint: string }
 /** Seed 003 room types (`ch`), in the order the lobby lists them. */
 export const ROOM_TYPE_CHOICES: readonly RoomTypeChoice[] = [
   { type: 'p2p', label: 'Private call (2)', hint: 'Two people, both on camera.' },
-  { type: 'm2m', label: 'Meeting', hint: 'Everyone on camera, up to six; later arrivals watch and may raise a hand.' },
+  { type: 'm2m', label: 'Meeting', hint: `Everyone on camera (up to ${DEFAULT_PUBLISHER_CAP} in a small meeting, ${SFU_PUBLISHER_CAP} in a large room); later arrivals watch and may raise a hand.` },
   { type: 'a2m', label: 'Moderated meeting', hint: 'You are on camera; others watch and raise a hand to speak.' },
   { type: 'p2m', label: 'Webinar', hint: 'You present; everyone else watches.' },
 ]
