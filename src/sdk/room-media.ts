@@ -30,6 +30,49 @@ export interface RoomMediaIo {
   stats(sample: StatsSample): void
 }
 
+/**
+ * A publisher's send connection to `to` (a member in a mesh, the SFU in an SFU room): every
+ * track of `local` sendonly, video with `sendEncodings` when given (simulcast). It offers; on
+ * failure `owner.reopen()` replaces it (ICE restarts did not bring it back: a new offer, whose
+ * SDP origin tells the other end). Shared by both room engines.
+ */
+export function openSendLink(
+  io: RoomMediaIo, to: { sessionId: string; userId: string }, local: MediaStream,
+  owner: { isCurrent(link: PeerLink): boolean; reopen(): void },
+  sendEncodings?: RTCRtpEncodingParameters[],
+): PeerLink {
+  const link: PeerLink = new PeerLink({
+    configuration: () => io.configuration(),
+    signaling: {
+      offer: (sdp) => io.signal(to, { action: 'offer', sdp }),
+      answer: () => Promise.reject(new Error('a publisher never answers')),
+      candidate: (candidate) => io.signal(to, { action: 'candidate', side: 'publisher', candidate }),
+    },
+    offerer: true,
+    graceMs: ROOM_MEDIA_GRACE_MS,
+    // Our send side, for the member's diagnosis; a send-only link has no inbound stats to report.
+    stats: { intervalMs: io.statsIntervalMs, source: to.userId, sessionId: to.sessionId },
+    hooks: {
+      connectionState: (rtc) => io.connectionState({ sessionId: to.sessionId, state: toConnectionState(rtc), direction: 'send' }),
+      giveUp: () => { if (owner.isCurrent(link)) owner.reopen() },
+    },
+  })
+  for (const track of local.getTracks()) {
+    const encodings = track.kind === 'video' && sendEncodings ? { sendEncodings } : {}
+    link.pc.addTransceiver(track, { direction: 'sendonly', streams: [local], ...encodings })
+  }
+  link.offer().catch((error: unknown) => {
+    if (owner.isCurrent(link)) io.failed(error)
+  })
+  return link
+}
+
+/** Closes a send connection and says so. */
+export function closeSendLink(io: RoomMediaIo, sessionId: string, link: PeerLink): void {
+  link.close()
+  io.connectionState({ sessionId, state: 'disconnected', direction: 'send' })
+}
+
 interface Receiving {
   link: PeerLink
   /** The publisher's session, as the signaling recorded it. */
@@ -130,33 +173,14 @@ export class RoomMedia {
     const local = this.local
     const member = this.io.member(sessionId)
     if (!local || !member) return
-    const to = { sessionId, userId: member.userId }
-    const link: PeerLink = new PeerLink({
-      configuration: () => this.io.configuration(),
-      signaling: {
-        offer: (sdp) => this.io.signal(to, { action: 'offer', sdp }),
-        answer: () => Promise.reject(new Error('a publisher never answers')),
-        candidate: (candidate) => this.io.signal(to, { action: 'candidate', side: 'publisher', candidate }),
-      },
-      offerer: true,
-      graceMs: ROOM_MEDIA_GRACE_MS,
-      // Our send side, for the member's diagnosis; a send-only link has no inbound stats to report.
-      stats: { intervalMs: this.io.statsIntervalMs, source: to.userId, sessionId },
-      hooks: {
-        connectionState: (rtc) => this.io.connectionState({ sessionId, state: toConnectionState(rtc), direction: 'send' }),
-        // ICE restarts did not bring it back: a fresh connection (its new SDP origin tells the member).
-        giveUp: () => {
-          if (this.sending.get(sessionId) !== link) return
-          this.closeSending(sessionId)
-          this.openSending(sessionId)
-        },
+    const link = openSendLink(this.io, { sessionId, userId: member.userId }, local, {
+      isCurrent: (current) => this.sending.get(sessionId) === current,
+      reopen: () => {
+        this.closeSending(sessionId)
+        this.openSending(sessionId)
       },
     })
     this.sending.set(sessionId, link)
-    for (const track of local.getTracks()) link.pc.addTransceiver(track, { direction: 'sendonly', streams: [local] })
-    link.offer().catch((error: unknown) => {
-      if (this.sending.get(sessionId) === link) this.io.failed(error)
-    })
   }
 
   private openReceiving(from: RoomSession): Receiving {
@@ -191,8 +215,7 @@ export class RoomMedia {
     const link = this.sending.get(sessionId)
     if (!link) return
     this.sending.delete(sessionId)
-    link.close()
-    this.io.connectionState({ sessionId, state: 'disconnected', direction: 'send' })
+    closeSendLink(this.io, sessionId, link)
   }
 
   private closeReceiving(sessionId: string): void {

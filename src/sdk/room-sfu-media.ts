@@ -1,11 +1,11 @@
 import type { RoomSession } from '../protocol/room-codes'
 import { SFU_NOTIFY, SFU_SESSION, SIMULCAST_LAYERS, type LayerRid, type SfuSlots } from '../protocol/sfu'
-import { PeerLink, toConnectionState, type CandidateValue, type ConnectionState } from './media/peer-link'
-import { HISTORY_MS } from './media/stats/diagnosis'
+import { PeerLink, toConnectionState, type CandidateValue } from './media/peer-link'
+import { keepRecent } from './media/stats/monitor'
 import { connectionQuality } from './media/stats/quality'
 import type { StatsSample, WebRTCStats } from './media/stats/types'
 import type { MediaLink, MediaView, RoomMediaEngine, RoomMediaEngineIo } from './room-engine'
-import { ROOM_MEDIA_GRACE_MS } from './room-media'
+import { closeSendLink, openSendLink } from './room-media'
 import { memberOfMid, parseLayer, parseSlots, slotChanges, slotsByMember, stalledVideo, type MemberSlots } from './sfu-slots'
 
 /** How often the receive connection's video slots are checked for a stuck picture (a keyframe is then asked for). */
@@ -49,7 +49,6 @@ export class SfuRoomMedia implements RoomMediaEngine {
   private view: MediaView | null = null
   /** Each member's share of the receive connection's stats, for its diagnosis. */
   private readonly history = new Map<string, StatsSample[]>()
-  private receiveState: ConnectionState = 'new'
   private frameCheck: ReturnType<typeof setInterval> | null = null
   private framesBefore = new Map<string, number>()
 
@@ -98,7 +97,8 @@ export class SfuRoomMedia implements RoomMediaEngine {
       }
     } else if (type === SFU_NOTIFY.layer) {
       const layer = parseLayer(data)
-      if (layer && this.layers.get(layer.sessionId) !== layer.layer) {
+      // Only a member's: the map is emptied as their streams go (streamGone).
+      if (layer && this.io.member(layer.sessionId) && this.layers.get(layer.sessionId) !== layer.layer) {
         this.layers.set(layer.sessionId, layer.layer)
         this.io.layer(layer)
       }
@@ -156,8 +156,7 @@ export class SfuRoomMedia implements RoomMediaEngine {
       stats: { intervalMs: this.io.statsIntervalMs, source: SFU_SESSION.userId, sessionId: SFU_SESSION.sessionId, sample: (sample) => this.splitStats(sample) },
       hooks: {
         connectionState: (rtc) => {
-          this.receiveState = toConnectionState(rtc)
-          for (const member of this.view?.members ?? []) if (member.publish) this.tellState(member.sessionId)
+          this.tellPublishers()
           if (rtc === 'connected') this.startFrameCheck()
         },
         track: () => this.regroup(),
@@ -167,7 +166,6 @@ export class SfuRoomMedia implements RoomMediaEngine {
     })
     this.receive = link
     this.receiveOffer = offer
-    this.receiveState = 'new'
     link.remoteOffer(offer)
   }
 
@@ -178,8 +176,7 @@ export class SfuRoomMedia implements RoomMediaEngine {
     this.receiveOffer = null
     this.stopFrameCheck()
     link.close()
-    this.receiveState = 'disconnected'
-    for (const member of this.view?.members ?? []) if (member.publish) this.tellState(member.sessionId)
+    this.tellPublishers()
     for (const sessionId of [...this.grouping.keys()]) this.streamGone(sessionId)
     this.grouping = new Map()
     this.history.clear()
@@ -188,42 +185,21 @@ export class SfuRoomMedia implements RoomMediaEngine {
   private openSending(): void {
     const local = this.local
     if (!local) return
-    const link: PeerLink = new PeerLink({
-      configuration: () => this.io.configuration(),
-      signaling: {
-        offer: (sdp) => this.io.signal(sfuTarget(), { action: 'offer', sdp }),
-        answer: () => Promise.reject(new Error('the SFU answers our send connection')),
-        candidate: (candidate) => this.io.signal(sfuTarget(), { action: 'candidate', side: 'publisher', candidate }),
-      },
-      offerer: true,
-      graceMs: ROOM_MEDIA_GRACE_MS,
-      // Our send side, for a member's diagnosis of our media.
-      stats: { intervalMs: this.io.statsIntervalMs, source: SFU_SESSION.userId, sessionId: SFU_SESSION.sessionId },
-      hooks: {
-        connectionState: (rtc) => this.io.connectionState({ sessionId: SFU_SESSION.sessionId, state: toConnectionState(rtc), direction: 'send' }),
-        // ICE restarts did not bring it back: a fresh connection (a new offer).
-        giveUp: () => {
-          if (this.send !== link) return
-          this.closeSending()
-          this.openSending()
-        },
-      },
-    })
-    this.send = link
     const sendEncodings = SIMULCAST_LAYERS.map(({ rid, scaleResolutionDownBy, maxBitrate }) => ({ rid, scaleResolutionDownBy, maxBitrate }))
-    for (const track of local.getVideoTracks()) link.pc.addTransceiver(track, { direction: 'sendonly', streams: [local], sendEncodings })
-    for (const track of local.getAudioTracks()) link.pc.addTransceiver(track, { direction: 'sendonly', streams: [local] })
-    link.offer().catch((error: unknown) => {
-      if (this.send === link) this.io.failed(error)
-    })
+    this.send = openSendLink(this.io, sfuTarget(), local, {
+      isCurrent: (link) => this.send === link,
+      reopen: () => {
+        this.closeSending()
+        this.openSending()
+      },
+    }, sendEncodings)
   }
 
   private closeSending(): void {
     const link = this.send
     if (!link) return
     this.send = null
-    link.close()
-    this.io.connectionState({ sessionId: SFU_SESSION.sessionId, state: 'disconnected', direction: 'send' })
+    closeSendLink(this.io, SFU_SESSION.sessionId, link)
   }
 
   /** The slots as the SFU last named them, over the tracks our receive connection has: a stream per member. */
@@ -245,16 +221,19 @@ export class SfuRoomMedia implements RoomMediaEngine {
       const slots = next.get(sessionId)!
       const stream = new MediaStream([slots.video, slots.audio].flatMap((mid) => (mid === null ? [] : [tracks.get(mid)!])))
       this.remoteStreams.set(sessionId, stream)
-      const member = view.members.find((each) => each.sessionId === sessionId)
-      this.io.remoteStream({ sessionId, userId: member?.userId ?? '', category: member?.category ?? 'stream', stream })
+      this.tellStream(sessionId, stream)
     }
   }
 
   private streamGone(sessionId: string): void {
     this.history.delete(sessionId)
-    if (!this.remoteStreams.delete(sessionId)) return
-    const member = this.view?.members.find((each) => each.sessionId === sessionId)
-    this.io.remoteStream({ sessionId, userId: member?.userId ?? '', category: member?.category ?? 'stream', stream: null })
+    this.layers.delete(sessionId)
+    if (this.remoteStreams.delete(sessionId)) this.tellStream(sessionId, null)
+  }
+
+  private tellStream(sessionId: string, stream: MediaStream | null): void {
+    const member = this.io.member(sessionId)
+    this.io.remoteStream({ sessionId, userId: member?.userId ?? '', category: member?.category ?? 'stream', stream })
   }
 
   private tracksByMid(link: PeerLink): Map<string, MediaStreamTrack> {
@@ -273,22 +252,27 @@ export class SfuRoomMedia implements RoomMediaEngine {
       const mid = midOfTrack.get(stats.trackId)
       const sessionId = mid === undefined ? null : memberOfMid(this.grouping, mid)
       if (sessionId === null) continue // an idle slot
-      const member = this.view?.members.find((each) => each.sessionId === sessionId)
+      const member = this.io.member(sessionId)
       byMember.set(sessionId, [...(byMember.get(sessionId) ?? []), { ...stats, srcUserId: member?.userId ?? stats.srcUserId }])
     }
     for (const [sessionId, stats] of byMember) {
       const layer = this.layers.get(sessionId)
       const own: StatsSample & { layer?: LayerRid } = { sessionId, stats, quality: connectionQuality(stats), at: sample.at, ...(layer ? { layer } : {}) }
       const history = this.history.get(sessionId) ?? []
-      history.push(own)
-      while (history.length > 0 && history[0]!.at < sample.at - HISTORY_MS) history.shift()
+      keepRecent(history, own, sample.at)
       this.history.set(sessionId, history)
       this.io.stats(own)
     }
   }
 
+  /** How a publisher's media reaches us: the receive connection's state. */
   private tellState(sessionId: string): void {
-    this.io.connectionState({ sessionId, state: this.receiveState, direction: 'receive' })
+    const state = this.receive ? toConnectionState(this.receive.pc.connectionState) : 'disconnected'
+    this.io.connectionState({ sessionId, state, direction: 'receive' })
+  }
+
+  private tellPublishers(): void {
+    for (const member of this.view?.members ?? []) if (member.publish) this.tellState(member.sessionId)
   }
 
   /** While the receive connection is up: a video slot that decoded nothing for a check's time gets a keyframe asked for. */
@@ -312,7 +296,7 @@ export class SfuRoomMedia implements RoomMediaEngine {
     for (const entry of report.values() as IterableIterator<Record<string, unknown>>) {
       if (entry.type === 'inbound-rtp' && entry.kind === 'video' && typeof entry.mid === 'string') frames.set(entry.mid, Number(entry.framesDecoded ?? 0))
     }
-    const cameraOn = (sessionId: string) => this.view?.members.find((each) => each.sessionId === sessionId)?.video ?? false
+    const cameraOn = (sessionId: string) => this.io.member(sessionId)?.video ?? false
     for (const sessionId of stalledVideo(this.framesBefore, frames, this.grouping, cameraOn)) {
       void this.requestKeyframe(sessionId).catch(() => undefined) // the SFU or the room went meanwhile
     }

@@ -106,7 +106,7 @@ export class StatsMonitor {
 }
 
 /** Appends and drops what is older than HISTORY_MS. */
-function keepRecent<T extends { at: number }>(list: T[], item: T, now: number): void {
+export function keepRecent<T extends { at: number }>(list: T[], item: T, now: number): void {
   list.push(item)
   while (list.length > 0 && list[0]!.at < now - HISTORY_MS) list.shift()
 }
