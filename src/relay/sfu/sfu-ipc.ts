@@ -28,6 +28,8 @@ export type ToWorker =
 export type FromWorker =
   | { t: 'ready' }
   | { t: 'prepared'; pc: string; sdp: string }
+  /** One receive connection asked for could not be prepared (the pool asks again at the next JOIN that waits). */
+  | { t: 'unprepared'; reason: string }
   /** A signal from the SFU to one member (`s` ANSWER or NOTIFY; the relay sends it with `ss: SFU_SESSION`). */
   | { t: 'signal'; room: string; to: string; signal: SfuSignal }
   /** Every LOAD_REPORT_INTERVAL_MS, and when asked. */

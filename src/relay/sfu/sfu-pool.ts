@@ -218,6 +218,11 @@ export class SfuPool implements SfuPort {
         // One waiting JOIN per offer: waking them all would leave the later ones none.
         worker.waiters.values().next().value?.()
         return
+      case 'unprepared':
+        // Not counted as coming any more, or the pool would never ask for it again.
+        worker.preparing = Math.max(0, worker.preparing - 1)
+        this.options.log?.(`sfu worker ${worker.child.pid}: a receive connection could not be prepared: ${message.reason}`)
+        return
       case 'signal': {
         const [appId, rid] = splitKey(message.room)
         this.options.onSignal(appId, rid, message.to, message.signal)

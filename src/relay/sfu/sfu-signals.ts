@@ -33,7 +33,8 @@ export function parseSfuSignal(signal: SfuSignal): MemberSignal | { ok: true; s:
     }
     case 'CANDIDATE': {
       const side = signal.side === 'publisher' ? 'publisher' : 'subscriber'
-      const c = signal.candidate
+      // Seed 003 allows the candidate line alone (protocol/rtc-values.ts iceCandidateSchema).
+      const c = typeof signal.candidate === 'string' ? { candidate: signal.candidate } : signal.candidate
       if (!isRecord(c) || typeof c.candidate !== 'string') return { ok: false, side, reason: 'CANDIDATE without a candidate' }
       return {
         ok: true, s: 'CANDIDATE', side,

@@ -84,18 +84,19 @@ export class SfuWorker {
   async #prepare(): Promise<void> {
     const id = `rx${++this.#nextPc}`
     try {
-      const { connection, sdp } = await ReceiveConnection.prepare(id, this.#options, this.#context)
+      const { connection, sdp } = await ReceiveConnection.prepare(this.#options, this.#context)
       this.#prepared.set(id, connection)
       this.#send({ t: 'prepared', pc: id, sdp })
     } catch (error) {
       this.#context.log(`preparing a receive connection failed: ${String(error)}`)
+      this.#send({ t: 'unprepared', reason: String(error).slice(0, 200) })
     }
   }
 
   #room(id: string): SfuRoom {
     let room = this.#rooms.get(id)
     if (!room) {
-      room = new SfuRoom(id, this.#options, this.#context, { signal: (to, signal) => this.#send({ t: 'signal', room: id, to, signal }) })
+      room = new SfuRoom(this.#options, this.#context, { signal: (to, signal) => this.#send({ t: 'signal', room: id, to, signal }) })
       this.#rooms.set(id, room)
     }
     return room
