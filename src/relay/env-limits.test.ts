@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { limitsFromEnv } from './env-limits'
+import { limitsFromEnv, sfuFromEnv } from './env-limits'
 
 describe('limits from the environment of npm start', () => {
   it('reads perSecond/burst rates and a connection count; unset keeps the defaults', () => {
@@ -74,6 +74,16 @@ describe('limits from the environment of npm start', () => {
     for (const [bad, where] of cases) {
       expect(() => limitsFromEnv({ HISTORY_RETENTION_BY_APP: bad }), bad).toThrow(/^HISTORY_RETENTION_BY_APP must be JSON like/)
       expect(() => limitsFromEnv({ HISTORY_RETENTION_BY_APP: bad }), bad).toThrow(where)
+    }
+  })
+
+  it('SFU settings: workers (0 turns SFU rooms off), the lag budget, and a UDP port range refused at start unless min < max ≤ 65535', () => {
+    expect(sfuFromEnv({})).toEqual({ workers: 1, lagBudgetMs: 100, env: {} })
+    expect(sfuFromEnv({ SFU_WORKERS: '0' })).toBeUndefined()
+    expect(sfuFromEnv({ SFU_UDP_PORTS: ' 40000-40999 ', SFU_ANNOUNCED_ADDRESS: '203.0.113.7' }))
+      .toEqual({ workers: 1, lagBudgetMs: 100, env: { SFU_UDP_PORTS: '40000-40999', SFU_ANNOUNCED_ADDRESS: '203.0.113.7' } })
+    for (const bad of ['5000-4000', '4000-4000', '0-10', '1000-70000', '40000', 'a-b']) {
+      expect(() => sfuFromEnv({ SFU_UDP_PORTS: bad }), bad).toThrow(/^SFU_UDP_PORTS must be a range like 40000-40999/)
     }
   })
 })

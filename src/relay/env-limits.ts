@@ -109,6 +109,14 @@ function parseWhole(name: string, text: string | undefined, min: number, max: nu
   return value
 }
 
+/** SFU_UDP_PORTS, "min-max": the UDP ports SFU workers gather on. */
+export function udpPortRange(text: string): [number, number] {
+  const match = /^(\d+)-(\d+)$/.exec(text.trim())
+  const [min, max] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN]
+  if (!(min >= 1 && min < max && max <= 65_535)) throw new Error(`SFU_UDP_PORTS must be a range like 40000-40999 (min < max ≤ 65535), not "${text}"`)
+  return [min, max]
+}
+
 /** Defaults of the SFU room engine (README "Rooms: the SFU"). */
 export const DEFAULT_SFU_WORKERS = 1
 export const DEFAULT_SFU_LAG_BUDGET_MS = 100
@@ -122,8 +130,7 @@ export function sfuFromEnv(env: Record<string, string | undefined>): { workers: 
   const workers = parseWhole('SFU_WORKERS', env.SFU_WORKERS, 0, 16, 'worker processes') ?? DEFAULT_SFU_WORKERS
   if (workers === 0) return undefined
   const lagBudgetMs = parseWhole('SFU_LAG_BUDGET_MS', env.SFU_LAG_BUDGET_MS, 10, 5000, 'milliseconds') ?? DEFAULT_SFU_LAG_BUDGET_MS
-  const ports = env.SFU_UDP_PORTS?.trim()
-  if (ports && !/^\d+-\d+$/.test(ports)) throw new Error(`SFU_UDP_PORTS must be a range like 40000-40999, not "${ports}"`)
+  if (env.SFU_UDP_PORTS?.trim()) udpPortRange(env.SFU_UDP_PORTS) // refused at start, not in every worker
   const passed: Record<string, string> = {}
   for (const name of ['SFU_ANNOUNCED_ADDRESS', 'SFU_UDP_PORTS', 'SFU_INTERFACE_ADDRESS']) if (env[name]) passed[name] = env[name]!.trim()
   return { workers, lagBudgetMs, env: passed }

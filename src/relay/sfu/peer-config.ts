@@ -2,6 +2,7 @@ import {
   RTCPeerConnection, RTCRtpCodecParameters, useAbsSendTime, useAudioLevelIndication, useSdesMid, useSdesRTPStreamId,
   type RTCPeerConnectionConfig,
 } from 'werift'
+import { udpPortRange } from '../env-limits'
 
 /**
  * How the worker's peer connections are made: options from the environment, the codecs and
@@ -21,11 +22,7 @@ export function peerOptionsFromEnv(env: NodeJS.ProcessEnv): PeerOptions {
   const options: PeerOptions = {}
   if (env.SFU_ANNOUNCED_ADDRESS) options.announcedAddress = env.SFU_ANNOUNCED_ADDRESS
   if (env.SFU_INTERFACE_ADDRESS) options.interfaceAddress = env.SFU_INTERFACE_ADDRESS
-  if (env.SFU_UDP_PORTS) {
-    const match = /^(\d+)-(\d+)$/.exec(env.SFU_UDP_PORTS.trim())
-    if (!match || Number(match[1]) >= Number(match[2])) throw new Error(`SFU_UDP_PORTS must be "min-max" (min < max), got ${env.SFU_UDP_PORTS}`)
-    options.portRange = [Number(match[1]), Number(match[2])]
-  }
+  if (env.SFU_UDP_PORTS) options.portRange = udpPortRange(env.SFU_UDP_PORTS)
   return options
 }
 

@@ -177,8 +177,4 @@ export class Publisher {
     this.pc.close().catch((error: unknown) => this.#context.log(`closing a send connection: ${String(error)}`))
     this.#hooks.closed()
   }
-
-  get closed(): boolean {
-    return this.#closed
-  }
 }

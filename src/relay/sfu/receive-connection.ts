@@ -47,7 +47,6 @@ export interface ReceiveHooks {
  * forwarding whichever publisher the room puts in it.
  */
 export class ReceiveConnection {
-  readonly id: string
   readonly pc: RTCPeerConnection
   readonly video: VideoSlot[]
   readonly audio: AudioSlot[]
@@ -58,8 +57,7 @@ export class ReceiveConnection {
   #audioLevelId: number | null = null
   readonly #context: SfuContext
 
-  private constructor(id: string, options: PeerOptions, context: SfuContext) {
-    this.id = id
+  private constructor(options: PeerOptions, context: SfuContext) {
     this.#context = context
     this.pc = receivePeer(options)
     const slot = (sender: RTCRtpSender, clockRate: number) => ({ mid: '', sender, rewriter: new RtpRewriter(clockRate), publisher: null })
@@ -83,8 +81,8 @@ export class ReceiveConnection {
   }
 
   /** A new receive connection and its offer (all candidates in it). */
-  static async prepare(id: string, options: PeerOptions, context: SfuContext): Promise<{ connection: ReceiveConnection; sdp: string }> {
-    const connection = new ReceiveConnection(id, options, context)
+  static async prepare(options: PeerOptions, context: SfuContext): Promise<{ connection: ReceiveConnection; sdp: string }> {
+    const connection = new ReceiveConnection(options, context)
     try {
       await connection.pc.setLocalDescription(await connection.pc.createOffer())
       await gathered(connection.pc)

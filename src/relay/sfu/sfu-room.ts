@@ -38,15 +38,13 @@ export interface RoomOutput {
  * worker feeds it member lists, bound receive connections, member signals and a tick.
  */
 export class SfuRoom {
-  readonly id: string
   readonly #members = new Map<string, Member>()
   readonly #levels = new AudioLevels()
   readonly #options: PeerOptions
   readonly #context: SfuContext
   readonly #output: RoomOutput
 
-  constructor(id: string, options: PeerOptions, context: SfuContext, output: RoomOutput) {
-    this.id = id
+  constructor(options: PeerOptions, context: SfuContext, output: RoomOutput) {
     this.#options = options
     this.#context = context
     this.#output = output
@@ -146,6 +144,8 @@ export class SfuRoom {
       case 'NOTIFY':
         if (signal.type === 'ignored') return
         if (signal.type === SFU_NOTIFY.layer) {
+          // A wish about someone in the room only: any other name would grow the map for nothing.
+          if (!this.#members.has(signal.publisher)) return
           member.preferences.set(signal.publisher, signal.layer)
           this.#chooseLayers(member)
         } else {
@@ -266,15 +266,14 @@ export class SfuRoom {
         publisher.audioWatchers.add(slot)
         return
       }
-      slot.layer = null
-      slot.choice = initialLayerChoice
-      slot.loss = 0
+      slot.loss = 0 // layer and choice start afresh: an idle slot has none (#unwatch)
       publisher.videoWatchers.add(slot)
       this.#chooseLayer(viewer, slot)
       this.#askKeyframe(slot)
     })
   }
 
+  /** The slot stops carrying its publisher (it stays idle until placed again). */
   #unwatch(slot: VideoSlot | AudioSlot): void {
     if (slot.publisher === null) return
     const publisher = this.#members.get(slot.publisher)
@@ -286,6 +285,7 @@ export class SfuRoom {
       publisher?.audioWatchers.delete(slot)
     }
     this.#slotViewer.delete(slot)
+    slot.publisher = null
   }
 
   #notifySlots(viewer: Member): void {
@@ -343,10 +343,7 @@ export class SfuRoom {
   #dropReceive(member: Member): void {
     const receive = member.receive
     if (!receive) return
-    for (const slot of [...receive.video, ...receive.audio]) {
-      this.#unwatch(slot)
-      slot.publisher = null
-    }
+    for (const slot of [...receive.video, ...receive.audio]) this.#unwatch(slot)
     member.receive = null
     member.slotsSent = null
     receive.close()
@@ -363,17 +360,7 @@ export class SfuRoom {
     const member = this.#members.get(sessionId)
     if (!member) return
     this.#dropReceive(member)
-    for (const slot of member.videoWatchers) {
-      slot.publisher = null
-      slot.layer = null
-      this.#slotViewer.delete(slot)
-    }
-    for (const slot of member.audioWatchers) {
-      slot.publisher = null
-      this.#slotViewer.delete(slot)
-    }
-    member.videoWatchers.clear()
-    member.audioWatchers.clear()
+    for (const slot of [...member.videoWatchers, ...member.audioWatchers]) this.#unwatch(slot)
     const publisher = member.publisher
     member.publisher = null
     publisher?.close()
