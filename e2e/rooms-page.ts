@@ -1,5 +1,6 @@
 import { expect, type Browser, type Locator, type Page } from '@playwright/test'
 import type { RoomType } from '../src/protocol/room-codes'
+import type { RoomEngine } from '../src/sdk'
 
 /**
  * The Rooms panel from a test's side: open it as someone, create a room of a type, join by
@@ -21,12 +22,14 @@ export async function openRoomsAs<P extends Page>(page: P, baseUrl: string, user
   return page
 }
 
-/** Creates a room of `type` from the lobby; resolves with the room's link once we are in it as its host. */
-export async function createRoom(page: Page, type: RoomType): Promise<string> {
+/** Creates a room of `type` from the lobby (`engine` 'sfu': the server forwards its video); resolves with the room's link once we are in it as its host. */
+export async function createRoom(page: Page, type: RoomType, engine: RoomEngine = 'native'): Promise<string> {
   await page.getByTestId(`rooms-type-${type}`).check()
+  if (engine === 'sfu') await page.getByTestId('rooms-engine-sfu').check()
   await page.getByTestId('rooms-create').click()
   await expect(page.getByTestId('rooms-state')).toHaveAttribute('data-state', 'joined')
   await expect(page.getByTestId('rooms-my-role')).toHaveAttribute('data-role', 'admin')
+  if (engine === 'sfu') await expect(page.getByTestId('rooms-engine')).toHaveAttribute('data-engine', 'sfu')
   return page.getByTestId('rooms-link').inputValue()
 }
 

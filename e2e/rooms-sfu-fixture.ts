@@ -1,9 +1,9 @@
 import type { Browser, Page } from '@playwright/test'
 import pino from 'pino'
-import WebSocket from 'ws'
 import { sfuFromEnv } from '../src/relay/env-limits'
 import { startRelay, type Relay } from '../src/relay/server'
 import type { UdpImpairmentProcess } from '../test/net/udp-impair-process'
+import { RawRoomClient, session } from '../test/raw-room-client'
 import { expect, RELAY_HOST, test as base } from './fixtures'
 import { newPerson } from './rooms-page'
 
@@ -31,25 +31,24 @@ const WARM_UP_TIMEOUT_MS = 60_000
 
 /** Creates an SFU room on `/ws/rooms` until the relay accepts it (its worker has offers ready), then leaves it. */
 async function warmUp(relay: Relay): Promise<void> {
-  const socket = new WebSocket(`${relay.url.replace(/^http/, 'ws')}/ws/rooms?userId=warm-up`)
-  await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject) })
-  const data = { s: 'JOIN', ch: 'p2m', rid: 'warm-up', ss: { userId: 'warm-up', sessionId: 'warm-up', category: 'stream', host: 'Web', deviceId: '' }, eg: 'sfu', op: { roomCreating: true } }
+  const client = await RawRoomClient.open(relay, { userId: 'warm-up' })
+  const data = { s: 'JOIN', ch: 'p2m', rid: 'warm-up', ss: session('warm-up'), eg: 'sfu', op: { roomCreating: true } }
   const deadline = Date.now() + WARM_UP_TIMEOUT_MS
   try {
     for (;;) {
-      const answer = new Promise<{ c: number; b: { eg?: string } }>((resolve) => socket.once('message', (frame) => resolve(JSON.parse(String(frame)))))
-      socket.send(JSON.stringify({ action: 'join', data }))
-      const ack = await answer
+      client.send('join', data)
+      // A JOIN waits while the worker starts (up to 15 s in the relay's pool).
+      const ack = await client.inbox.ack('JOIN', undefined, Math.max(1, deadline - Date.now()))
       if (ack.c === 200) {
-        expect(ack.b.eg).toBe('sfu')
-        socket.send(JSON.stringify({ action: 'leave', data: { ...data, s: 'LEAVE' } }))
+        expect(ack.b?.eg).toBe('sfu')
+        client.send('leave', { ...data, s: 'LEAVE' })
         return
       }
       if (Date.now() > deadline) throw new Error(`the SFU did not start: ${JSON.stringify(ack)}`)
       await new Promise((resolve) => setTimeout(resolve, 500)) // a retry cadence, not a wait for a condition
     }
   } finally {
-    socket.close()
+    client.ws.close()
   }
 }
 

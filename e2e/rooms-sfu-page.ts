@@ -1,5 +1,4 @@
 import { expect, type Page } from '@playwright/test'
-import type { RoomType } from '../src/protocol/room-codes'
 
 /**
  * SFU rooms (issue 19) from a test's side: create one from the lobby, read what a page
@@ -110,16 +109,6 @@ export async function expectReceiving(page: Page): Promise<Received> {
 export async function firstFrameMs(page: Page): Promise<number> {
   await expect.poll(() => page.evaluate(() => (globalThis as PageGlobals).__firstFrameMs ?? null), { timeout: 20_000 }).not.toBeNull()
   return page.evaluate(() => (globalThis as PageGlobals).__firstFrameMs!)
-}
-
-/** Creates a room of `type` whose video the server forwards; resolves with its link once we are in it as its host. */
-export async function createSfuRoom(page: Page, type: RoomType): Promise<string> {
-  await page.getByTestId(`rooms-type-${type}`).check()
-  await page.getByTestId('rooms-engine-sfu').check()
-  await page.getByTestId('rooms-create').click()
-  await expect(page.getByTestId('rooms-state')).toHaveAttribute('data-state', 'joined')
-  await expect(page.getByTestId('rooms-engine')).toHaveAttribute('data-engine', 'sfu')
-  return page.getByTestId('rooms-link').inputValue()
 }
 
 /**

@@ -2,9 +2,9 @@ import type { Page } from '@playwright/test'
 import { startUdpImpairmentProcess, type UdpImpairmentProcess } from '../test/net/udp-impair-process'
 import { CHROMIUM_ARGS } from './chromium-args'
 import { expect } from './fixtures'
-import { joinByLink, openRoomsAs } from './rooms-page'
+import { createRoom, joinByLink, openRoomsAs } from './rooms-page'
 import { impairments, layerOf, people, test } from './rooms-sfu-fixture'
-import { createSfuRoom, expectReceiving, impairReceivePath, publisherLayers, received, recordMedia } from './rooms-sfu-page'
+import { expectReceiving, impairReceivePath, publisherLayers, received, recordMedia } from './rooms-sfu-page'
 
 /**
  * SFU rooms (issue 19): simulcast under a throttled viewer, in real Chromium inside
@@ -35,7 +35,7 @@ test('a throttled viewer drops to the low layer while another keeps the high one
     return { address: impairment.address, port: impairment.port }
   })
   await openRoomsAs(host, baseURL!, 'host-simulcast')
-  const link = await createSfuRoom(host, 'p2m')
+  const link = await createRoom(host, 'p2m', 'sfu')
   await joinByLink(free, link, 'free-simulcast')
   await joinByLink(throttled, link, 'throttled-simulcast')
 

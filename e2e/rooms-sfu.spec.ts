@@ -1,9 +1,9 @@
 import type { Page } from '@playwright/test'
 import { expectAxeClean } from './axe'
 import { expect } from './fixtures'
-import { joinByLink, openRoomsAs } from './rooms-page'
-import { people, test } from './rooms-sfu-fixture'
-import { createSfuRoom, expectReceiving, firstFrameMs, joinTimeline, recordMedia } from './rooms-sfu-page'
+import { createRoom, joinByLink, openRoomsAs } from './rooms-page'
+import { layerOf, people, test } from './rooms-sfu-fixture'
+import { expectReceiving, firstFrameMs, joinTimeline, recordMedia } from './rooms-sfu-page'
 
 /**
  * SFU rooms (issue 19) in real Chromium: one publisher forwarded by the relay's SFU to six
@@ -19,7 +19,7 @@ test('one publisher, six viewers: every viewer plays advancing video and audio; 
   const [host, ...viewers] = pages as [Page, ...Page[]]
   for (const page of viewers) await recordMedia(page)
   await openRoomsAs(host, baseURL!, 'host-sfu')
-  const link = await createSfuRoom(host, 'p2m')
+  const link = await createRoom(host, 'p2m', 'sfu')
 
   const early = viewers.slice(0, 5)
   const late = viewers[5]!
@@ -28,7 +28,7 @@ test('one publisher, six viewers: every viewer plays advancing video and audio; 
   for (const page of early) await expect(page.getByTestId('rooms-engine')).toHaveText('Video forwarded by the server')
   // A viewer's room: how video travels, and the host's tile with its layer in words; clean and phone-sized.
   const viewer = early[0]!
-  await expect(viewer.locator('[data-testid=rooms-tile][data-user="host-sfu"] [data-testid=rooms-tile-layer]')).toHaveText(/High quality|Reduced quality/)
+  await expect(layerOf(viewer, 'host-sfu')).toHaveText(/High quality|Reduced quality/)
   await viewer.setViewportSize({ width: 360, height: 740 })
   await expectAxeClean(viewer, ['[data-testid=rooms-panel]'])
   expect(await viewer.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBe(0)

@@ -619,7 +619,9 @@ describe('scaled mode under faults (real Redis, relay processes and HAProxy)', (
     const bursts = writers.map(burstOf)
     await until(() => bursts.every((burst) => burst.acked.size >= 3), 20_000)
     const formerOwner = cluster.relay(await cluster.ownerName())
-    const leaseBefore = await (await adminOf(cluster)).get(new ClusterKeys(PREFIX).lease(PARTITION))
+    const admin = await adminOf(cluster) // reconnects by itself after the restart
+    const leaseKey = new ClusterKeys(PREFIX).lease(PARTITION)
+    const leaseBefore = await admin.get(leaseKey)
 
     const crashedAt = Date.now()
     await cluster.redis.kill()
@@ -635,7 +637,7 @@ describe('scaled mode under faults (real Redis, relay processes and HAProxy)', (
     const refusals = bursts.flatMap((burst) => burst.refused)
     // An owner that stepped down (a commit failed) is never succeeded under its old lease, its own process included: a new fencing token.
     if (/stepped down from a partition/.test(formerOwner.tail)) {
-      expect(await (await adminOf(cluster)).get(new ClusterKeys(PREFIX).lease(PARTITION))).not.toBe(leaseBefore)
+      expect(await admin.get(leaseKey)).not.toBe(leaseBefore)
     }
 
     // Writes in flight at the crash may be refused (their outcome unknown to the relay); acknowledged ones are all there.

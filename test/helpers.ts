@@ -153,6 +153,22 @@ export async function until(condition: () => boolean, timeoutMs = 10_000, explai
   }
 }
 
+/**
+ * Polls `ask` (sync or async) every `everyMs` until it gives a value (anything but null,
+ * undefined or false) and answers it; throws naming `what` when `timeoutMs` runs out.
+ */
+export async function valueWhen<T>(
+  what: string, ask: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 10_000, everyMs = 20,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await ask()
+    if (value !== null && value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
+}
+
 /** A fresh relay for every test and the clients the test joins, all closed after it. */
 export function relayPerTest(options: RelayOptions = {}) {
   let current: Relay | undefined

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest'
 import { SFU_AUDIO_SLOTS, SFU_SESSION, SFU_VIDEO_SLOTS } from '../src/protocol/sfu'
 import type { Relay } from '../src/relay/server'
-import { relaysPerTest, until } from './helpers'
+import { relaysPerTest, until, valueWhen } from './helpers'
 import { RawRoomClient, session, type Frame, type Session } from './raw-room-client'
 
 /**
@@ -34,17 +34,6 @@ function sections(sdp: string, kind: 'video' | 'audio'): number {
 
 const sfuPid = () => relay.sfu?.figures()[0]?.pid
 
-/** Asks `ask` every 100 ms until it returns something, for up to `timeoutMs`. */
-async function probe<T>(ask: () => Promise<T | null>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const answer = await ask()
-    if (answer !== null) return answer
-    if (Date.now() > deadline) throw new Error('no answer in time')
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
-
 describe('SFU rooms on the relay (eg: sfu)', () => {
   it("the creator's eg:'sfu' makes an SFU room: every JOIN ack is eg sfu with its own receive offer from the worker", async () => {
     const alice = session('alice')
@@ -69,14 +58,18 @@ describe('SFU rooms on the relay (eg: sfu)', () => {
     const alice = session('alice')
     const a = await raw()
     const first = await join(a, alice, 'again', { creating: true })
-    const connections = async () => (await relay.sfu!.measure())[0].connections
-    // The worker keeps 4 offers prepared beside the member's connection: 5 in all.
-    const settled = await probe(async () => ((await connections()) === 5 ? 5 : null))
+    // Once the worker has its 4 offers prepared again, one more connection is open: the member's.
+    const oneOfItsOwn = () => valueWhen('4 offers prepared and one connection more', async () => {
+      const [figures] = await relay.sfu!.measure()
+      return figures.prepared === 4 && figures.connections === 5
+    }, 15_000, 100)
+    expect(await oneOfItsOwn()).toBe(true)
     const second = await join(a, alice, 'again', { creating: true })
     const sdpOf = (ack: Frame) => (ack.b!.es as { sdps: { sdp: string } }).sdps.sdp
     expect(second).toMatchObject({ c: 200, b: { eg: 'sfu', es: { sdps: { id: alice.sessionId } } } })
     expect(sdpOf(second)).not.toBe(sdpOf(first))
-    expect(await probe(async () => ((await connections()) === settled ? settled : null))).toBe(5)
+    // Had the old one stayed, the worker would hold 6 once its offers are back to 4.
+    expect(await oneOfItsOwn()).toBe(true)
   })
 
   it('a relay without an SFU answers eg native and no sdps', async () => {
@@ -97,17 +90,17 @@ describe('SFU rooms on the relay (eg: sfu)', () => {
     const b = await raw()
     const bob = session('bob')
     // The pool counts a worker silent for four report intervals (2 s) as stuck.
-    const refused = await probe(async () => {
+    const refused = await valueWhen('a refused JOIN', async () => {
       const ack = await join(b, bob, 'busy')
       if (ack.c === 200) await b.request('leave', { s: 'LEAVE', ch: 'a2m', ss: bob, rid: 'busy' }, 'LEAVE')
       return ack.c === 200 ? null : ack
-    })
+    }, 15_000, 100)
     expect(refused).toMatchObject({ c: 500, s: 'JOIN', b: { msg: expect.stringMatching(/^Server overload: /) } })
     process.kill(pid, 'SIGCONT')
-    const accepted = await probe(async () => {
+    const accepted = await valueWhen('an accepted JOIN', async () => {
       const ack = await join(b, bob, 'busy')
       return ack.c === 200 ? ack : null
-    })
+    }, 15_000, 100)
     expect(accepted).toMatchObject({ c: 200, b: { eg: 'sfu', es: { sdps: { id: bob.sessionId } } } })
   })
 

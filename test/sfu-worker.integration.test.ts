@@ -3,29 +3,13 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SFU_AUDIO_SLOTS, SFU_VIDEO_SLOTS } from '../src/protocol/sfu'
 import type { FromWorker, SfuMember, ToWorker, WorkerFigures } from '../src/relay/sfu/sfu-ipc'
+import { valueWhen } from './helpers'
 import { SyntheticPublisher, SyntheticViewer, type MemberSignal } from './sfu/synthetic-member'
 
 const WORKER = fileURLToPath(new URL('../src/relay/sfu/sfu-worker.ts', import.meta.url))
 
-async function waitFor<T>(what: string, probe: () => T | undefined | null | false, timeoutMs = 5000): Promise<T> {
-  const deadline = performance.now() + timeoutMs
-  for (;;) {
-    const value = probe()
-    if (value) return value
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
-/** Polls the worker's figures until `ok` holds (or the time is up: the last figures, for the assertion to show). */
-async function figuresWhen(driver: WorkerDriver, ok: (figures: WorkerFigures) => boolean, timeoutMs = 5000): Promise<WorkerFigures> {
-  const deadline = performance.now() + timeoutMs
-  for (;;) {
-    const figures = await driver.askFigures()
-    if (ok(figures) || performance.now() > deadline) return figures
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
+/** The worker answers within 5 s here, or something is wrong. */
+const waitFor = <T,>(what: string, ask: () => T | null | undefined | false, timeoutMs = 5000) => valueWhen(what, ask, timeoutMs)
 
 /** The worker process and the relay's side of its IPC, as a test drives it. */
 class WorkerDriver {
@@ -137,7 +121,7 @@ describe('SFU worker (real process, synthetic members on 127.0.0.1)', () => {
 
   it('1 publisher → 3 viewers: video and audio flow, each viewer decodes within 2 s, slots name the publisher', async () => {
     const room = new TestRoom(driver, 'app\u0000fanout')
-    const { publisher } = await room.addPublisher('pub', { simulcast: true })
+    const { publisher, viewer: own } = await room.addPublisher('pub', { simulcast: true })
     const viewers = await Promise.all(['v1', 'v2', 'v3'].map((id) => room.addViewer(id)))
 
     for (const viewer of viewers) {
@@ -155,8 +139,10 @@ describe('SFU worker (real process, synthetic members on 127.0.0.1)', () => {
       expect(video.discontinuities).toBe(0)
       expect(viewer.layers.get('pub')).toBe('h')
     }
-    // The publisher's own receive connection never carries itself.
+    // The publisher was asked for keyframes; its own receive connection never carries itself.
     expect(publisher.pliCount.get('h') ?? 0).toBeGreaterThan(0)
+    expect(own.slotOf('pub', 'video') ?? null).toBeNull()
+    expect(own.totalPackets('video')).toBe(0)
 
     const late = await room.addViewer('late')
     const lateKeyframe = await waitFor('the late viewer\'s first keyframe', () => late.firstKeyframeMs)
@@ -184,7 +170,7 @@ describe('SFU worker (real process, synthetic members on 127.0.0.1)', () => {
     for (const viewer of [...viewers, late]) viewer.close()
     room.list.clear()
     driver.send({ t: 'members', room: room.id, members: [] })
-    expect((await figuresWhen(driver, (f) => f.rooms === 0)).rooms).toBe(0)
+    expect((await valueWhen('the room gone', async () => { const f = await driver.askFigures(); return f.rooms === 0 && f }, 5000, 50)).rooms).toBe(0)
   }, 30_000)
 
   it('members leaving and rejoining 50 times leave no connections and no heap growth behind', async () => {
@@ -201,7 +187,7 @@ describe('SFU worker (real process, synthetic members on 127.0.0.1)', () => {
     const baseline = await driver.askFigures()
     for (let round = 0; round < 10; round++) await cycle(round)
     // Closing a werift connection finishes asynchronously: let the count settle.
-    const after = await figuresWhen(driver, (f) => f.connections <= baseline.connections)
+    const after = await valueWhen('the connections closed', async () => { const f = await driver.askFigures(); return f.connections <= baseline.connections && f }, 5000, 50)
     expect(after.connections).toBe(baseline.connections)
     expect(after.members).toBe(baseline.members)
     const growth = after.heapUsedBytes - baseline.heapUsedBytes

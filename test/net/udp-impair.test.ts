@@ -123,9 +123,10 @@ describe('the UDP impairment', () => {
 
   it('caps each direction on its own: replies have a bucket of their own', async () => {
     const { server, client, link, send } = await setup({ rateKbps: 400 })
-    for (let i = 0; i < 3; i++) send('x'.repeat(1_000))
-    await until(() => client.received.length === 3)
-    expect(server.received.length).toBe(3)
+    // 6 fill one direction's bucket and queue; sharing them with the replies would drop some.
+    for (let i = 0; i < 6; i++) send('x'.repeat(1_000))
+    await until(() => client.received.length === 6)
+    expect(server.received.length).toBe(6)
     expect(link.stats().dropped).toBe(0)
   })
 

@@ -43,6 +43,8 @@ export interface WorkerFigures {
   members: number
   /** Peer connections open (prepared, receive and send). */
   connections: number
+  /** Of them, receive connections offered in advance and not yet a member's. */
+  prepared: number
   /** RTP packets forwarded to members since the worker started (one per packet per recipient). */
   forwardedPackets: number
   /** Keyframe requests (PLI) sent to publishers since start. */

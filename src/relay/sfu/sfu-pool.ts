@@ -31,7 +31,7 @@ const STARTING_WORKER_MS = 15_000
 /** A worker silent for this many report intervals is stuck (or stopped): it takes no new members. */
 const SILENT_REPORTS = 4
 const NO_FIGURES: WorkerFigures = {
-  lagP99Ms: 0, lagMaxMs: 0, rooms: 0, members: 0, connections: 0, forwardedPackets: 0, keyframeRequests: 0, rssBytes: 0, heapUsedBytes: 0, cpuUserUs: 0, cpuSystemUs: 0,
+  lagP99Ms: 0, lagMaxMs: 0, rooms: 0, members: 0, connections: 0, prepared: 0, forwardedPackets: 0, keyframeRequests: 0, rssBytes: 0, heapUsedBytes: 0, cpuUserUs: 0, cpuSystemUs: 0,
 }
 const WORKER_ENTRY = fileURLToPath(new URL('./sfu-worker.ts', import.meta.url))
 

@@ -127,6 +127,7 @@ export class SfuWorker {
       rooms: this.#rooms.size,
       members,
       connections,
+      prepared: this.#prepared.size,
       forwardedPackets: this.#counters.forwardedPackets,
       keyframeRequests: this.#counters.keyframeRequests,
       rssBytes: memory.rss,
