@@ -39,16 +39,16 @@ test.describe('every panel, as people see it', () => {
   })
   test.afterAll(async () => { await relay.close() })
 
-  test('on a phone and a laptop, in light and dark: fits the width, passes axe, and matches its screenshot', async ({ browser }) => {
-    test.setTimeout(300_000) // 28 views with axe and a screenshot each: ~3 min on a quiet 2-core machine
-    const context = await browser.newContext({ viewport: LAPTOP, reducedMotion: 'reduce' })
-    const page = await signInAs(await context.newPage(), relay.url, 'alice')
-    const axeFound: Record<string, number> = {}
-
-    for (const size of [PHONE, LAPTOP]) {
-      await page.setViewportSize(size)
-      for (const theme of THEMES) {
-        await page.emulateMedia({ colorScheme: theme })
+  // One test per size and theme, each with its own page: 7 views with axe and a screenshot take
+  // ~10 s on a quiet 2-core machine and took minutes on a loaded CI one, where the 28 views in one
+  // test ran into its timeout.
+  for (const size of [PHONE, LAPTOP]) {
+    for (const theme of THEMES) {
+      test(`${size.width} px, ${theme}: every panel fits the width, passes axe, and matches its screenshot`, async ({ browser }) => {
+        test.setTimeout(180_000)
+        const context = await browser.newContext({ viewport: size, colorScheme: theme, reducedMotion: 'reduce' })
+        const page = await signInAs(await context.newPage(), relay.url, 'alice')
+        const axeFound: Record<string, number> = {}
         for (const panel of PANELS) {
           await openPanel(page, panel)
           const name = `${panel}-${size.width}-${theme}`
@@ -58,11 +58,15 @@ test.describe('every panel, as people see it', () => {
           expect.soft(violations, `axe on ${name}`).toEqual([])
           await expect.soft(page).toHaveScreenshot(`${name}.png`, { fullPage: true, mask: volatile(page) })
         }
-      }
+        console.info(`axe violations per panel: ${JSON.stringify(axeFound)}`)
+        await context.close()
+      })
     }
-    console.info(`axe violations per panel: ${JSON.stringify(axeFound)}`)
+  }
 
-    await page.setViewportSize(NARROWEST)
+  test('every panel fits the narrowest phone', async ({ browser }) => {
+    const context = await browser.newContext({ viewport: NARROWEST, reducedMotion: 'reduce' })
+    const page = await signInAs(await context.newPage(), relay.url, 'alice')
     for (const panel of PANELS) {
       await openPanel(page, panel)
       expect.soft(await sidewaysOverflow(page), `${panel} at 360 px scrolls sideways`).toBe(0)
