@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SFU_AUDIO_SLOTS, SFU_VIDEO_SLOTS } from '../src/protocol/sfu'
 import type { FromWorker, SfuMember, ToWorker, WorkerFigures } from '../src/relay/sfu/sfu-ipc'
-import { valueWhen } from './helpers'
+import { until, valueWhen } from './helpers'
 import { SyntheticPublisher, SyntheticViewer, type MemberSignal } from './sfu/synthetic-member'
 
 const WORKER = fileURLToPath(new URL('../src/relay/sfu/sfu-worker.ts', import.meta.url))
@@ -212,7 +212,7 @@ describe('SFU worker (real process, synthetic members on 127.0.0.1)', () => {
     driver.send({ t: 'signal', room: room.id, from: 'bad', signal: { s: 'OFFER', sdp: { type: 'offer', sdp: 'v=0\r\nm=video 9 nonsense' } } })
     driver.send({ t: 'signal', room: room.id, from: 'bad', signal: { s: 'CANDIDATE', side: 'subscriber', candidate: { candidate: 'candidate:garbage' } } })
     driver.send({ t: 'signal', room: room.id, from: 'bad', signal: { s: 'OFFER', sdp: 42 } })
-    await waitFor('the bad connection dropped', () => driver.stderr.includes('bad (subscriber)'))
+    await until(() => driver.stderr.includes('bad (subscriber)'), 5000, () => `the bad receive connection was not dropped; the worker logged: ${driver.stderr}`)
     expect(driver.alive).toBe(true)
     const before = good.totalPackets('video')
     await waitFor('media still flowing to the good viewer', () => good.totalPackets('video') > before + 30)

@@ -102,6 +102,11 @@ export class ReceiveConnection {
   }
 
   async answer(sdp: string): Promise<void> {
+    // An answer must answer each offered section. werift left an answer without them pending
+    // now and then (neither applied nor refused), so the member's connection hung rather than failed.
+    const sections = sdp.split(/\r?\n/).filter((line) => line.startsWith('m=')).length
+    const offered = this.video.length + this.audio.length
+    if (sections !== offered) throw new Error(`the answer has ${sections} media sections, the offer ${offered}`)
     await this.pc.setRemoteDescription({ type: 'answer', sdp })
     const audio = this.pc.getTransceivers().find((t) => t.sender === this.audio[0]?.sender)
     this.#audioLevelId = audio?.headerExtensions.find((e) => e.uri === RTP_EXTENSION_URI.audioLevelIndication)?.id ?? null
