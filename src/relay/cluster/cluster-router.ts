@@ -247,20 +247,33 @@ export class ClusterRouter implements FrameRouter {
 
   private sendToOwner(owner: string, message: Inbound): void {
     if (owner === this.processId) return this.owned.receive(message)
-    // Not handed over (Redis away, or the owner not listening): refused now rather than left unanswered until the client's timeout.
-    this.publish(owner, encodeClusterMessage(message), () => this.refuse(message))
+    this.publish(owner, encodeClusterMessage(message), {
+      // Redis away: refused now rather than left unanswered until the client's timeout.
+      lost: () => this.refuse(message),
+      unheard: () => { if (message.k !== 'd') this.ownerUnheard(message.p, owner) },
+    })
   }
 
-  private publish(processId: string, text: string, onLost?: () => void): void {
+  private publish(processId: string, text: string, on?: { lost(): void; unheard(): void }): void {
     this.redis.publish(this.keys.inbox(processId), text).then((receivers) => {
       if (receivers > 0) return
-      // Its process is dead or between two subscriptions (a gateway then reopens its connections: see listenAgain).
       this.parts.logger.debug({ to: processId }, 'a cluster message had no listener')
-      onLost?.()
+      on?.unheard()
     }, (error: unknown) => {
       this.parts.logger.warn({ err: error, to: processId }, 'a cluster message was lost (Redis away?)')
-      onLost?.()
+      on?.lost()
     })
+  }
+
+  /**
+   * Nobody heard a frame for `owner`: it died (its lease runs out within LEASE_MS) or is between
+   * two subscriptions (see listenAgain). The partition's connections here reconnect; their
+   * clients resume at whoever owns it then and resend what is unanswered. Refusing instead
+   * would fail every request for as long as a dead owner's lease lives.
+   */
+  private ownerUnheard(partition: string, owner: string): void {
+    const known = this.ownerLeases.get(partition)
+    if (known !== undefined && ownerOfLease(known) === owner) this.moved(partition)
   }
 
   /**
