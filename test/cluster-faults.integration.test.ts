@@ -7,7 +7,7 @@ import { PartitionLeases } from '../src/relay/cluster/partition-lease'
 import { ClusterKeys, partitionOfApp } from '../src/relay/cluster/redis-keys'
 import { FencedOut, RedisPartitionStore } from '../src/relay/cluster/redis-store'
 import { RTM, type RTMConfig, type LinkStateEvent, type LockEvent, type RtmErrorInfo } from '../src/sdk'
-import { Capture, until } from './helpers'
+import { Capture, until, valueWhen } from './helpers'
 import { expectCode } from './relay-control'
 
 /**
@@ -30,13 +30,7 @@ const FAULT_TEST_MS = 60_000
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** Waits for an async condition (a /healthz answer, a Redis read), polling. */
-async function eventually(condition: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`)
-    await sleep(50)
-  }
-}
+const eventually = (condition: () => Promise<boolean>, what: string, timeoutMs = 15_000) => valueWhen(what, condition, timeoutMs, 50)
 
 /** Sends `signal` to a relay's process group (FACTS.md: the tsx loader may leave helpers in it). */
 function signal(relay: RelayChild, name: NodeJS.Signals): void {

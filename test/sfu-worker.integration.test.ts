@@ -57,6 +57,11 @@ class WorkerDriver {
     return waitFor('figures', () => this.answers.get(id))
   }
 
+  /** Asks for the figures until `ok` holds of them. */
+  figuresWhen(what: string, ok: (figures: WorkerFigures) => boolean): Promise<WorkerFigures> {
+    return valueWhen(what, async () => { const figures = await this.askFigures(); return ok(figures) && figures }, 5000, 50)
+  }
+
   get alive(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null
   }
@@ -170,7 +175,7 @@ describe('SFU worker (real process, synthetic members on 127.0.0.1)', () => {
     for (const viewer of [...viewers, late]) viewer.close()
     room.list.clear()
     driver.send({ t: 'members', room: room.id, members: [] })
-    expect((await valueWhen('the room gone', async () => { const f = await driver.askFigures(); return f.rooms === 0 && f }, 5000, 50)).rooms).toBe(0)
+    expect((await driver.figuresWhen('the room gone', (f) => f.rooms === 0)).rooms).toBe(0)
   }, 30_000)
 
   it('members leaving and rejoining 50 times leave no connections and no heap growth behind', async () => {
@@ -187,7 +192,7 @@ describe('SFU worker (real process, synthetic members on 127.0.0.1)', () => {
     const baseline = await driver.askFigures()
     for (let round = 0; round < 10; round++) await cycle(round)
     // Closing a werift connection finishes asynchronously: let the count settle.
-    const after = await valueWhen('the connections closed', async () => { const f = await driver.askFigures(); return f.connections <= baseline.connections && f }, 5000, 50)
+    const after = await driver.figuresWhen('the connections closed', (f) => f.connections <= baseline.connections)
     expect(after.connections).toBe(baseline.connections)
     expect(after.members).toBe(baseline.members)
     const growth = after.heapUsedBytes - baseline.heapUsedBytes
