@@ -1,7 +1,7 @@
 import { expect, type Page } from '@playwright/test'
 
 /**
- * SFU rooms (issue 19) from a test's side: create one from the lobby, read what a page
+ * SFU rooms (issue 19) from a test's side (rooms-page.ts createRoom makes one): read what a page
  * receives from getStats (every RTCPeerConnection the page made is recorded by an init
  * script), time a late joiner's first frame, and put a UDP impairment in a page's receive
  * path by rewriting the SFU's host candidates in its offer.
